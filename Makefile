@@ -1,0 +1,94 @@
+# mod_xapi_forward - build, test and install. `make` configures first when
+# config.mk is missing; ./configure --help lists the build options.
+-include config.mk
+
+SRCDIR  = mod_xapi_forward
+GLUE    = $(SRCDIR)/mod_xapi_forward.c $(SRCDIR)/xf_config.c \
+          $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_reqview.c
+CORE    = $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_fdpass.c
+SRC     = $(GLUE) $(CORE)
+HDRS    = $(wildcard $(SRCDIR)/*.h) $(SRCDIR)/xf_version.h
+MODULE  = .libs/mod_xapi_forward.so
+UNIT    = t/unit/test_xf_envelope t/unit/test_xf_fdpass
+UNIT_CFLAGS = -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(SRCDIR) -It/unit \
+          $(APR_CFLAGS) $(JSONC_CFLAGS) $(CMOCKA_CFLAGS)
+UNIT_LIBS = $(APR_LIBS) $(JSONC_LIBS) $(CMOCKA_LIBS)
+APXS_WC = $(foreach f,$(WARN_CFLAGS) -O2,-Wc,$(f))
+
+all: $(MODULE)
+
+config.mk: configure.ac config.mk.in $(SRCDIR)/xf_version.h.in
+	autoreconf -fi
+	./configure $(CONFIGURE_ARGS)
+
+$(SRCDIR)/xf_version.h: config.mk
+
+$(MODULE): config.mk $(SRC) $(HDRS)
+	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) -I$(SRCDIR) $(SRC)
+
+install: $(MODULE)
+	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(HTTPD_LIBEXECDIR) -n xapi_forward \
+	  mod_xapi_forward.la
+	install -d $(DESTDIR)$(HTTPD_INCLUDEDIR)
+	install -m 644 $(SRCDIR)/mod_xapi_forward.h $(DESTDIR)$(HTTPD_INCLUDEDIR)/
+	install -d $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available
+	install -m 644 conf.d/xapi_forward.load conf.d/xapi_forward.conf \
+	  $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available/
+
+# ---- unit tests (cmocka) --------------------------------------------------
+t/unit/test_xf_envelope: t/unit/test_xf_envelope.c $(SRCDIR)/xf_envelope.c $(HDRS) t/unit/xf_test.h config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_envelope.c $(UNIT_LIBS)
+
+t/unit/test_xf_fdpass: t/unit/test_xf_fdpass.c $(SRCDIR)/xf_fdpass.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmsg -o $@ $< $(SRCDIR)/xf_fdpass.c $(UNIT_LIBS)
+
+unit: $(UNIT)
+	@for t in $(UNIT); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=0 ./$$t || exit 1; done
+
+check: all unit check-layering check-config
+	@echo "make check: OK"
+
+check-valgrind: $(UNIT)
+	@for t in $(UNIT); do echo "== valgrind $$t"; \
+	  valgrind -q --error-exitcode=1 --leak-check=full ./$$t || exit 1; done
+
+# the pure core must not include httpd headers (STYLE A)
+check-layering:
+	@bad=$$(grep -lE '#include +[<"](http|mod_proxy\.h|httpd\.h|ap_)' \
+	  $(CORE) $(CORE:.c=.h) $(SRCDIR)/xf_types.h 2>/dev/null); \
+	if [ -n "$$bad" ]; then echo "httpd header in pure core: $$bad"; exit 1; fi
+
+# every conf field is in create and merge; every directive is documented
+check-config:
+	@sh t/check-config.sh
+
+# ---- integration tests (Apache::Test, as an unprivileged user) -----------
+test: check
+	@if [ "$(HAVE_APACHE_TEST)" != yes ]; then \
+	  echo "*** SKIPPING Apache::Test suite: install libapache2-mod-perl2 and libsocket-msghdr-perl"; \
+	  exit 0; fi; \
+	sh t/run-apache-tests.sh $(CURDIR)/$(MODULE)
+
+bench: $(MODULE)
+	MOD_XAPI_FORWARD_SO=$(CURDIR)/$(MODULE) $(BENCH_ENV) \
+	  bash ../shared/bench/run.sh
+
+demo:
+	sh demo/quickstart.sh
+
+format:
+	clang-format -i $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h
+
+format-check:
+	clang-format --dry-run --Werror $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h
+
+clean:
+	rm -rf .libs $(SRCDIR)/.libs *.la *.lo *.slo $(SRCDIR)/*.lo \
+	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs
+
+distclean: clean
+	rm -rf config.mk config.log config.status configure autom4te.cache \
+	  aclocal.m4 $(SRCDIR)/xf_version.h
+
+.PHONY: all install unit check check-valgrind check-layering check-config \
+        test bench demo format format-check clean distclean

@@ -1,0 +1,45 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * mod_xapi_forward.c - the module record and hook registration. No logic
+ * lives here: see xf_proxy.c (forwarding) and xf_config.c (directives).
+ */
+#define XF_MODULE_FILE
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "mod_proxy.h"
+
+#include "xf_config.h"
+#include "xf_private.h"
+#include "xf_proxy.h"
+#include "xf_version.h"
+
+static int xf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *s)
+{
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, XF_LOGNO(0001)
+                 "mod_xapi_forward %s ready (envelope schema %d)",
+                 XF_VERSION, XF_ENVELOPE_VERSION);
+    return OK;
+}
+
+static void xf_register_hooks(apr_pool_t *p)
+{
+    proxy_hook_scheme_handler(xf_proxy_handler, NULL, NULL, APR_HOOK_FIRST);
+    proxy_hook_canon_handler(xf_proxy_canon, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_post_config(xf_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    xf_proxy_register_flushers(p);
+}
+
+AP_DECLARE_MODULE(xapi_forward) = {
+    STANDARD20_MODULE_STUFF,
+    xf_config_dir_create, /* per-directory config */
+    xf_config_dir_merge,  /* merge per-directory */
+    NULL,                 /* per-server config */
+    NULL,                 /* merge per-server */
+    xf_cmds,              /* directives */
+    xf_register_hooks,    /* hooks */
+    AP_MODULE_FLAG_NONE   /* flags */
+};

@@ -1,0 +1,54 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * xf_config.h - per-directory configuration: the struct, its accessors
+ * (which apply the defaults) and the directive table.
+ */
+#ifndef XF_CONFIG_H
+#define XF_CONFIG_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "xf_types.h"
+
+#define XF_UNSET (-1)
+
+/** How a request reaches the daemon. */
+typedef enum {
+    XF_MODE_AUTO = 0,    /* hand off when possible, relay otherwise */
+    XF_MODE_HANDOFF = 1, /* raw hand-off of the client socket only */
+    XF_MODE_RELAY = 2    /* always relay through a socketpair */
+} xf_mode_e;
+
+/** Per-directory (<Location>) settings. Every field unset = XF_UNSET/NULL;
+ *  defaults are applied by the accessors below, never by create. */
+typedef struct xf_dir_conf_t {
+    int path_keys;              /* xf_pathkey_e; unset: both */
+    apr_off_t max_envelope;     /* bytes; unset: 16384 */
+    int force_close;            /* flag; unset: on */
+    int missing_status;         /* HTTP status; unset: 503 */
+    int traceparent_top;        /* flag; unset: on */
+    int mode;                   /* xf_mode_e; unset: auto */
+    apr_interval_time_t reply_timeout; /* usec; unset (-1): 1 s */
+} xf_dir_conf_t;
+
+/** The directive table. */
+extern const command_rec xf_cmds[];
+
+void *xf_config_dir_create(apr_pool_t *p, char *dir);
+void *xf_config_dir_merge(apr_pool_t *p, void *basev, void *addv);
+
+/** @return the merged per-directory config for r. */
+const xf_dir_conf_t *xf_config_dir_get(const request_rec *r);
+
+xf_pathkey_e xf_dir_path_keys(const xf_dir_conf_t *d);
+apr_size_t xf_dir_max_envelope(const xf_dir_conf_t *d);
+int xf_dir_force_close(const xf_dir_conf_t *d);
+int xf_dir_missing_status(const xf_dir_conf_t *d);
+int xf_dir_traceparent_top(const xf_dir_conf_t *d);
+xf_mode_e xf_dir_mode(const xf_dir_conf_t *d);
+apr_interval_time_t xf_dir_reply_timeout(const xf_dir_conf_t *d);
+
+/** @return "auto", "handoff" or "relay". */
+const char *xf_mode_name(xf_mode_e m);
+
+#endif /* XF_CONFIG_H */

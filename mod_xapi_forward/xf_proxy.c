@@ -1,0 +1,368 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * xf_proxy.c - the xapi:// scheme handler (mod_proxy_fdpass is the model):
+ * find the daemon's socket, build the message with the worker's flusher,
+ * connect, and hand the client's socket over (SPEC 3), or relay (SPEC 4).
+ */
+#include "xf_proxy.h"
+
+#include <apr_strings.h>
+
+#include "ap_provider.h"
+#include "http_connection.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "http_ssl.h"
+#include "util_filter.h"
+
+#include "mod_xapi_forward.h"
+#include "xf_config.h"
+#include "xf_envelope.h"
+#include "xf_fdpass.h"
+#include "xf_private.h"
+#include "xf_relay.h"
+#include "xf_reqview.h"
+
+#define XF_SCHEME_PREFIX XF_SCHEME "://"
+#define XF_SCHEME_PREFIX_LEN (sizeof(XF_SCHEME_PREFIX) - 1)
+
+int xf_proxy_canon(request_rec *r, char *url)
+{
+    const char *host;
+
+    if (strncasecmp(url, XF_SCHEME_PREFIX, XF_SCHEME_PREFIX_LEN))
+        return DECLINED;
+    host = url + XF_SCHEME_PREFIX_LEN;
+    if (!*host || *host == '/') {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0012)
+                      "URL %s has no host name: write xapi://NAME/ (each "
+                      "socket needs its own NAME)", url);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* The path of this URL is not used: the envelope carries the request
+     * target as the client sent it (r->unparsed_uri). */
+    r->filename = apr_pstrcat(r->pool, "proxy:", url, NULL);
+    return OK;
+}
+
+/* ---- flushers ------------------------------------------------------- */
+
+static int xapi_flusher(request_rec *r, const char **ppayload,
+                        apr_size_t *plen, void *context)
+{
+    const xf_dir_conf_t *d = xf_config_dir_get(r);
+    xf_envelope_opts_t o;
+    xf_reqview_t rv;
+    const char *reason = NULL;
+    apr_status_t st;
+
+    xf_reqview_build(&rv, r, 1);
+    o.path_keys = xf_dir_path_keys(d);
+    o.force_close = xf_dir_force_close(d);
+    o.traceparent_top = xf_dir_traceparent_top(d);
+    o.forward_auth = 1;
+    o.strip_params = NULL;
+    o.max_size = xf_dir_max_envelope(d);
+    st = xf_envelope_build(ppayload, plen, &reason, &rv, &o, r->pool);
+    if (st == APR_ENOSPC) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0006)
+                      "request headers too large to forward: %s (raise "
+                      "XapiForwardMaxEnvelope only for daemons that read "
+                      "more than 16384 bytes)", reason);
+        return HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
+    }
+    if (st != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0007)
+                      "cannot build the envelope: %s", reason);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                  "envelope: %" APR_SIZE_T_FMT " bytes", *plen);
+    return OK;
+}
+
+static int fdpass_flusher(request_rec *r, const char **ppayload,
+                          apr_size_t *plen, void *context)
+{
+    conn_rec *c = r->connection;
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, c->bucket_alloc);
+    apr_status_t st;
+
+    /* As mod_proxy_fdpass's "flush": httpd sends the status line and the
+     * headers, the daemon writes only the body. */
+    c->keepalive = AP_CONN_CLOSE;
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(c->bucket_alloc));
+    st = ap_pass_brigade(r->output_filters, bb);
+    apr_brigade_cleanup(bb);
+    if (st != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0013)
+                      "fdpass flusher: cannot send the response head");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    *ppayload = "";
+    *plen = 1; /* one NUL byte */
+    return OK;
+}
+
+static const xapi_forward_flusher builtin_xapi = {
+    XAPI_FORWARD_FLUSHER_XAPI, xapi_flusher, 0, NULL};
+static const xapi_forward_flusher builtin_fdpass = {
+    XAPI_FORWARD_FLUSHER_FDPASS, fdpass_flusher, 1, NULL};
+
+void xf_proxy_register_flushers(apr_pool_t *p)
+{
+    ap_register_provider(p, XAPI_FORWARD_FLUSHER, XAPI_FORWARD_FLUSHER_XAPI,
+                         XAPI_FORWARD_FLUSHER_VERSION, &builtin_xapi);
+    ap_register_provider(p, XAPI_FORWARD_FLUSHER, XAPI_FORWARD_FLUSHER_FDPASS,
+                         XAPI_FORWARD_FLUSHER_VERSION, &builtin_fdpass);
+}
+
+/* ---- helpers -------------------------------------------------------- */
+
+/* Bytes httpd already holds past the request head (a body sent with the
+ * head, a pipelined request)? Looked at without consuming them. */
+static int has_buffered_input(conn_rec *c, apr_pool_t *p)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(p, c->bucket_alloc);
+    apr_off_t len = 0;
+    apr_status_t st;
+
+    st = ap_get_brigade(c->input_filters, bb, AP_MODE_SPECULATIVE,
+                        APR_NONBLOCK_READ, 1);
+    if (st == APR_SUCCESS)
+        apr_brigade_length(bb, 0, &len);
+    apr_brigade_destroy(bb);
+    return len > 0;
+}
+
+static int to_ms(apr_interval_time_t t)
+{
+    apr_interval_time_t ms = t / 1000;
+
+    if (t > 0 && ms == 0)
+        return 1;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static apr_interval_time_t io_timeout(request_rec *r, proxy_worker *w,
+                                      proxy_server_conf *conf)
+{
+    if (w->s->timeout_set)
+        return w->s->timeout;
+    if (conf->timeout_set)
+        return conf->timeout;
+    return r->server->timeout;
+}
+
+static apr_interval_time_t connect_timeout(request_rec *r, proxy_worker *w,
+                                           proxy_server_conf *conf)
+{
+    if (w->s->conn_timeout_set)
+        return w->s->conn_timeout;
+    return io_timeout(r, w, conf);
+}
+
+/* Connect to the daemon; on failure log and return the HTTP status. */
+static int connect_daemon(int *pfd, request_rec *r, proxy_worker *worker,
+                          proxy_server_conf *conf, const char *uds)
+{
+    const xf_dir_conf_t *d = xf_config_dir_get(r);
+    const char *reason = NULL;
+    apr_status_t st;
+
+    st = xf_fdpass_connect(pfd, &reason, uds,
+                           to_ms(connect_timeout(r, worker, conf)), r->pool);
+    if (st == APR_SUCCESS)
+        return OK;
+    if (st == APR_TIMEUP) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0005)
+                      "daemon socket %s: %s", uds, reason);
+        return HTTP_GATEWAY_TIME_OUT;
+    }
+    if (st == APR_ENAMETOOLONG) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0015)
+                      "daemon socket %s: %s", uds, reason);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0004)
+                  "daemon socket %s: %s (is the daemon running?)", uds,
+                  reason);
+    return xf_dir_missing_status(d);
+}
+
+/* Why the client socket cannot be handed over as it is, or NULL. */
+static const char *handoff_obstacle(request_rec *r)
+{
+    conn_rec *c = r->connection;
+
+    if (c->master)
+        return "HTTP/2 stream";
+    if (ap_ssl_conn_is_ssl(c))
+        return "TLS connection";
+    if (has_buffered_input(c, r->pool))
+        return "request bytes already buffered (body sent with the head or "
+               "pipelined request)";
+    return NULL;
+}
+
+/* The daemon may answer on the control socket (xenopsd writes a 404 head
+ * there for a path it does not know). Wait a bounded time, then close. */
+static void collect_reply(request_rec *r, int uds)
+{
+    apr_interval_time_t t = xf_dir_reply_timeout(xf_config_dir_get(r));
+    int status = -1;
+    apr_status_t st;
+
+    if (t > 0) {
+        st = xf_fdpass_read_reply(&status, uds, to_ms(t));
+        if (st != APR_SUCCESS)
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, XF_LOGNO(0014)
+                          "reading the daemon's control socket failed");
+        else if (status >= 300) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, XF_LOGNO(0011)
+                          "daemon answered %d on its control socket for "
+                          "%s", status, r->uri);
+            r->status = status;
+        }
+        else if (status == -2)
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0016)
+                          "daemon wrote something that is not an HTTP "
+                          "status line on its control socket");
+        else if (status > 0)
+            r->status = status;
+    }
+    if (status > 0)
+        apr_table_setn(r->subprocess_env, "XAPI_FORWARD_REPLY",
+                       apr_itoa(r->pool, status));
+}
+
+/* Pass the client's socket itself (SPEC 3). */
+static int handoff(request_rec *r, int uds, const char *payload,
+                   apr_size_t len, apr_interval_time_t timeout)
+{
+    conn_rec *c = r->connection;
+    apr_socket_t *csock = ap_get_conn_socket(c);
+    apr_os_sock_t cfd = -1;
+    const char *reason = NULL;
+    int was_nb = 0;
+    apr_status_t st;
+
+    if (!csock || apr_os_sock_get(&cfd, csock) != APR_SUCCESS || cfd < 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0017)
+                      "cannot get the client socket's descriptor");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (c->keepalives > 0) {
+        /* a response to an earlier request may still sit in the core
+         * output filter: c->aborted would discard it */
+        apr_bucket_brigade *bb = apr_brigade_create(r->pool,
+                                                    c->bucket_alloc);
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(c->bucket_alloc));
+        ap_pass_brigade(c->output_filters, bb);
+        apr_brigade_destroy(bb);
+    }
+    /* the daemon shares the file description: it expects blocking I/O */
+    st = xf_fdpass_set_blocking(&was_nb, cfd);
+    if (st == APR_SUCCESS)
+        st = xf_fdpass_send(&reason, uds, cfd, payload, len, to_ms(timeout),
+                            r->pool);
+    else
+        reason = "cannot make the client socket blocking";
+    if (st != APR_SUCCESS) {
+        if (was_nb)
+            xf_fdpass_set_nonblocking(cfd);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0008)
+                      "hand-off to the daemon failed: %s", reason);
+        return st == APR_TIMEUP ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY;
+    }
+    /* From here the daemon owns the connection: httpd must write nothing
+     * more, read nothing more, and not shutdown() it (SPEC 3.5). */
+    c->keepalive = AP_CONN_CLOSE;
+    c->aborted = 1;
+    apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "handoff");
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0010)
+                  "handed the client socket off (%" APR_SIZE_T_FMT
+                  " byte message)", len);
+    collect_reply(r, uds);
+    return OK;
+}
+
+/* ---- the scheme handler --------------------------------------------- */
+
+int xf_proxy_handler(request_rec *r, proxy_worker *worker,
+                     proxy_server_conf *conf, char *url,
+                     const char *proxyhost, apr_port_t proxyport)
+{
+    const xf_dir_conf_t *d;
+    const xapi_forward_flusher *fl;
+    const char *uds, *fname, *obstacle, *payload = NULL;
+    apr_size_t plen = 0;
+    xf_mode_e mode;
+    int status, uds_fd = -1, relay;
+
+    if (strncasecmp(url, XF_SCHEME_PREFIX, XF_SCHEME_PREFIX_LEN))
+        return DECLINED;
+    d = xf_config_dir_get(r);
+
+    uds = *worker->s->uds_path ? worker->s->uds_path
+                               : apr_table_get(r->notes, "uds_path");
+    if (!uds || !*uds) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0003)
+                      "no daemon socket for %s: write the URL as "
+                      "\"unix:/path/to.sock|xapi://name/\"", url);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    fname = *worker->s->flusher ? worker->s->flusher
+                                : XAPI_FORWARD_FLUSHER_XAPI;
+    fl = ap_lookup_provider(XAPI_FORWARD_FLUSHER, fname,
+                            XAPI_FORWARD_FLUSHER_VERSION);
+    if (!fl) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0002)
+                      "no flusher named \"%s\" (built in: xapi, fdpass)",
+                      fname);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    mode = xf_dir_mode(d);
+    obstacle = mode == XF_MODE_RELAY ? NULL : handoff_obstacle(r);
+    relay = mode == XF_MODE_RELAY || obstacle;
+    if (relay && (mode == XF_MODE_HANDOFF || fl->writes_to_client
+                  || !xf_relay_available())) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0009)
+                      "cannot hand the client socket off: %s (%s)",
+                      obstacle ? obstacle : "relay mode requested",
+                      mode == XF_MODE_HANDOFF
+                          ? "XapiForwardMode is handoff"
+                      : fl->writes_to_client
+                          ? "the flusher only works with a raw hand-off"
+                          : "relay mode is not available");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0018)
+                  "%s to %s (mode %s%s%s)", relay ? "relaying" : "handing off",
+                  uds, xf_mode_name(mode), obstacle ? ": " : "",
+                  obstacle ? obstacle : "");
+
+    if (!fl->writes_to_client) {
+        status = fl->flusher(r, &payload, &plen, fl->context);
+        if (status != OK)
+            return status;
+    }
+    status = connect_daemon(&uds_fd, r, worker, conf, uds);
+    if (status != OK)
+        return status;
+    if (fl->writes_to_client) {
+        status = fl->flusher(r, &payload, &plen, fl->context);
+        if (status != OK)
+            return status;
+    }
+    if (relay)
+        status = xf_relay_run(r, uds_fd, payload, plen,
+                              io_timeout(r, worker, conf));
+    else
+        status = handoff(r, uds_fd, payload, plen,
+                         io_timeout(r, worker, conf));
+    xf_fdpass_close(uds_fd, r->pool);
+    return status;
+}

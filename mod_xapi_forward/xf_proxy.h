@@ -1,0 +1,20 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * xf_proxy.h - the mod_proxy scheme: canon and scheme handlers for
+ * "unix:/path|xapi://name/", and the built-in flushers.
+ */
+#ifndef XF_PROXY_H
+#define XF_PROXY_H
+
+#include "httpd.h"
+#include "mod_proxy.h"
+
+int xf_proxy_canon(request_rec *r, char *url);
+int xf_proxy_handler(request_rec *r, proxy_worker *worker,
+                     proxy_server_conf *conf, char *url,
+                     const char *proxyhost, apr_port_t proxyport);
+
+/** Register the built-in "xapi" and "fdpass" flushers. */
+void xf_proxy_register_flushers(apr_pool_t *p);
+
+#endif /* XF_PROXY_H */

@@ -1,0 +1,27 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * xf_relay.h - relay mode (SPEC 4): the daemon gets one end of a
+ * socketpair instead of the client's socket, and httpd copies the request
+ * body in and the response out through its filters.
+ */
+#ifndef XF_RELAY_H
+#define XF_RELAY_H
+
+#include "httpd.h"
+
+/** @return 1 when relay mode is built in. */
+int xf_relay_available(void);
+
+/**
+ * Relay r through the daemon connected on uds.
+ * @param r        the request
+ * @param uds      connected control socket
+ * @param payload  the message sent with the socketpair end
+ * @param len      its length
+ * @param timeout  I/O timeout toward the daemon
+ * @return OK/DONE or an HTTP status
+ */
+int xf_relay_run(request_rec *r, int uds, const char *payload,
+                 apr_size_t len, apr_interval_time_t timeout);
+
+#endif /* XF_RELAY_H */
