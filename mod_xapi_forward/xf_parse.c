@@ -57,8 +57,8 @@ apr_size_t xf_parse_pct_decode(char *dst, const char *src, apr_size_t n,
     while (i < n) {
         char c = src[i];
 
-        if (c == '%' && n - i > 2 && (hi = hex_value(src[i + 1])) >= 0
-            && (lo = hex_value(src[i + 2])) >= 0) {
+        if (c == '%' && n - i > 2 && (hi = hex_value(src[i + 1])) >= 0 &&
+            (lo = hex_value(src[i + 2])) >= 0) {
             dst[j++] = (char)(hi << 4 | lo);
             i += 3;
         }
@@ -106,8 +106,7 @@ void xf_parse_target(xf_span_t *path, xf_span_t *query, int *has_query,
     }
 }
 
-void xf_parse_query(xf_span_t q, xf_parse_kv_fn *fn, void *baton,
-                    apr_pool_t *p)
+void xf_parse_query(xf_span_t q, xf_parse_kv_fn *fn, void *baton, apr_pool_t *p)
 {
     char *buf = apr_palloc(p, q.n + 1);
     const char *s = q.p, *end = q.p + q.n;
@@ -124,8 +123,7 @@ void xf_parse_query(xf_span_t q, xf_parse_kv_fn *fn, void *baton,
         }
         eq = memchr(s, '=', (apr_size_t)(amp - s));
         k.p = buf;
-        k.n = xf_parse_pct_decode(buf, s, (apr_size_t)((eq ? eq : amp) - s),
-                                  1);
+        k.n = xf_parse_pct_decode(buf, s, (apr_size_t)((eq ? eq : amp) - s), 1);
         v.p = buf + k.n;
         v.n = eq ? xf_parse_pct_decode(buf + k.n, eq + 1,
                                        (apr_size_t)(amp - eq - 1), 1)
@@ -188,12 +186,12 @@ void xf_parse_cookie(xf_span_t v, xf_parse_kv_fn *fn, void *baton,
             e = end;
         }
         eq = memchr(s, '=', (apr_size_t)(e - s));
-        n += xf_parse_pct_decode(buf + n, s,
-                                 (apr_size_t)((eq ? eq : e) - s), 0);
+        n +=
+            xf_parse_pct_decode(buf + n, s, (apr_size_t)((eq ? eq : e) - s), 0);
         buf[n++] = '=';
         if (eq) {
-            n += xf_parse_pct_decode(buf + n, eq + 1,
-                                     (apr_size_t)(e - eq - 1), 0);
+            n += xf_parse_pct_decode(buf + n, eq + 1, (apr_size_t)(e - eq - 1),
+                                     0);
         }
         if (e == end) {
             break;
@@ -236,8 +234,8 @@ int xf_parse_content_length(xf_span_t *digits, xf_span_t v)
         v.p++;
         v.n--;
     }
-    if (v.n > sizeof(max) - 1
-        || (v.n == sizeof(max) - 1 && memcmp(v.p, max, v.n) > 0)) {
+    if (v.n > sizeof(max) - 1 ||
+        (v.n == sizeof(max) - 1 && memcmp(v.p, max, v.n) > 0)) {
         return 0;
     }
     *digits = v;
@@ -261,10 +259,9 @@ static int b64_value(unsigned char c)
     return c == '/' ? 63 : -1;
 }
 
-int xf_parse_base64(char *dst, apr_size_t *dlen, const char *src,
-                    apr_size_t n)
+int xf_parse_base64(char *dst, apr_size_t *dlen, const char *src, apr_size_t n)
 {
-    const unsigned char *u = (const unsigned char *)src;
+    const unsigned char *u = (const unsigned char *)src, *g;
     apr_size_t i, j = 0, keep;
     unsigned long x;
     int k, pad, d;
@@ -275,12 +272,13 @@ int xf_parse_base64(char *dst, apr_size_t *dlen, const char *src,
         }
         /* ocaml-base64 reads a group from its end: '=' is allowed only
          * in a run at the end of the group. */
+        g = u + i;
         x = 0;
         pad = 0;
         for (k = 3; k >= 0; k--) {
-            d = b64_value(u[i + k]);
+            d = b64_value(g[k]);
             if (d < 0) {
-                if (u[i + k] != '=' || pad != 3 - k) {
+                if (g[k] != '=' || pad != 3 - k) {
                     return 0; /* "Malformed input" */
                 }
                 d = 0;
@@ -321,8 +319,7 @@ int xf_parse_base64(char *dst, apr_size_t *dlen, const char *src,
     return 1;
 }
 
-int xf_parse_basic(xf_span_t *user, xf_span_t *pass, xf_span_t v,
-                   apr_pool_t *p)
+int xf_parse_basic(xf_span_t *user, xf_span_t *pass, xf_span_t v, apr_pool_t *p)
 {
     static const char basic[] = "Basic ";
     const apr_size_t bn = sizeof(basic) - 1;

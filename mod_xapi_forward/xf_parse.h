@@ -98,8 +98,7 @@ int xf_parse_content_length(xf_span_t *digits, xf_span_t v);
  * @param n     length of src
  * @return 1 on success, 0 when ocaml-base64 returns an error
  */
-int xf_parse_base64(char *dst, apr_size_t *dlen, const char *src,
-                    apr_size_t n);
+int xf_parse_base64(char *dst, apr_size_t *dlen, const char *src, apr_size_t n);
 
 /**
  * Read an Authorization value as xapi's authorization_of_string: exactly
