@@ -4,15 +4,20 @@
 
 SRCDIR  = mod_xapi_forward
 GLUE    = $(SRCDIR)/mod_xapi_forward.c $(SRCDIR)/xf_config.c \
+          $(SRCDIR)/xf_access.c \
           $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_reqview.c
-CORE    = $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_fdpass.c
+CORE    = $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c \
+          $(SRCDIR)/xf_fdpass.c $(SRCDIR)/xf_http.c $(SRCDIR)/xf_auth.c \
+          $(SRCDIR)/xf_xapi.c
 SRC     = $(GLUE) $(CORE)
 HDRS    = $(wildcard $(SRCDIR)/*.h) $(SRCDIR)/xf_version.h
 MODULE  = .libs/mod_xapi_forward.so
-UNIT    = t/unit/test_xf_envelope t/unit/test_xf_fdpass
+UNIT    = t/unit/test_xf_envelope t/unit/test_xf_fdpass t/unit/test_xf_http \
+          t/unit/test_xf_auth t/unit/test_xf_xapi
 UNIT_CFLAGS = -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(SRCDIR) -It/unit \
           $(APR_CFLAGS) $(JSONC_CFLAGS) $(CMOCKA_CFLAGS)
 UNIT_LIBS = $(APR_LIBS) $(JSONC_LIBS) $(CMOCKA_LIBS)
+UNIT_CFLAGS += $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 APXS_WC = $(foreach f,$(WARN_CFLAGS) -O2,-Wc,$(f))
 
 all: $(MODULE)
@@ -24,7 +29,8 @@ config.mk: configure.ac config.mk.in $(SRCDIR)/xf_version.h.in
 $(SRCDIR)/xf_version.h: config.mk
 
 $(MODULE): config.mk $(SRC) $(HDRS)
-	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) -I$(SRCDIR) $(SRC)
+	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
+	  -I$(SRCDIR) $(SRC) $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)
 
 install: $(MODULE)
 	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(HTTPD_LIBEXECDIR) -n xapi_forward \
@@ -36,11 +42,20 @@ install: $(MODULE)
 	  $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available/
 
 # ---- unit tests (cmocka) --------------------------------------------------
-t/unit/test_xf_envelope: t/unit/test_xf_envelope.c $(SRCDIR)/xf_envelope.c $(HDRS) t/unit/xf_test.h config.mk
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_envelope.c $(UNIT_LIBS)
+t/unit/test_xf_envelope: t/unit/test_xf_envelope.c $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c $(HDRS) t/unit/xf_test.h config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c $(UNIT_LIBS)
+
+t/unit/test_xf_http: t/unit/test_xf_http.c $(SRCDIR)/xf_http.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_http.c $(UNIT_LIBS)
 
 t/unit/test_xf_fdpass: t/unit/test_xf_fdpass.c $(SRCDIR)/xf_fdpass.c $(HDRS) config.mk
 	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmsg -o $@ $< $(SRCDIR)/xf_fdpass.c $(UNIT_LIBS)
+
+t/unit/test_xf_auth: t/unit/test_xf_auth.c $(SRCDIR)/xf_auth.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_auth.c $(UNIT_LIBS) $(CRYPTO_LIBS)
+
+t/unit/test_xf_xapi: t/unit/test_xf_xapi.c $(SRCDIR)/xf_xapi.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_xapi.c $(UNIT_LIBS) $(CURL_LIBS) -lpthread
 
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=0 ./$$t || exit 1; done

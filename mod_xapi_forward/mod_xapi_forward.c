@@ -7,18 +7,31 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_request.h"
 #include "mod_proxy.h"
 
+#include "xf_access.h"
 #include "xf_config.h"
 #include "xf_private.h"
 #include "xf_proxy.h"
 #include "xf_version.h"
 
+static int xf_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp)
+{
+    return xf_access_pre_config(pconf, plog, ptemp);
+}
+
 static int xf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
+    int rc;
+
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
+    rc = xf_access_post_config(pconf, plog, ptemp, s);
+    if (rc != OK)
+        return rc;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, XF_LOGNO(0001)
                  "mod_xapi_forward %s ready (envelope schema %d)",
                  XF_VERSION, XF_ENVELOPE_VERSION);
@@ -29,7 +42,11 @@ static void xf_register_hooks(apr_pool_t *p)
 {
     proxy_hook_scheme_handler(xf_proxy_handler, NULL, NULL, APR_HOOK_FIRST);
     proxy_hook_canon_handler(xf_proxy_canon, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_pre_config(xf_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(xf_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(xf_access_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_access(xf_check_access, NULL, NULL, APR_HOOK_MIDDLE,
+                         AP_AUTH_INTERNAL_PER_CONF);
     xf_proxy_register_flushers(p);
 }
 
@@ -37,8 +54,8 @@ AP_DECLARE_MODULE(xapi_forward) = {
     STANDARD20_MODULE_STUFF,
     xf_config_dir_create, /* per-directory config */
     xf_config_dir_merge,  /* merge per-directory */
-    NULL,                 /* per-server config */
-    NULL,                 /* merge per-server */
+    xf_config_srv_create, /* per-server config */
+    xf_config_srv_merge,  /* merge per-server */
     xf_cmds,              /* directives */
     xf_register_hooks,    /* hooks */
     AP_MODULE_FLAG_NONE   /* flags */

@@ -14,6 +14,10 @@
 
 #define XF_MERGE(add, base, field)                                            \
     ((add)->field == XF_UNSET ? (base)->field : (add)->field)
+#define XF_MERGE_PTR(add, base, field)                                        \
+    ((add)->field ? (add)->field : (base)->field)
+
+int xf_config_auth_used = 0;
 
 static const xf_dir_conf_t defconf = {
     XF_PATHKEY_BOTH,          /* path_keys */
@@ -23,6 +27,20 @@ static const xf_dir_conf_t defconf = {
     1,                        /* traceparent_top */
     XF_MODE_AUTO,             /* mode */
     apr_time_from_sec(1),     /* reply_timeout */
+    1,                        /* stunnel_proxy */
+    0,                        /* auth */
+    "xapi",                   /* realm */
+    NULL,                     /* perms */
+    0,                        /* forward_creds */
+};
+
+static const xf_srv_conf_t defsrv = {
+    "unix:/var/lib/xcp/xapi", /* xapi_url */
+    "https://localhost",      /* login_url */
+    NULL,                     /* ca_file */
+    1,                        /* verify */
+    apr_time_from_sec(5),     /* xapi_timeout */
+    NULL,                     /* pool_secret_file */
 };
 
 void *xf_config_dir_create(apr_pool_t *p, char *dir)
@@ -36,6 +54,11 @@ void *xf_config_dir_create(apr_pool_t *p, char *dir)
     d->traceparent_top = XF_UNSET;
     d->mode = XF_UNSET;
     d->reply_timeout = XF_UNSET;
+    d->stunnel_proxy = XF_UNSET;
+    d->auth = XF_UNSET;
+    d->realm = NULL;
+    d->perms = NULL;
+    d->forward_creds = XF_UNSET;
     return d;
 }
 
@@ -51,7 +74,44 @@ void *xf_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     d->traceparent_top = XF_MERGE(add, base, traceparent_top);
     d->mode = XF_MERGE(add, base, mode);
     d->reply_timeout = XF_MERGE(add, base, reply_timeout);
+    d->stunnel_proxy = XF_MERGE(add, base, stunnel_proxy);
+    d->auth = XF_MERGE(add, base, auth);
+    d->realm = XF_MERGE_PTR(add, base, realm);
+    d->perms = XF_MERGE_PTR(add, base, perms);
+    d->forward_creds = XF_MERGE(add, base, forward_creds);
     return d;
+}
+
+void *xf_config_srv_create(apr_pool_t *p, server_rec *s)
+{
+    xf_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->xapi_url = NULL;
+    c->login_url = NULL;
+    c->ca_file = NULL;
+    c->verify = XF_UNSET;
+    c->xapi_timeout = XF_UNSET;
+    c->pool_secret_file = NULL;
+    return c;
+}
+
+void *xf_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
+{
+    const xf_srv_conf_t *base = basev, *add = addv;
+    xf_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->xapi_url = XF_MERGE_PTR(add, base, xapi_url);
+    c->login_url = XF_MERGE_PTR(add, base, login_url);
+    c->ca_file = XF_MERGE_PTR(add, base, ca_file);
+    c->verify = XF_MERGE(add, base, verify);
+    c->xapi_timeout = XF_MERGE(add, base, xapi_timeout);
+    c->pool_secret_file = XF_MERGE_PTR(add, base, pool_secret_file);
+    return c;
+}
+
+const xf_srv_conf_t *xf_config_srv_get(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &xapi_forward_module);
 }
 
 const xf_dir_conf_t *xf_config_dir_get(const request_rec *r)
@@ -73,6 +133,35 @@ XF_ACCESSOR(int, missing_status, missing_status)
 XF_ACCESSOR(int, traceparent_top, traceparent_top)
 XF_ACCESSOR(xf_mode_e, mode, mode)
 XF_ACCESSOR(apr_interval_time_t, reply_timeout, reply_timeout)
+XF_ACCESSOR(int, stunnel_proxy, stunnel_proxy)
+XF_ACCESSOR(int, auth, auth)
+XF_ACCESSOR(int, forward_creds, forward_creds)
+
+const char *xf_dir_realm(const xf_dir_conf_t *d)
+{
+    return d && d->realm ? d->realm : defconf.realm;
+}
+
+const char *xf_srv_xapi_url(const xf_srv_conf_t *c)
+{
+    return c && c->xapi_url ? c->xapi_url : defsrv.xapi_url;
+}
+
+const char *xf_srv_login_url(const xf_srv_conf_t *c)
+{
+    return c && c->login_url ? c->login_url : defsrv.login_url;
+}
+
+int xf_srv_verify(const xf_srv_conf_t *c)
+{
+    return c && c->verify != XF_UNSET ? c->verify : defsrv.verify;
+}
+
+apr_interval_time_t xf_srv_xapi_timeout(const xf_srv_conf_t *c)
+{
+    return c && c->xapi_timeout != XF_UNSET ? c->xapi_timeout
+                                            : defsrv.xapi_timeout;
+}
 
 const char *xf_mode_name(xf_mode_e m)
 {
@@ -156,6 +245,94 @@ static const char *set_reply_timeout(cmd_parms *cmd, void *dv,
     return NULL;
 }
 
+static const char *set_auth(cmd_parms *cmd, void *dv, int on)
+{
+    xf_dir_conf_t *d = dv;
+
+    d->auth = on;
+    if (on)
+        xf_config_auth_used = 1;
+    return NULL;
+}
+
+static const char *set_require(cmd_parms *cmd, void *dv, const char *arg)
+{
+    xf_dir_conf_t *d = dv;
+    char *perm = apr_pstrdup(cmd->pool, arg);
+
+    if (!*perm || strchr(perm, ','))
+        return "XapiForwardRequirePermission: permission names are "
+               "non-empty and contain no comma";
+    ap_str_tolower(perm);
+    if (!d->perms)
+        d->perms = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(d->perms, const char *) = perm;
+    return NULL;
+}
+
+static const char *set_xapi_url(cmd_parms *cmd, void *cv, const char *arg)
+{
+    xf_srv_conf_t *c = ap_get_module_config(cmd->server->module_config,
+                                            &xapi_forward_module);
+
+    if (strncmp(arg, "unix:/", 6) && strncasecmp(arg, "https://", 8)
+        && strncasecmp(arg, "http://", 7))
+        return "XapiForwardXapiURL: must be unix:/path or https://host";
+    c->xapi_url = arg;
+    return NULL;
+}
+
+static const char *set_login_url(cmd_parms *cmd, void *cv, const char *arg)
+{
+    xf_srv_conf_t *c = ap_get_module_config(cmd->server->module_config,
+                                            &xapi_forward_module);
+
+    /* xapi treats callers on its unix socket as root: a login there
+     * succeeds for any password (SPEC 5) */
+    if (strncasecmp(arg, "https://", 8) && strncasecmp(arg, "http://", 7))
+        return "XapiForwardLoginURL: must be https://host (never a unix "
+               "socket: xapi accepts any password there)";
+    c->login_url = arg;
+    return NULL;
+}
+
+static const char *set_srv_str(cmd_parms *cmd, void *cv, const char *arg)
+{
+    xf_srv_conf_t *c = ap_get_module_config(cmd->server->module_config,
+                                            &xapi_forward_module);
+    const char **field = (const char **)((char *)c
+                                         + (apr_size_t)cmd->info);
+
+    *field = ap_server_root_relative(cmd->pool, arg);
+    if (!*field)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": bad path ", arg,
+                           NULL);
+    return NULL;
+}
+
+static const char *set_verify(cmd_parms *cmd, void *cv, int on)
+{
+    xf_srv_conf_t *c = ap_get_module_config(cmd->server->module_config,
+                                            &xapi_forward_module);
+    c->verify = on;
+    return NULL;
+}
+
+static const char *set_xapi_timeout(cmd_parms *cmd, void *cv,
+                                    const char *arg)
+{
+    xf_srv_conf_t *c = ap_get_module_config(cmd->server->module_config,
+                                            &xapi_forward_module);
+    apr_interval_time_t t;
+
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS
+        || t < apr_time_from_msec(10) || t > apr_time_from_sec(300))
+        return "XapiForwardXapiTimeout: must be a time from 10ms to 300 "
+               "seconds";
+    c->xapi_timeout = t;
+    return NULL;
+}
+
 #define XF_DIR_CTX (RSRC_CONF | ACCESS_CONF)
 
 const command_rec xf_cmds[] = {
@@ -185,4 +362,58 @@ const command_rec xf_cmds[] = {
                   XF_DIR_CTX,
                   "how long to wait for the daemon's answer on its control "
                   "socket after a hand-off (default 1s, 0 = do not wait)"),
+    AP_INIT_FLAG("XapiForwardStunnelProxy", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(xf_dir_conf_t, stunnel_proxy),
+                 XF_DIR_CTX,
+                 "On: for TLS clients add the STUNNEL_PROXY entry xapi's "
+                 "stunnel would have produced (default On)"),
+    AP_INIT_FLAG("XapiForwardAuth", set_auth, NULL, XF_DIR_CTX,
+                 "On: check the caller's XAPI session, pool secret or Basic "
+                 "credentials before forwarding (default Off)"),
+    AP_INIT_TAKE1("XapiForwardAuthRealm", ap_set_string_slot,
+                  (void *)APR_OFFSETOF(xf_dir_conf_t, realm), XF_DIR_CTX,
+                  "realm named in WWW-Authenticate (default xapi)"),
+    AP_INIT_ITERATE("XapiForwardRequirePermission", set_require, NULL,
+                    XF_DIR_CTX,
+                    "XAPI permissions the session must hold, e.g. "
+                    "http/get_rrd_updates (default none)"),
+    AP_INIT_FLAG("XapiForwardForwardCredentials", ap_set_flag_slot,
+                 (void *)APR_OFFSETOF(xf_dir_conf_t, forward_creds),
+                 XF_DIR_CTX,
+                 "On: forward the session_id and Authorization used for the "
+                 "check to the daemon (default Off; pool secrets never)"),
+    AP_INIT_TAKE1("XapiForwardXapiURL", set_xapi_url, NULL, RSRC_CONF,
+                  "where sessions are checked: unix:/var/lib/xcp/xapi "
+                  "(default) or https://pool-master"),
+    AP_INIT_TAKE1("XapiForwardLoginURL", set_login_url, NULL, RSRC_CONF,
+                  "where Basic credentials are checked: https://host "
+                  "(default https://localhost)"),
+    AP_INIT_TAKE1("XapiForwardXapiCAFile", set_srv_str,
+                  (void *)APR_OFFSETOF(xf_srv_conf_t, ca_file), RSRC_CONF,
+                  "PEM CA file to verify XAPI's certificate (default: the "
+                  "system's)"),
+    AP_INIT_FLAG("XapiForwardXapiVerify", set_verify, NULL, RSRC_CONF,
+                 "On: verify XAPI's certificate and name (default On)"),
+    AP_INIT_TAKE1("XapiForwardXapiTimeout", set_xapi_timeout, NULL,
+                  RSRC_CONF,
+                  "time limit of one XAPI call (default 5s)"),
+    AP_INIT_TAKE1("XapiForwardPoolSecretFile", set_srv_str,
+                  (void *)APR_OFFSETOF(xf_srv_conf_t, pool_secret_file),
+                  RSRC_CONF,
+                  "file holding the pool secret (xapi: /etc/xensource/ptoken);"
+                  " unset: pool_secret is not accepted"),
+    AP_INIT_TAKE1("XapiForwardCache", xf_access_set_cache, NULL, RSRC_CONF,
+                  "socache provider[:args] for access decisions (default "
+                  "shmcb)"),
+    AP_INIT_TAKE1("XapiForwardCacheTTL", xf_access_set_cache_ttl, NULL,
+                  RSRC_CONF,
+                  "seconds an allow/deny decision is cached (default 60)"),
+    AP_INIT_TAKE1("XapiForwardCacheNegativeTTL", xf_access_set_cache_neg_ttl,
+                  NULL, RSRC_CONF,
+                  "seconds an invalid session or failed login is cached "
+                  "(default 10)"),
+    AP_INIT_TAKE1("XapiForwardCacheKeyFile", xf_access_set_cache_key_file,
+                  NULL, RSRC_CONF,
+                  "file whose contents key the cache ids (share it between "
+                  "front ends that share a cache; default: random)"),
     {NULL}};

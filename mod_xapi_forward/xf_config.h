@@ -29,7 +29,39 @@ typedef struct xf_dir_conf_t {
     int traceparent_top;        /* flag; unset: on */
     int mode;                   /* xf_mode_e; unset: auto */
     apr_interval_time_t reply_timeout; /* usec; unset (-1): 1 s */
+    int stunnel_proxy;          /* flag: STUNNEL_PROXY entry for TLS
+                                 * clients; unset: on */
+    int auth;                   /* flag: check credentials against XAPI;
+                                 * unset: off */
+    const char *realm;          /* Basic realm; NULL: "xapi" */
+    apr_array_header_t *perms;  /* required permissions (const char *),
+                                 * lower-case; NULL: none */
+    int forward_creds;          /* flag: forward the credentials used for
+                                 * the check to the daemon; unset: off */
 } xf_dir_conf_t;
+
+/** Per-server settings: where XAPI is, and the pool secret. */
+typedef struct xf_srv_conf_t {
+    const char *xapi_url;       /* session checks: "unix:/path" or
+                                 * "https://host"; NULL: unix:/var/lib/xcp/xapi */
+    const char *login_url;      /* Basic logins (never a unix socket):
+                                 * NULL: https://localhost */
+    const char *ca_file;        /* PEM CA file for https; NULL: system */
+    int verify;                 /* flag: verify XAPI's certificate; unset:
+                                 * on */
+    apr_interval_time_t xapi_timeout; /* usec per XAPI call; unset: 5 s */
+    const char *pool_secret_file; /* file with the pool secret; NULL:
+                                   * pool_secret not accepted */
+} xf_srv_conf_t;
+
+void *xf_config_srv_create(apr_pool_t *p, server_rec *s);
+void *xf_config_srv_merge(apr_pool_t *p, void *basev, void *addv);
+const xf_srv_conf_t *xf_config_srv_get(const server_rec *s);
+
+const char *xf_srv_xapi_url(const xf_srv_conf_t *c);
+const char *xf_srv_login_url(const xf_srv_conf_t *c);
+int xf_srv_verify(const xf_srv_conf_t *c);
+apr_interval_time_t xf_srv_xapi_timeout(const xf_srv_conf_t *c);
 
 /** The directive table. */
 extern const command_rec xf_cmds[];
@@ -47,6 +79,21 @@ int xf_dir_missing_status(const xf_dir_conf_t *d);
 int xf_dir_traceparent_top(const xf_dir_conf_t *d);
 xf_mode_e xf_dir_mode(const xf_dir_conf_t *d);
 apr_interval_time_t xf_dir_reply_timeout(const xf_dir_conf_t *d);
+int xf_dir_stunnel_proxy(const xf_dir_conf_t *d);
+int xf_dir_auth(const xf_dir_conf_t *d);
+const char *xf_dir_realm(const xf_dir_conf_t *d);
+int xf_dir_forward_creds(const xf_dir_conf_t *d);
+
+/** Setters for the global cache directives live in xf_access.c. */
+const char *xf_access_set_cache(cmd_parms *cmd, void *dv, const char *arg);
+const char *xf_access_set_cache_ttl(cmd_parms *cmd, void *dv,
+                                    const char *arg);
+const char *xf_access_set_cache_neg_ttl(cmd_parms *cmd, void *dv,
+                                        const char *arg);
+const char *xf_access_set_cache_key_file(cmd_parms *cmd, void *dv,
+                                         const char *arg);
+/** Set when a location enables XapiForwardAuth (the cache is needed). */
+extern int xf_config_auth_used;
 
 /** @return "auto", "handoff" or "relay". */
 const char *xf_mode_name(xf_mode_e m);

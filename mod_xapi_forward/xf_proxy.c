@@ -48,6 +48,9 @@ int xf_proxy_canon(request_rec *r, char *url)
 
 /* ---- flushers ------------------------------------------------------- */
 
+static const char *const strip_all[] = {"session_id", "pool_secret", NULL};
+static const char *const strip_secret[] = {"pool_secret", NULL};
+
 static int xapi_flusher(request_rec *r, const char **ppayload,
                         apr_size_t *plen, void *context)
 {
@@ -57,12 +60,20 @@ static int xapi_flusher(request_rec *r, const char **ppayload,
     const char *reason = NULL;
     apr_status_t st;
 
-    xf_reqview_build(&rv, r, 1);
+    xf_reqview_build(&rv, r, xf_dir_stunnel_proxy(d));
     o.path_keys = xf_dir_path_keys(d);
     o.force_close = xf_dir_force_close(d);
     o.traceparent_top = xf_dir_traceparent_top(d);
-    o.forward_auth = 1;
-    o.strip_params = NULL;
+    if (xf_dir_auth(d)) {
+        /* the credentials checked here are not the daemon's business,
+         * unless the location says so; a pool secret never is */
+        o.forward_auth = xf_dir_forward_creds(d);
+        o.strip_params = o.forward_auth ? strip_secret : strip_all;
+    }
+    else {
+        o.forward_auth = 1; /* as xapi forwards them */
+        o.strip_params = NULL;
+    }
     o.max_size = xf_dir_max_envelope(d);
     st = xf_envelope_build(ppayload, plen, &reason, &rv, &o, r->pool);
     if (st == APR_ENOSPC) {

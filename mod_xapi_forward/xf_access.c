@@ -1,0 +1,592 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * xf_access.c - access control against XAPI (SPEC 5), in an access_checker
+ * so that an unauthenticated request never reaches a daemon. Credentials
+ * come in xapi's order (xf_auth.c); sessions and Basic logins are checked
+ * over JSON-RPC (xf_xapi.c); decisions are cached in mod_socache, keyed by
+ * an HMAC of the credential. Fails closed: XAPI unreachable means 503.
+ */
+#include "xf_access.h"
+
+#include <apr_file_io.h>
+#include <apr_global_mutex.h>
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_mutex.h"
+
+#include "xf_auth.h"
+#include "xf_config.h"
+#include "xf_private.h"
+#include "xf_xapi.h"
+
+#define XF_CACHE_ID "xapi-forward-cache"
+#define XF_CACHE_MUTEX "xapi-forward-cache"
+#define XF_ORIGINATOR "mod_xapi_forward"
+
+/* Global settings (main server only) and run-time state. */
+static struct {
+    const char *provider_name;  /* NULL: shmcb */
+    const char *provider_args;  /* NULL: provider default */
+    apr_interval_time_t ttl;    /* -1: 60 s */
+    apr_interval_time_t neg_ttl; /* -1: 10 s */
+    const char *key_file;       /* NULL: random key */
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *inst;
+    apr_global_mutex_t *mutex;  /* only for non-MP-safe providers */
+    unsigned char key[XF_AUTH_KEY_BYTES];
+    apr_hash_t *secrets;        /* pool secret file -> xf_secret_t */
+#if APR_HAS_THREADS
+    apr_thread_mutex_t *master_lock;
+#endif
+    char master[256];           /* HOST_IS_SLAVE: the pool master, "" */
+} g;
+
+typedef struct xf_secret_t {
+    const char *data;
+    apr_size_t len;
+} xf_secret_t;
+
+/* ---- directives ------------------------------------------------------ */
+
+const char *xf_access_set_cache(cmd_parms *cmd, void *dv, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *sep;
+
+    if (err)
+        return err;
+    sep = ap_strchr_c(arg, ':');
+    if (sep) {
+        g.provider_name = apr_pstrmemdup(cmd->pool, arg, sep - arg);
+        g.provider_args = sep + 1;
+    }
+    else {
+        g.provider_name = arg;
+        g.provider_args = NULL;
+    }
+    return NULL;
+}
+
+static const char *set_ttl(cmd_parms *cmd, const char *arg,
+                           apr_interval_time_t *pt)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_interval_time_t t;
+
+    if (err)
+        return err;
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t < 0
+        || t > apr_time_from_sec(86400))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": must be a time from 0 to 86400 seconds", NULL);
+    *pt = t;
+    return NULL;
+}
+
+const char *xf_access_set_cache_ttl(cmd_parms *cmd, void *dv,
+                                    const char *arg)
+{
+    return set_ttl(cmd, arg, &g.ttl);
+}
+
+const char *xf_access_set_cache_neg_ttl(cmd_parms *cmd, void *dv,
+                                        const char *arg)
+{
+    return set_ttl(cmd, arg, &g.neg_ttl);
+}
+
+const char *xf_access_set_cache_key_file(cmd_parms *cmd, void *dv,
+                                         const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err)
+        return err;
+    g.key_file = ap_server_root_relative(cmd->pool, arg);
+    return g.key_file ? NULL : "XapiForwardCacheKeyFile: bad path";
+}
+
+/* ---- start-up -------------------------------------------------------- */
+
+int xf_access_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp)
+{
+    apr_status_t st = ap_mutex_register(pconf, XF_CACHE_MUTEX, NULL,
+                                        APR_LOCK_DEFAULT, 0);
+    if (st != APR_SUCCESS)
+        return 500;
+    g.provider_name = g.provider_args = g.key_file = NULL;
+    g.ttl = g.neg_ttl = -1;
+    g.provider = NULL;
+    g.inst = NULL;
+    g.mutex = NULL;
+    g.secrets = NULL;
+    g.master[0] = '\0';
+    xf_config_auth_used = 0;
+    return OK;
+}
+
+static apr_status_t cache_destroy(void *data)
+{
+    if (g.inst && g.provider) {
+        g.provider->destroy(g.inst, (server_rec *)data);
+        g.inst = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Read a small secret file whole; trailing newlines do not count. */
+static apr_status_t read_secret(xf_secret_t *sec, const char *path,
+                                apr_pool_t *p)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t n;
+    char *buf;
+    apr_status_t st;
+
+    st = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
+    if (st != APR_SUCCESS)
+        return st;
+    st = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    if (st == APR_SUCCESS && (fi.size <= 0 || fi.size > 65536))
+        st = APR_EINVAL;
+    if (st == APR_SUCCESS) {
+        n = (apr_size_t)fi.size;
+        buf = apr_palloc(p, n + 1);
+        st = apr_file_read_full(f, buf, n, &n);
+        buf[n] = '\0';
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            buf[--n] = '\0';
+        sec->data = buf;
+        sec->len = n;
+        if (st == APR_SUCCESS && n == 0)
+            st = APR_EINVAL;
+    }
+    apr_file_close(f);
+    return st;
+}
+
+int xf_access_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *s)
+{
+    struct ap_socache_hints hints = {XF_AUTH_CACHE_ID_LEN, 16, 60000000};
+    const char *name = g.provider_name ? g.provider_name : "shmcb";
+    const char *err;
+    server_rec *vs;
+    apr_status_t st;
+
+    if (!xf_config_auth_used)
+        return OK;
+    if (xf_xapi_init() != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, XF_LOGNO(0207)
+                     "cannot initialise the XAPI client (libcurl)");
+        return 500;
+    }
+    /* the pool secrets, read at every (graceful) restart */
+    g.secrets = apr_hash_make(pconf);
+    for (vs = s; vs; vs = vs->next) {
+        const xf_srv_conf_t *c = xf_config_srv_get(vs);
+        xf_secret_t *sec;
+
+        if (!c->pool_secret_file
+            || apr_hash_get(g.secrets, c->pool_secret_file,
+                            APR_HASH_KEY_STRING))
+            continue;
+        sec = apr_pcalloc(pconf, sizeof(*sec));
+        st = read_secret(sec, c->pool_secret_file, pconf);
+        if (st != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, st, vs, XF_LOGNO(0208)
+                         "XapiForwardPoolSecretFile %s: cannot read a "
+                         "non-empty secret of at most 64 KiB",
+                         c->pool_secret_file);
+            return 500;
+        }
+        apr_hash_set(g.secrets, c->pool_secret_file, APR_HASH_KEY_STRING,
+                     sec);
+    }
+    /* the key of the cache ids */
+    if (g.key_file) {
+        xf_secret_t k;
+        st = read_secret(&k, g.key_file, ptemp);
+        if (st != APR_SUCCESS || k.len < 16) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, st, s, XF_LOGNO(0212)
+                         "XapiForwardCacheKeyFile %s: cannot read at least "
+                         "16 bytes", g.key_file);
+            return 500;
+        }
+        /* any length: fold it into the key with the HMAC itself */
+        {
+            xf_cred_t kc = {XF_CRED_POOL_SECRET, NULL, NULL, NULL, "key"};
+            char hex[XF_AUTH_CACHE_ID_LEN + 1];
+            unsigned char zero[XF_AUTH_KEY_BYTES] = {0};
+            int i;
+            kc.value = k.data;
+            xf_auth_cache_id(hex, zero, &kc, "");
+            for (i = 0; i < XF_AUTH_KEY_BYTES; i++) {
+                unsigned int b;
+                sscanf(hex + 2 * i, "%2x", &b);
+                g.key[i] = (unsigned char)b;
+            }
+        }
+    }
+    else if (apr_generate_random_bytes(g.key, sizeof(g.key))
+             != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, XF_LOGNO(0212)
+                     "cannot generate a random cache key");
+        return 500;
+    }
+    /* the decision cache */
+    g.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                    AP_SOCACHE_PROVIDER_VERSION);
+    if (!g.provider) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, XF_LOGNO(0209)
+                     "XapiForwardCache: no socache provider \"%s\" (load "
+                     "mod_socache_%s)", name, name);
+        return 500;
+    }
+    err = g.provider->create(&g.inst, g.provider_args, ptemp, pconf);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, XF_LOGNO(0209)
+                     "XapiForwardCache %s: %s", name, err);
+        return 500;
+    }
+    if (g.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        st = ap_global_mutex_create(&g.mutex, NULL, XF_CACHE_MUTEX, NULL, s,
+                                    pconf, 0);
+        if (st != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, st, s, XF_LOGNO(0209)
+                         "cannot create the cache mutex");
+            return 500;
+        }
+    }
+    st = g.provider->init(g.inst, XF_CACHE_ID, &hints, s, pconf);
+    if (st != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, st, s, XF_LOGNO(0209)
+                     "cannot initialise the %s cache", name);
+        return 500;
+    }
+    apr_pool_cleanup_register(pconf, s, cache_destroy,
+                              apr_pool_cleanup_null);
+    return OK;
+}
+
+void xf_access_child_init(apr_pool_t *p, server_rec *s)
+{
+    if (g.mutex) {
+        apr_status_t st = apr_global_mutex_child_init(
+            &g.mutex, apr_global_mutex_lockfile(g.mutex), p);
+        if (st != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_CRIT, st, s, XF_LOGNO(0209)
+                         "cannot attach the cache mutex in the child");
+    }
+#if APR_HAS_THREADS
+    if (xf_config_auth_used)
+        apr_thread_mutex_create(&g.master_lock, APR_THREAD_MUTEX_DEFAULT, p);
+#endif
+}
+
+/* ---- cache ------------------------------------------------------------ */
+
+static xf_decision_e cache_get(request_rec *r, const char *id)
+{
+    unsigned char buf[64];
+    unsigned int len = sizeof(buf);
+    apr_status_t st;
+
+    if (!g.inst)
+        return 0;
+    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
+        return 0;
+    st = g.provider->retrieve(g.inst, r->server, (const unsigned char *)id,
+                              XF_AUTH_CACHE_ID_LEN, buf, &len, r->pool);
+    if (g.mutex)
+        apr_global_mutex_unlock(g.mutex);
+    return st == APR_SUCCESS ? xf_auth_decision_decode(buf, len) : 0;
+}
+
+static void cache_put(request_rec *r, const char *id, xf_decision_e d)
+{
+    apr_interval_time_t ttl = d == XF_DECISION_INVALID
+        ? (g.neg_ttl >= 0 ? g.neg_ttl : apr_time_from_sec(10))
+        : (g.ttl >= 0 ? g.ttl : apr_time_from_sec(60));
+    unsigned char *val;
+    unsigned int vlen;
+    apr_status_t st;
+
+    if (!g.inst || ttl == 0)
+        return;
+    xf_auth_decision_encode(&val, &vlen, d, r->pool);
+    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
+        return;
+    st = g.provider->store(g.inst, r->server, (const unsigned char *)id,
+                           XF_AUTH_CACHE_ID_LEN, apr_time_now() + ttl, val,
+                           vlen, r->pool);
+    if (g.mutex)
+        apr_global_mutex_unlock(g.mutex);
+    if (st != APR_SUCCESS)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, XF_LOGNO(0211)
+                      "could not store the decision in the cache");
+}
+
+/* ---- XAPI ------------------------------------------------------------- */
+
+static void master_get(char *out, apr_size_t size)
+{
+#if APR_HAS_THREADS
+    if (g.master_lock)
+        apr_thread_mutex_lock(g.master_lock);
+#endif
+    apr_cpystrn(out, g.master, size);
+#if APR_HAS_THREADS
+    if (g.master_lock)
+        apr_thread_mutex_unlock(g.master_lock);
+#endif
+}
+
+static void master_set(const char *m)
+{
+#if APR_HAS_THREADS
+    if (g.master_lock)
+        apr_thread_mutex_lock(g.master_lock);
+#endif
+    apr_cpystrn(g.master, m, sizeof(g.master));
+#if APR_HAS_THREADS
+    if (g.master_lock)
+        apr_thread_mutex_unlock(g.master_lock);
+#endif
+}
+
+/* One call, following HOST_IS_SLAVE to the master once (and remembering
+ * it for later requests). *pep is updated to the endpoint that answered. */
+static void xapi_call(xf_xapi_reply_t *rep, request_rec *r,
+                      xf_xapi_endpoint_t **pep, const char *method,
+                      const char *const *params)
+{
+    xf_xapi_call(rep, *pep, method, params, r->pool);
+    if (rep->code == XF_XAPI_HOST_IS_SLAVE && rep->master && *rep->master) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0210)
+                      "%s answered HOST_IS_SLAVE: asking the pool master "
+                      "%s from now on", (*pep)->url, rep->master);
+        master_set(rep->master);
+        *pep = xf_xapi_master_endpoint(*pep, rep->master, r->pool);
+        xf_xapi_call(rep, *pep, method, params, r->pool);
+    }
+}
+
+static xf_xapi_endpoint_t *endpoint(request_rec *r, const char *url)
+{
+    const xf_srv_conf_t *c = xf_config_srv_get(r->server);
+    xf_xapi_endpoint_t *ep = apr_pcalloc(r->pool, sizeof(*ep));
+    char master[sizeof(g.master)];
+
+    ep->url = url;
+    ep->ca_file = c->ca_file;
+    ep->verify = xf_srv_verify(c);
+    ep->timeout_ms = (long)apr_time_as_msec(xf_srv_xapi_timeout(c));
+    master_get(master, sizeof(master));
+    if (*master)
+        return xf_xapi_master_endpoint(ep, master, r->pool);
+    return ep;
+}
+
+/* A session's decision: valid? and holds the permissions? 0 = XAPI
+ * could not tell (fail closed). */
+static xf_decision_e session_decision(request_rec *r, xf_xapi_endpoint_t *ep,
+                                      const char *sess,
+                                      const apr_array_header_t *perms,
+                                      const char **pwhy)
+{
+    const char *params[3] = {sess, sess, NULL};
+    xf_xapi_reply_t rep;
+    const char **required;
+    const char *missing = NULL;
+    int i;
+
+    xapi_call(&rep, r, &ep, "session.get_uuid", params);
+    if (rep.code == XF_XAPI_SESSION_INVALID)
+        return XF_DECISION_INVALID;
+    if (rep.code != XF_XAPI_OK) {
+        *pwhy = rep.error;
+        return 0;
+    }
+    if (!perms || perms->nelts == 0)
+        return XF_DECISION_ALLOW;
+    /* local superusers (root) hold every permission, with an empty list */
+    xapi_call(&rep, r, &ep, "session.get_is_local_superuser", params);
+    if (rep.code == XF_XAPI_SESSION_INVALID)
+        return XF_DECISION_INVALID;
+    if (rep.code != XF_XAPI_OK) {
+        *pwhy = rep.error;
+        return 0;
+    }
+    if (rep.boolean)
+        return XF_DECISION_ALLOW;
+    xapi_call(&rep, r, &ep, "session.get_rbac_permissions", params);
+    if (rep.code == XF_XAPI_SESSION_INVALID)
+        return XF_DECISION_INVALID;
+    if (rep.code != XF_XAPI_OK || !rep.list) {
+        *pwhy = rep.code == XF_XAPI_OK ? "permissions are not a list"
+                                       : rep.error;
+        return 0;
+    }
+    required = apr_pcalloc(r->pool, sizeof(char *) * (perms->nelts + 1));
+    for (i = 0; i < perms->nelts; i++)
+        required[i] = APR_ARRAY_IDX(perms, i, const char *);
+    if (xf_auth_has_perms(required, rep.list, &missing))
+        return XF_DECISION_ALLOW;
+    *pwhy = missing;
+    return XF_DECISION_DENY;
+}
+
+/* Basic: log in over TCP (never the unix socket: xapi accepts any password
+ * there), decide, log out. The decision is cached, so the session is not
+ * kept. */
+static xf_decision_e basic_decision(request_rec *r, const xf_cred_t *cred,
+                                    const apr_array_header_t *perms,
+                                    const char **pwhy)
+{
+    const xf_srv_conf_t *c = xf_config_srv_get(r->server);
+    xf_xapi_endpoint_t *ep = endpoint(r, xf_srv_login_url(c));
+    const char *login[5] = {cred->user, cred->pass, "1.0", XF_ORIGINATOR,
+                            NULL};
+    const char *out[2] = {NULL, NULL};
+    xf_xapi_reply_t rep;
+    xf_decision_e d;
+
+    xapi_call(&rep, r, &ep, "session.login_with_password", login);
+    if (rep.code == XF_XAPI_AUTH_FAILED)
+        return XF_DECISION_INVALID;
+    if (rep.code != XF_XAPI_OK || !rep.str) {
+        *pwhy = rep.code == XF_XAPI_OK ? "login gave no session" : rep.error;
+        return 0;
+    }
+    d = session_decision(r, ep, rep.str, perms, pwhy);
+    out[0] = rep.str;
+    xf_xapi_call(&rep, ep, "session.logout", out, r->pool);
+    if (rep.code != XF_XAPI_OK)
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0213)
+                      "session.logout after a Basic check failed: %s",
+                      rep.error ? rep.error : "?");
+    return d;
+}
+
+/* ---- answers ---------------------------------------------------------- */
+
+static int answer(request_rec *r, int status, const char *msg)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+
+    if (status == HTTP_UNAUTHORIZED)
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       apr_psprintf(r->pool, "Basic realm=\"%s\"",
+                                    xf_dir_realm(xf_config_dir_get(r))));
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    r->status = status;
+    if (accept && ap_strcasestr(accept, "application/json")) {
+        ap_set_content_type(r, "application/json");
+        ap_rprintf(r, "{\"status\":%d,\"error\":\"%s\"}\n", status, msg);
+    }
+    else {
+        ap_set_content_type(r, "text/plain; charset=utf-8");
+        ap_rprintf(r, "%d %s\n", status, msg);
+    }
+    return DONE;
+}
+
+/* ---- the hook ----------------------------------------------------------- */
+
+int xf_check_access(request_rec *r)
+{
+    const xf_dir_conf_t *d = xf_config_dir_get(r);
+    const apr_array_header_t *perms;
+    xf_cred_t cred;
+    const char *why = NULL, *permstr;
+    char id[XF_AUTH_CACHE_ID_LEN + 1];
+    xf_decision_e dec;
+
+    if (!xf_dir_auth(d))
+        return DECLINED;
+    perms = d->perms;
+    xf_auth_find(&cred, apr_table_get(r->headers_in, "Cookie"), r->args,
+                 apr_table_get(r->headers_in, "Authorization"), r->pool);
+
+    if (cred.kind == XF_CRED_NONE) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0200)
+                      "no XAPI credentials (session_id, pool_secret or "
+                      "Basic) for %s", r->uri);
+        return answer(r, HTTP_UNAUTHORIZED, "authentication required");
+    }
+    if (cred.kind == XF_CRED_POOL_SECRET) {
+        const xf_srv_conf_t *c = xf_config_srv_get(r->server);
+        const xf_secret_t *sec = c->pool_secret_file && g.secrets
+            ? apr_hash_get(g.secrets, c->pool_secret_file,
+                           APR_HASH_KEY_STRING)
+            : NULL;
+        if (!sec || !xf_auth_ct_equal(cred.value, strlen(cred.value),
+                                      sec->data, sec->len)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0202)
+                          "pool_secret from the %s %s for %s", cred.source,
+                          sec ? "does not match" : "is not accepted here "
+                          "(no XapiForwardPoolSecretFile)", r->uri);
+            return answer(r, HTTP_UNAUTHORIZED, "invalid credentials");
+        }
+        apr_table_setn(r->notes, XF_NOTE_CRED, "pool_secret");
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0201)
+                      "pool secret accepted");
+        return OK;
+    }
+
+    permstr = perms && perms->nelts ? apr_array_pstrcat(r->pool, perms, ',')
+                                    : "";
+    xf_auth_cache_id(id, g.key, &cred, permstr);
+    dec = cache_get(r, id);
+    if (dec) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0206)
+                      "cached decision for the %s credential: %d",
+                      cred.source, (int)dec);
+    }
+    else {
+        if (cred.kind == XF_CRED_SESSION)
+            dec = session_decision(
+                r, endpoint(r, xf_srv_xapi_url(xf_config_srv_get(r->server))),
+                cred.value, perms, &why);
+        else
+            dec = basic_decision(r, &cred, perms, &why);
+        if (!dec) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0205)
+                          "cannot check credentials with XAPI: %s",
+                          why ? why : "no answer");
+            return answer(r, HTTP_SERVICE_UNAVAILABLE,
+                          "authentication service unavailable");
+        }
+        cache_put(r, id, dec);
+    }
+    if (dec == XF_DECISION_INVALID) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0203)
+                      "%s from the %s rejected by XAPI for %s",
+                      cred.kind == XF_CRED_BASIC ? "Basic login"
+                                                 : "session",
+                      cred.source, r->uri);
+        return answer(r, HTTP_UNAUTHORIZED, "invalid credentials");
+    }
+    if (dec == XF_DECISION_DENY) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0204)
+                      "access to %s denied: the %s lacks permission %s",
+                      r->uri, cred.kind == XF_CRED_BASIC ? "user"
+                                                         : "session",
+                      why ? why : "(cached)");
+        return answer(r, HTTP_FORBIDDEN, "permission denied");
+    }
+    apr_table_setn(r->notes, XF_NOTE_CRED,
+                   cred.kind == XF_CRED_BASIC ? "basic" : "session");
+    return OK;
+}

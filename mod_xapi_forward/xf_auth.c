@@ -1,0 +1,400 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * xf_auth.c - finds a request's credential in xapi's order (cookie, query,
+ * pool_secret, Basic), compares secrets in constant time, derives the keyed
+ * cache id and encodes cached decisions. Pure core: no httpd headers, no
+ * logging.
+ */
+#include "xf_auth.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <apr_strings.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#define SESSION_KEY "session_id"
+#define POOL_SECRET_KEY "pool_secret"
+
+/* ---- decoding helpers -------------------------------------------------- */
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decode s[0..n) into a pool string; '+' becomes a space when
+ * plus_space. A malformed escape is kept as it is (as browsers do). NULL
+ * when the result would hold a NUL: such a value is never a credential,
+ * since the C string would differ from what the client sent. */
+static char *pct_decode(const char *s, apr_size_t n, int plus_space,
+                        apr_pool_t *p)
+{
+    char *out = apr_palloc(p, n + 1);
+    apr_size_t i, o = 0;
+
+    for (i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+
+        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0
+            && hexval(s[i + 2]) >= 0) {
+            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
+            i += 2;
+        }
+        else if (c == '+' && plus_space) {
+            c = ' ';
+        }
+        if (c == '\0')
+            return NULL;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static int is_ows(int c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* ---- cookies and query ------------------------------------------------- */
+
+/* The first non-empty value of cookie `name`. Pairs are split on ';' and
+ * ',' (xapi splits on '&' when there is no ';', so that too), trimmed, cut
+ * at the first '='; key and value are percent-decoded as xapi does. One
+ * pair of double quotes around a value (RFC 6265 allows them) is removed.
+ * "$Version"-style attributes never match a name. */
+static const char *cookie_find(const char *cookie, const char *name,
+                               apr_pool_t *p)
+{
+    int amp = strchr(cookie, ';') == NULL;
+    const char *s = cookie;
+
+    while (*s) {
+        const char *end = s, *eq, *ke, *vs, *ve;
+        char *key, *val;
+
+        while (*end && *end != ';' && *end != ','
+               && !(amp && *end == '&'))
+            end++;
+        while (s < end && is_ows(*s))
+            s++;
+        eq = memchr(s, '=', (apr_size_t)(end - s));
+        if (eq) {
+            ke = eq;
+            while (ke > s && is_ows(ke[-1]))
+                ke--;
+            vs = eq + 1;
+            ve = end;
+            while (vs < ve && is_ows(*vs))
+                vs++;
+            while (ve > vs && is_ows(ve[-1]))
+                ve--;
+            if (ve - vs >= 2 && *vs == '"' && ve[-1] == '"') {
+                vs++;
+                ve--;
+            }
+            key = pct_decode(s, (apr_size_t)(ke - s), 0, p);
+            if (key && strcmp(key, name) == 0 && ve > vs) {
+                val = pct_decode(vs, (apr_size_t)(ve - vs), 0, p);
+                if (val && *val)
+                    return val;
+            }
+        }
+        s = *end ? end + 1 : end;
+    }
+    return NULL;
+}
+
+/* The first non-empty value of query parameter `name` ('&'-separated,
+ * first '=', '+' is a space, percent-decoded). */
+static const char *query_find(const char *args, const char *name,
+                              apr_pool_t *p)
+{
+    const char *s = args;
+
+    while (*s) {
+        const char *end = strchr(s, '&'), *eq;
+        char *key, *val;
+
+        if (!end)
+            end = s + strlen(s);
+        eq = memchr(s, '=', (apr_size_t)(end - s));
+        if (eq && end > eq + 1) {
+            key = pct_decode(s, (apr_size_t)(eq - s), 1, p);
+            if (key && strcmp(key, name) == 0) {
+                val = pct_decode(eq + 1, (apr_size_t)(end - eq - 1), 1, p);
+                if (val && *val)
+                    return val;
+            }
+        }
+        s = *end ? end + 1 : end;
+    }
+    return NULL;
+}
+
+/* ---- Authorization: Basic ---------------------------------------------- */
+
+static int b64val(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+/* Strict base64 (RFC 4648 alphabet, padded, no spaces inside) into a pool
+ * string; NULL when malformed or when it decodes to a NUL byte. */
+static char *b64_decode(const char *s, apr_size_t n, apr_pool_t *p)
+{
+    char *out;
+    apr_size_t i, o = 0, pad = 0;
+
+    if (n == 0 || n % 4 != 0)
+        return NULL;
+    if (s[n - 1] == '=')
+        pad = s[n - 2] == '=' ? 2 : 1;
+    out = apr_palloc(p, n / 4 * 3 + 1);
+    for (i = 0; i < n; i += 4) {
+        int v[4], k;
+        unsigned long w;
+
+        for (k = 0; k < 4; k++) {
+            if (i + k >= n - pad) {
+                v[k] = 0;
+                continue;
+            }
+            v[k] = b64val((unsigned char)s[i + k]);
+            if (v[k] < 0)
+                return NULL;
+        }
+        w = ((unsigned long)v[0] << 18) | ((unsigned long)v[1] << 12)
+            | ((unsigned long)v[2] << 6) | (unsigned long)v[3];
+        out[o++] = (char)((w >> 16) & 0xff);
+        if (i + 4 < n || pad < 2)
+            out[o++] = (char)((w >> 8) & 0xff);
+        if (i + 4 < n || pad < 1)
+            out[o++] = (char)(w & 0xff);
+        /* unused bits of the last quantum must be zero (canonical form) */
+        if (i + 4 >= n && ((pad == 1 && (w & 0xff) != 0)
+                           || (pad == 2 && (w & 0xffff) != 0)))
+            return NULL;
+    }
+    if (memchr(out, '\0', o))
+        return NULL;
+    out[o] = '\0';
+    return out;
+}
+
+/* "Basic <base64 of user:pass>": 1 and cred filled, or 0. */
+static int basic_find(xf_cred_t *cred, const char *authz, apr_pool_t *p)
+{
+    const char *s = authz, *e;
+    char *dec, *colon;
+
+    while (is_ows(*s))
+        s++;
+    if (strncasecmp(s, "Basic", 5) != 0 || !is_ows(s[5]))
+        return 0;
+    s += 5;
+    while (is_ows(*s))
+        s++;
+    e = s + strlen(s);
+    while (e > s && is_ows(e[-1]))
+        e--;
+    dec = b64_decode(s, (apr_size_t)(e - s), p);
+    if (!dec || !(colon = strchr(dec, ':')) || colon == dec)
+        return 0;
+    *colon = '\0';
+    cred->kind = XF_CRED_BASIC;
+    cred->user = dec;
+    cred->pass = colon + 1;
+    cred->source = "authorization";
+    return 1;
+}
+
+void xf_auth_find(xf_cred_t *cred, const char *cookie, const char *args,
+                  const char *authz, apr_pool_t *p)
+{
+    static const struct {
+        const char *name;
+        xf_cred_kind_e kind;
+        int in_query;
+    } order[] = {
+        {SESSION_KEY, XF_CRED_SESSION, 0},
+        {SESSION_KEY, XF_CRED_SESSION, 1},
+        {POOL_SECRET_KEY, XF_CRED_POOL_SECRET, 0},
+        {POOL_SECRET_KEY, XF_CRED_POOL_SECRET, 1},
+    };
+    apr_size_t i;
+
+    memset(cred, 0, sizeof(*cred));
+    cred->kind = XF_CRED_NONE;
+    for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        const char *v = NULL;
+
+        if (order[i].in_query && args)
+            v = query_find(args, order[i].name, p);
+        else if (!order[i].in_query && cookie)
+            v = cookie_find(cookie, order[i].name, p);
+        if (v) {
+            cred->kind = order[i].kind;
+            cred->value = v;
+            cred->source = order[i].in_query ? "query" : "cookie";
+            return;
+        }
+    }
+    if (authz)
+        basic_find(cred, authz, p);
+}
+
+/* ---- compare, cache id, decisions -------------------------------------- */
+
+int xf_auth_ct_equal(const void *a, apr_size_t alen, const void *b,
+                     apr_size_t blen)
+{
+    if (alen != blen) {
+        /* same work as a real compare of a's length, result thrown away */
+        (void)CRYPTO_memcmp(a, a, alen);
+        return 0;
+    }
+    return CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+void xf_auth_cache_id(char out[XF_AUTH_CACHE_ID_LEN + 1],
+                      const unsigned char *secret, const xf_cred_t *cred,
+                      const char *perms)
+{
+    static const char hex[] = "0123456789abcdef";
+    char digest_name[] = "SHA256";
+    unsigned char kind = (unsigned char)cred->kind;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    size_t mdlen = 0, i;
+    EVP_MAC *mac = NULL;
+    EVP_MAC_CTX *ctx = NULL;
+    OSSL_PARAM params[2];
+    int ok = 0;
+
+    out[0] = '\0';
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 digest_name, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!mac || !(ctx = EVP_MAC_CTX_new(mac)))
+        goto cleanup;
+    if (!EVP_MAC_init(ctx, secret, XF_AUTH_KEY_BYTES, params)
+        || !EVP_MAC_update(ctx, &kind, 1))
+        goto cleanup;
+    if (cred->kind == XF_CRED_BASIC) {
+        /* a user name never holds ':' (cut at the first one) */
+        const char *u = cred->user ? cred->user : "";
+        const char *pw = cred->pass ? cred->pass : "";
+
+        if (!EVP_MAC_update(ctx, (const unsigned char *)u, strlen(u))
+            || !EVP_MAC_update(ctx, (const unsigned char *)":", 1)
+            || !EVP_MAC_update(ctx, (const unsigned char *)pw, strlen(pw)))
+            goto cleanup;
+    }
+    else if (cred->value
+             && !EVP_MAC_update(ctx, (const unsigned char *)cred->value,
+                                strlen(cred->value))) {
+        goto cleanup;
+    }
+    /* credentials never hold a NUL, so '\0' separates them from perms */
+    if (!EVP_MAC_update(ctx, (const unsigned char *)"", 1)
+        || (perms && !EVP_MAC_update(ctx, (const unsigned char *)perms,
+                                     strlen(perms)))
+        || !EVP_MAC_final(ctx, md, &mdlen, sizeof(md))
+        || mdlen * 2 != XF_AUTH_CACHE_ID_LEN)
+        goto cleanup;
+    for (i = 0; i < mdlen; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 0x0f];
+    }
+    out[XF_AUTH_CACHE_ID_LEN] = '\0';
+    ok = 1;
+
+cleanup:
+    if (!ok)
+        out[0] = '\0';
+    OPENSSL_cleanse(md, sizeof(md));
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+}
+
+#define DECISION_PREFIX "xf1:"
+#define DECISION_LEN (sizeof(DECISION_PREFIX) - 1 + 1)
+
+static const struct {
+    xf_decision_e d;
+    char c;
+} decision_codes[] = {
+    {XF_DECISION_ALLOW, 'A'},
+    {XF_DECISION_DENY, 'D'},
+    {XF_DECISION_INVALID, 'I'},
+};
+
+void xf_auth_decision_encode(unsigned char **pbuf, unsigned int *plen,
+                             xf_decision_e d, apr_pool_t *p)
+{
+    char c = '?';
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(decision_codes) / sizeof(decision_codes[0]); i++)
+        if (decision_codes[i].d == d)
+            c = decision_codes[i].c;
+    *pbuf = (unsigned char *)apr_psprintf(p, DECISION_PREFIX "%c", c);
+    *plen = (unsigned int)DECISION_LEN;
+}
+
+xf_decision_e xf_auth_decision_decode(const unsigned char *buf,
+                                      unsigned int len)
+{
+    apr_size_t i;
+
+    if (!buf || len != DECISION_LEN
+        || memcmp(buf, DECISION_PREFIX, DECISION_LEN - 1) != 0)
+        return 0;
+    for (i = 0; i < sizeof(decision_codes) / sizeof(decision_codes[0]); i++)
+        if (decision_codes[i].c == (char)buf[DECISION_LEN - 1])
+            return decision_codes[i].d;
+    return 0;
+}
+
+int xf_auth_has_perms(const char *const *required, const char *const *held,
+                      const char **pmissing)
+{
+    apr_size_t i, j;
+
+    if (pmissing)
+        *pmissing = NULL;
+    for (i = 0; required && required[i]; i++) {
+        int found = 0;
+
+        for (j = 0; held && held[j] && !found; j++)
+            found = strcasecmp(required[i], held[j]) == 0;
+        if (!found) {
+            if (pmissing)
+                *pmissing = required[i];
+            return 0;
+        }
+    }
+    return 1;
+}

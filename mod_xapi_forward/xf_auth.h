@@ -1,0 +1,110 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * xf_auth.h - credentials of a request in xapi's order (session_id cookie,
+ * session_id query parameter, pool_secret, Authorization: Basic), the
+ * constant-time compare, the keyed cache key and the cached decision
+ * format. Pure core: no httpd headers, no logging.
+ */
+#ifndef XF_AUTH_H
+#define XF_AUTH_H
+
+#include <apr_errno.h>
+#include <apr_pools.h>
+#include <apr_time.h>
+
+/** Which credential a request carries (the first found, xapi's order). */
+typedef enum {
+    XF_CRED_NONE = 0,
+    XF_CRED_SESSION = 1,     /* session_id cookie or query parameter */
+    XF_CRED_POOL_SECRET = 2, /* pool_secret cookie or query parameter */
+    XF_CRED_BASIC = 3        /* Authorization: Basic user:pass */
+} xf_cred_kind_e;
+
+typedef struct xf_cred_t {
+    xf_cred_kind_e kind;
+    const char *value;  /* session id or pool secret (decoded); NULL for
+                         * NONE and BASIC. Never log it. */
+    const char *user;   /* BASIC: user name; else NULL */
+    const char *pass;   /* BASIC: password; else NULL. Never log it. */
+    const char *source; /* "cookie", "query" or "authorization": safe to
+                         * log */
+} xf_cred_t;
+
+/**
+ * Find the credential of a request, in xapi's order: session_id cookie,
+ * session_id query parameter, pool_secret cookie, pool_secret query
+ * parameter, Authorization: Basic. Unlike xapi, a session_id cookie is
+ * found after "; " too. An Authorization header of another scheme, or
+ * undecodable Basic, counts as no credential.
+ *
+ * @param cred   out: what was found (kind XF_CRED_NONE if nothing)
+ * @param cookie the Cookie header, or NULL
+ * @param args   the raw query string (r->args, without '?'), or NULL
+ * @param authz  the Authorization header, or NULL
+ * @param p      pool for the decoded strings
+ */
+void xf_auth_find(xf_cred_t *cred, const char *cookie, const char *args,
+                  const char *authz, apr_pool_t *p);
+
+/**
+ * Compare in time that depends only on the lengths, never on where the
+ * first difference is.
+ * @return 1 when equal, 0 otherwise
+ */
+int xf_auth_ct_equal(const void *a, apr_size_t alen, const void *b,
+                     apr_size_t blen);
+
+/** Size of the cache key secret, bytes. */
+#define XF_AUTH_KEY_BYTES 32
+/** Length of a cache key in hex characters (no NUL). */
+#define XF_AUTH_CACHE_ID_LEN 64
+
+/**
+ * The cache key for a credential and a set of required permissions:
+ * hex(HMAC-SHA256(secret, kind || credential || '\0' || perms)). The raw
+ * credential never leaves this function.
+ *
+ * @param out    out: XF_AUTH_CACHE_ID_LEN hex characters + NUL; "" (empty)
+ *               when OpenSSL fails (out of memory): then do not use the
+ *               cache for this request
+ * @param secret XF_AUTH_KEY_BYTES bytes of key
+ * @param cred   the credential (SESSION, POOL_SECRET or BASIC)
+ * @param perms  the location's required permissions joined by ',', or ""
+ */
+void xf_auth_cache_id(char out[XF_AUTH_CACHE_ID_LEN + 1],
+                      const unsigned char *secret, const xf_cred_t *cred,
+                      const char *perms);
+
+/** A decision as stored in the cache. */
+typedef enum {
+    XF_DECISION_ALLOW = 1,   /* valid, and has every required permission */
+    XF_DECISION_DENY = 2,    /* valid, but lacks a required permission */
+    XF_DECISION_INVALID = 3  /* invalid session / failed login */
+} xf_decision_e;
+
+/**
+ * Encode a decision for the cache.
+ * @param pbuf out: bytes to store (from p); @param plen out: their length
+ */
+void xf_auth_decision_encode(unsigned char **pbuf, unsigned int *plen,
+                             xf_decision_e d, apr_pool_t *p);
+
+/**
+ * Decode a cached decision.
+ * @return the decision, or 0 for bytes that are not one
+ */
+xf_decision_e xf_auth_decision_decode(const unsigned char *buf,
+                                      unsigned int len);
+
+/**
+ * Check a list of held permissions against the required ones (case
+ * insensitive: xapi's names are lower case).
+ * @param required NULL-terminated list (may be NULL: nothing required)
+ * @param held     NULL-terminated list
+ * @param pmissing out: the first missing one, or NULL
+ * @return 1 when every required permission is held
+ */
+int xf_auth_has_perms(const char *const *required, const char *const *held,
+                      const char **pmissing);
+
+#endif /* XF_AUTH_H */

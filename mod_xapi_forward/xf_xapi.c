@@ -1,0 +1,422 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * xf_xapi.c - one JSON-RPC call to XAPI per xf_xapi_call(): the request is
+ * built with json-c, sent with a fresh libcurl easy handle (thread safe,
+ * bounded in time and size, http/https only, no redirects, no proxies) and
+ * the reply mapped to an xf_xapi_code_e. Pure core: no httpd headers.
+ */
+#include "xf_xapi.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include <curl/curl.h>
+#include <json.h>
+
+/* Largest reply body accepted. A pool-admin's RBAC permission list holds
+ * some thousands of names (~100 KiB); anything near this is not xapi. */
+#define MAX_REPLY (4u * 1024u * 1024u)
+/* Longest XAPI error name kept in rep->error. */
+#define MAX_ERROR_NAME 128
+/* Deepest JSON nesting accepted in a reply. */
+#define MAX_JSON_DEPTH 32
+/* Bound of a call whose endpoint sets no timeout: never wait forever. */
+#define DEFAULT_TIMEOUT_MS 10000L
+
+/* ---- process-wide init ------------------------------------------------- */
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static CURLcode init_rc = CURLE_FAILED_INIT;
+
+static void init_curl(void)
+{
+    init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+apr_status_t xf_xapi_init(void)
+{
+    pthread_once(&init_once, init_curl);
+    return init_rc == CURLE_OK ? APR_SUCCESS : APR_EGENERAL;
+}
+
+/* ---- reply body buffer ------------------------------------------------- */
+
+typedef struct body_t {
+    char *buf;      /* malloc'd, NUL-terminated when len > 0 */
+    size_t len;     /* bytes received */
+    size_t cap;     /* bytes allocated */
+    int oversize;   /* 1: more than MAX_REPLY bytes were offered */
+} body_t;
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    body_t *b = ud;
+    size_t n = size * nmemb;
+
+    if (n > MAX_REPLY - b->len) {
+        b->oversize = 1;
+        return 0; /* CURLE_WRITE_ERROR: stop reading */
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        char *nb;
+
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        if (!(nb = realloc(b->buf, cap)))
+            return 0;
+        b->buf = nb;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, data, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+    return n;
+}
+
+/* ---- reply interpretation ---------------------------------------------- */
+
+static void set_error(xf_xapi_reply_t *rep, xf_xapi_code_e code,
+                      const char *error)
+{
+    rep->code = code;
+    rep->error = error;
+}
+
+/* An XAPI error name, made safe to log: printable ASCII only, capped. */
+static const char *error_name(json_object *o, apr_pool_t *p)
+{
+    const char *s;
+    char *out;
+    size_t i, n;
+
+    if (!json_object_is_type(o, json_type_string))
+        return NULL;
+    s = json_object_get_string(o);
+    n = (size_t)json_object_get_string_len(o);
+    if (n == 0)
+        return NULL;
+    if (n > MAX_ERROR_NAME)
+        n = MAX_ERROR_NAME;
+    out = apr_pstrmemdup(p, s, n);
+    for (i = 0; i < n; i++)
+        if (!isprint((unsigned char)out[i]))
+            out[i] = '?';
+    return out;
+}
+
+/* A master address as xapi reports it: a host name, an IPv4 address or an
+ * IPv6 literal (bare or bracketed). Nothing that could change a URL. */
+static int valid_host(const char *h)
+{
+    size_t i, n = strlen(h);
+
+    if (n == 0 || n > 253)
+        return 0;
+    if (h[0] == '[') {
+        if (n < 3 || h[n - 1] != ']')
+            return 0;
+        h++;
+        n -= 2;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+
+        if (!isalnum(c) && c != '.' && c != '-' && c != ':' && c != '_')
+            return 0;
+    }
+    return 1;
+}
+
+/* Fill rep from an XAPI error: name plus its parameters (data). */
+static void map_error(xf_xapi_reply_t *rep, const char *name,
+                      json_object *data, apr_pool_t *p)
+{
+    json_object *m = NULL;
+
+    if (strcmp(name, "SESSION_INVALID") == 0) {
+        set_error(rep, XF_XAPI_SESSION_INVALID, name);
+        return;
+    }
+    if (strcmp(name, "SESSION_AUTHENTICATION_FAILED") == 0) {
+        set_error(rep, XF_XAPI_AUTH_FAILED, name);
+        return;
+    }
+    if (strcmp(name, "HOST_IS_SLAVE") == 0) {
+        if (data && json_object_is_type(data, json_type_array)
+            && json_object_array_length(data) > 0)
+            m = json_object_array_get_idx(data, 0);
+        if (m && json_object_is_type(m, json_type_string)
+            && valid_host(json_object_get_string(m))) {
+            set_error(rep, XF_XAPI_HOST_IS_SLAVE, name);
+            rep->master = apr_pstrdup(p, json_object_get_string(m));
+            return;
+        }
+        /* no usable master: the caller cannot retry, so a plain error */
+    }
+    set_error(rep, XF_XAPI_API_ERROR, name);
+}
+
+/* Fill rep from a successful result. */
+static void map_result(xf_xapi_reply_t *rep, json_object *res, apr_pool_t *p)
+{
+    size_t i, n;
+
+    switch (json_object_get_type(res)) {
+    case json_type_string:
+        rep->str = apr_pstrmemdup(p, json_object_get_string(res),
+                                  (apr_size_t)json_object_get_string_len(res));
+        break;
+    case json_type_boolean:
+        rep->boolean = json_object_get_boolean(res) ? 1 : 0;
+        break;
+    case json_type_array:
+        n = json_object_array_length(res);
+        rep->list = apr_pcalloc(p, (n + 1) * sizeof(*rep->list));
+        for (i = 0; i < n; i++) {
+            json_object *e = json_object_array_get_idx(res, i);
+
+            if (!json_object_is_type(e, json_type_string)) {
+                rep->list = NULL;
+                set_error(rep, XF_XAPI_GARBAGE, "result list holds a "
+                                                "non-string");
+                return;
+            }
+            rep->list[i] = apr_pstrmemdup(
+                p, json_object_get_string(e),
+                (apr_size_t)json_object_get_string_len(e));
+        }
+        break;
+    default:
+        break; /* null, numbers, records: OK with nothing filled */
+    }
+    rep->code = XF_XAPI_OK;
+}
+
+/* Map a reply body (JSON-RPC 2.0, or 1.0 as older clients get it). */
+static void map_body(xf_xapi_reply_t *rep, const body_t *b, apr_pool_t *p)
+{
+    json_tokener *tok = json_tokener_new_ex(MAX_JSON_DEPTH);
+    json_object *top = NULL, *err = NULL, *res = NULL;
+    const char *name = NULL;
+    size_t end;
+
+    set_error(rep, XF_XAPI_GARBAGE, "reply is not JSON-RPC");
+    if (!tok || b->len == 0 || b->len > MAX_REPLY)
+        goto cleanup;
+    top = json_tokener_parse_ex(tok, b->buf, (int)b->len);
+    if (!top || json_tokener_get_error(tok) != json_tokener_success)
+        goto cleanup;
+    for (end = json_tokener_get_parse_end(tok); end < b->len; end++)
+        if (!isspace((unsigned char)b->buf[end]))
+            goto cleanup;
+    if (!json_object_is_type(top, json_type_object))
+        goto cleanup;
+    json_object_object_get_ex(top, "error", &err);
+    json_object_object_get_ex(top, "result", &res);
+
+    if (err && json_object_is_type(err, json_type_object)) {
+        /* 2.0: {"code":1,"message":"NAME","data":[params]} */
+        json_object *msg = NULL, *data = NULL;
+
+        json_object_object_get_ex(err, "message", &msg);
+        json_object_object_get_ex(err, "data", &data);
+        if ((name = error_name(msg, p)))
+            map_error(rep, name, data, p);
+    }
+    else if (err && json_object_is_type(err, json_type_array)) {
+        /* 1.0: "error":["NAME", param, ...] */
+        json_object *rest = json_object_new_array();
+        size_t i, n = json_object_array_length(err);
+
+        if (rest && n > 0
+            && (name = error_name(json_object_array_get_idx(err, 0), p))) {
+            for (i = 1; i < n; i++)
+                json_object_array_add(
+                    rest, json_object_get(json_object_array_get_idx(err, i)));
+            map_error(rep, name, rest, p);
+        }
+        json_object_put(rest);
+    }
+    else if (!err || json_object_is_type(err, json_type_null)) {
+        if (json_object_object_get_ex(top, "result", NULL)
+            && rep->http_status == 200)
+            map_result(rep, res, p);
+    }
+
+cleanup:
+    json_object_put(top);
+    if (tok)
+        json_tokener_free(tok);
+}
+
+/* ---- the call ---------------------------------------------------------- */
+
+static const char *request_json(const char *method,
+                                const char *const *params, apr_pool_t *p)
+{
+    json_object *req = json_object_new_object();
+    json_object *arr = json_object_new_array();
+    const char *out = NULL;
+    size_t i;
+
+    if (!req || !arr) {
+        json_object_put(arr);
+        goto cleanup;
+    }
+    json_object_object_add(req, "jsonrpc", json_object_new_string("2.0"));
+    json_object_object_add(req, "method", json_object_new_string(method));
+    for (i = 0; params && params[i]; i++)
+        json_object_array_add(arr, json_object_new_string(params[i]));
+    json_object_object_add(req, "params", arr);
+    json_object_object_add(req, "id", json_object_new_int(1));
+    out = apr_pstrdup(p, json_object_to_json_string_ext(
+                             req, JSON_C_TO_STRING_PLAIN));
+
+cleanup:
+    json_object_put(req);
+    return out;
+}
+
+apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
+                          const char *method, const char *const *params,
+                          apr_pool_t *p)
+{
+    CURL *h = NULL;
+    struct curl_slist *hdrs = NULL, *h2;
+    body_t body = {NULL, 0, 0, 0};
+    char errbuf[CURL_ERROR_SIZE];
+    const char *json, *url, *sock = NULL;
+    apr_status_t rv = APR_SUCCESS;
+    CURLcode rc;
+    long status = 0, tmo;
+    size_t n;
+
+    memset(rep, 0, sizeof(*rep));
+    set_error(rep, XF_XAPI_UNREACHABLE, "bad XAPI endpoint");
+    if (!ep || !ep->url || !method) {
+        rv = APR_EINVAL;
+        goto cleanup;
+    }
+    if (strncmp(ep->url, "unix:", 5) == 0) {
+        sock = ep->url + 5;
+        if (*sock != '/') {
+            rv = APR_EINVAL;
+            goto cleanup;
+        }
+        url = "http://localhost/jsonrpc";
+    }
+    else {
+        n = strlen(ep->url);
+        while (n > 0 && ep->url[n - 1] == '/')
+            n--;
+        url = apr_pstrcat(p, apr_pstrmemdup(p, ep->url, n), "/jsonrpc",
+                          NULL);
+    }
+    if (!(json = request_json(method, params, p))) {
+        set_error(rep, XF_XAPI_UNREACHABLE, "out of memory");
+        rv = APR_ENOMEM;
+        goto cleanup;
+    }
+
+    set_error(rep, XF_XAPI_UNREACHABLE, "libcurl setup failed");
+    if (!(h = curl_easy_init()))
+        goto cleanup;
+    hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    if (hdrs && (h2 = curl_slist_append(hdrs, "Accept: application/json")))
+        hdrs = h2;
+    if (hdrs && (h2 = curl_slist_append(hdrs, "Expect:")))
+        hdrs = h2;
+    if (!hdrs)
+        goto cleanup;
+    errbuf[0] = '\0';
+    tmo = ep->timeout_ms > 0 ? ep->timeout_ms : DEFAULT_TIMEOUT_MS;
+    if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK
+        || curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
+        || curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https")
+               != CURLE_OK
+#else
+        || curl_easy_setopt(h, CURLOPT_PROTOCOLS,
+                            (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS))
+               != CURLE_OK
+#endif
+        || curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
+        || curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK
+        || curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
+                            (long)CURL_HTTP_VERSION_1_1) != CURLE_OK
+        || curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo)
+               != CURLE_OK
+        || curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, tmo)
+               != CURLE_OK
+        || curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK
+        || curl_easy_setopt(h, CURLOPT_POSTFIELDS, json) != CURLE_OK
+        || curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(json))
+               != CURLE_OK
+        || curl_easy_setopt(h, CURLOPT_MAXFILESIZE, (long)MAX_REPLY)
+               != CURLE_OK
+        || curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK
+        || curl_easy_setopt(h, CURLOPT_WRITEDATA, &body) != CURLE_OK
+        || curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK)
+        goto cleanup;
+    if (sock && curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock)
+                    != CURLE_OK)
+        goto cleanup;
+    if (!sock) {
+        long v = ep->verify ? 1L : 0L;
+
+        if ((ep->ca_file
+             && curl_easy_setopt(h, CURLOPT_CAINFO, ep->ca_file) != CURLE_OK)
+            || curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, v) != CURLE_OK
+            || curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, v ? 2L : 0L)
+                   != CURLE_OK)
+            goto cleanup;
+    }
+
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    rep->http_status = (int)status;
+    if (body.oversize || rc == CURLE_FILESIZE_EXCEEDED) {
+        set_error(rep, XF_XAPI_GARBAGE, "reply larger than 4 MiB");
+    }
+    else if (rc == CURLE_OPERATION_TIMEDOUT) {
+        set_error(rep, XF_XAPI_TIMEOUT, "timed out");
+    }
+    else if (rc != CURLE_OK) {
+        set_error(rep, XF_XAPI_UNREACHABLE,
+                  apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc)));
+    }
+    else {
+        map_body(rep, &body, p);
+        if (rep->code == XF_XAPI_GARBAGE && status != 200)
+            rep->error = apr_psprintf(p, "HTTP status %ld without a "
+                                         "JSON-RPC reply", status);
+    }
+
+cleanup:
+    if (h)
+        curl_easy_cleanup(h);
+    curl_slist_free_all(hdrs);
+    free(body.buf);
+    return rv;
+}
+
+xf_xapi_endpoint_t *xf_xapi_master_endpoint(const xf_xapi_endpoint_t *ep,
+                                            const char *master,
+                                            apr_pool_t *p)
+{
+    xf_xapi_endpoint_t *m;
+
+    if (!master || !valid_host(master))
+        return NULL;
+    m = apr_pmemdup(p, ep, sizeof(*ep));
+    if (master[0] != '[' && strchr(master, ':'))
+        m->url = apr_pstrcat(p, "https://[", master, "]", NULL);
+    else
+        m->url = apr_pstrcat(p, "https://", master, NULL);
+    return m;
+}
