@@ -22,29 +22,29 @@ typedef enum {
 } head_state_e;
 
 typedef enum {
-    C_SIZE,    /* hex digits of the chunk size */
-    C_SIZE_WS, /* BWS after the size */
-    C_EXT,     /* chunk extensions, skipped up to the line end */
-    C_DATA,    /* chunk data, ch_left bytes to go */
+    C_SIZE,     /* hex digits of the chunk size */
+    C_SIZE_WS,  /* BWS after the size */
+    C_EXT,      /* chunk extensions, skipped up to the line end */
+    C_DATA,     /* chunk data, ch_left bytes to go */
     C_DATA_END, /* CRLF (or LF) after the data */
-    C_TRAILER, /* trailer fields up to the empty line */
-    C_DONE     /* last chunk and trailers consumed */
+    C_TRAILER,  /* trailer fields up to the empty line */
+    C_DONE      /* last chunk and trailers consumed */
 } chunk_state_e;
 
 struct xf_http_resp_t {
     apr_pool_t *pool;
-    int head_req;         /* request was HEAD: no body */
-    apr_size_t max_line;  /* bytes per line, excluding CRLF */
-    apr_size_t max_head;  /* bytes of all heads (and of the trailers) */
-    int max_fields;       /* fields per head */
+    int head_req;        /* request was HEAD: no body */
+    apr_size_t max_line; /* bytes per line, excluding CRLF */
+    apr_size_t max_head; /* bytes of all heads (and of the trailers) */
+    int max_fields;      /* fields per head */
 
     head_state_e hstate;
-    char *line;           /* max_line + 1 bytes (room for a CR); NULL
-                           * until a line spans two calls */
-    apr_size_t line_len;  /* bytes held in line */
+    char *line;            /* max_line + 1 bytes (room for a CR); NULL
+                            * until a line spans two calls */
+    apr_size_t line_len;   /* bytes held in line */
     apr_size_t head_total; /* head bytes consumed, interim heads included */
-    int nfields;          /* fields of the current head */
-    const char *err;      /* reason of the first error, NULL while none */
+    int nfields;           /* fields of the current head */
+    const char *err;       /* reason of the first error, NULL while none */
 
     int status;           /* 0 until a status line is parsed */
     const char *reason;   /* "" when none */
@@ -56,23 +56,20 @@ struct xf_http_resp_t {
     apr_off_t cl;         /* Content-Length, -1 when absent */
 
     xf_body_e framing;
-    int body_done;        /* body complete (EOF returned or NONE) */
-    apr_off_t left;       /* LENGTH: bytes to go */
+    int body_done;  /* body complete (EOF returned or NONE) */
+    apr_off_t left; /* LENGTH: bytes to go */
     chunk_state_e cstate;
-    apr_off_t ch_left;    /* chunk bytes to go / size being parsed */
-    int ch_digits;        /* hex digits seen on the size line */
-    int ch_cr;            /* a CR was seen: LF must follow */
-    apr_size_t ch_line;   /* bytes of the current size/trailer line */
-    apr_size_t tr_total;  /* trailer bytes consumed */
+    apr_off_t ch_left;   /* chunk bytes to go / size being parsed */
+    int ch_digits;       /* hex digits seen on the size line */
+    int ch_cr;           /* a CR was seen: LF must follow */
+    apr_size_t ch_line;  /* bytes of the current size/trailer line */
+    apr_size_t tr_total; /* trailer bytes consumed */
 };
 
 static int is_tchar(unsigned char c)
 {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')
-        || (c >= 'A' && c <= 'Z')) {
-        return 1;
-    }
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+           (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 /* CTLs other than HT are not allowed in a reason or a field value */
@@ -127,8 +124,8 @@ void xf_http_resp_create(xf_http_resp_t **pr, int head_req,
     r->head_req = head_req;
     r->max_line = (lim && lim->max_line) ? lim->max_line : DEF_MAX_LINE;
     r->max_head = (lim && lim->max_head) ? lim->max_head : DEF_MAX_HEAD;
-    r->max_fields = (lim && lim->max_fields > 0) ? lim->max_fields
-                                                 : DEF_MAX_FIELDS;
+    r->max_fields =
+        (lim && lim->max_fields > 0) ? lim->max_fields : DEF_MAX_FIELDS;
     r->hstate = H_STATUS;
     r->reason = "";
     r->version = "1.1";
@@ -140,14 +137,13 @@ void xf_http_resp_create(xf_http_resp_t **pr, int head_req,
 }
 
 /* "HTTP/1.x SP 3DIGIT [SP reason]", CR already stripped */
-static const char *parse_status(xf_http_resp_t *r, const char *s,
-                                apr_size_t n)
+static const char *parse_status(xf_http_resp_t *r, const char *s, apr_size_t n)
 {
     apr_size_t i;
     int code;
 
-    if (n < 12 || memcmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' || s[7] > '9'
-        || s[8] != ' ') {
+    if (n < 12 || memcmp(s, "HTTP/1.", 7) != 0 || s[7] < '0' || s[7] > '9' ||
+        s[8] != ' ') {
         return "malformed status line";
     }
     for (i = 9, code = 0; i < 12; i++) {
@@ -176,8 +172,7 @@ static const char *parse_status(xf_http_resp_t *r, const char *s,
 }
 
 /* One Content-Length value: a list of digit strings that must agree */
-static void note_content_length(xf_http_resp_t *r, const char *v,
-                                apr_size_t n)
+static void note_content_length(xf_http_resp_t *r, const char *v, apr_size_t n)
 {
     apr_size_t i = 0;
 
@@ -189,7 +184,7 @@ static void note_content_length(xf_http_resp_t *r, const char *v,
             i++;
         }
         for (; i < n && v[i] >= '0' && v[i] <= '9'; i++, digits++) {
-            if (val > (APR_INT64_MAX - 9) / 10) {
+            if (val > (APR_INT64_MAX - (v[i] - '0')) / 10) {
                 r->cl_bad = 1;
                 return;
             }
@@ -198,8 +193,8 @@ static void note_content_length(xf_http_resp_t *r, const char *v,
         while (i < n && ows(v[i])) {
             i++;
         }
-        if (digits == 0 || (i < n && v[i] != ',')
-            || (r->cl >= 0 && r->cl != val)) {
+        if (digits == 0 || (i < n && v[i] != ',') ||
+            (r->cl >= 0 && r->cl != val)) {
             r->cl_bad = 1;
             return;
         }
@@ -238,8 +233,7 @@ static void note_transfer_encoding(xf_http_resp_t *r, const char *v,
     }
 }
 
-static const char *parse_field(xf_http_resp_t *r, const char *s,
-                               apr_size_t n)
+static const char *parse_field(xf_http_resp_t *r, const char *s, apr_size_t n)
 {
     const char *colon;
     apr_size_t nlen, i, vs, ve;
@@ -294,8 +288,8 @@ static const char *end_of_head(xf_http_resp_t *r)
         return NULL;
     }
     r->hstate = H_DONE;
-    if (r->head_req || r->status < 200 || r->status == 204
-        || r->status == 304) {
+    if (r->head_req || r->status < 200 || r->status == 204 ||
+        r->status == 304) {
         r->framing = XF_BODY_NONE;
     }
     else if (r->te_seen) {
@@ -350,10 +344,10 @@ apr_status_t xf_http_resp_head(xf_http_resp_t *r, const char *buf,
             return fail(r, "response head too large", preason);
         }
         r->head_total += take;
-        if (r->line == NULL && (nl == NULL || r->line_len > 0)) {
-            r->line = apr_palloc(r->pool, r->max_line + 1);
-        }
         if (nl == NULL) {
+            if (r->line == NULL) {
+                r->line = apr_palloc(r->pool, r->max_line + 1);
+            }
             memcpy(r->line + r->line_len, buf + off, take);
             r->line_len += take;
             off += take;
@@ -437,8 +431,8 @@ static apr_status_t body_chunked(xf_http_resp_t *r, const char *buf,
         if (r->cstate == C_TRAILER) {
             /* skip a trailer line; an empty one ends the message */
             const char *nl = memchr(buf + off, '\n', len - off);
-            apr_size_t take = nl ? (apr_size_t)(nl - (buf + off)) + 1
-                                 : len - off;
+            apr_size_t take =
+                nl ? (apr_size_t)(nl - (buf + off)) + 1 : len - off;
             apr_size_t i, content = 0;
 
             for (i = 0; i < take; i++) {
@@ -468,9 +462,10 @@ static apr_status_t body_chunked(xf_http_resp_t *r, const char *buf,
             break;
         }
         off++;
+        /* after a CR only LF; a size line needs a digit before its end */
         if (r->ch_cr ? c != '\n'
-                     : (c == '\r' || c == '\n') && r->cstate == C_SIZE
-                           && r->ch_digits == 0) {
+                     : ((c == '\r' || c == '\n') && r->cstate == C_SIZE &&
+                        r->ch_digits == 0)) {
             r->err = "bad chunk";
         }
         else if (c == '\r') {
@@ -566,8 +561,8 @@ apr_status_t xf_http_resp_body(xf_http_resp_t *r, const char *buf,
 
 apr_status_t xf_http_resp_eof(xf_http_resp_t *r)
 {
-    if (r->err == NULL && r->hstate == H_DONE
-        && (r->body_done || r->framing == XF_BODY_CLOSE)) {
+    if (r->err == NULL && r->hstate == H_DONE &&
+        (r->body_done || r->framing == XF_BODY_CLOSE)) {
         r->body_done = 1;
         return APR_SUCCESS;
     }
