@@ -55,7 +55,7 @@ t/unit/test_xf_auth: t/unit/test_xf_auth.c $(SRCDIR)/xf_auth.c $(HDRS) config.mk
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_auth.c $(UNIT_LIBS) $(CRYPTO_LIBS)
 
 t/unit/test_xf_xapi: t/unit/test_xf_xapi.c $(SRCDIR)/xf_xapi.c $(HDRS) config.mk
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_xapi.c $(UNIT_LIBS) $(CURL_LIBS) -lpthread
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_xapi.c $(UNIT_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) -lssl -lpthread
 
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=0 ./$$t || exit 1; done

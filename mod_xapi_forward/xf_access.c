@@ -231,6 +231,11 @@ int xf_access_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             int i;
             kc.value = k.data;
             xf_auth_cache_id(hex, zero, &kc, "");
+            if (strlen(hex) != XF_AUTH_CACHE_ID_LEN) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, XF_LOGNO(0212)
+                             "cannot derive the cache key");
+                return 500;
+            }
             for (i = 0; i < XF_AUTH_KEY_BYTES; i++) {
                 unsigned int b;
                 sscanf(hex + 2 * i, "%2x", &b);
@@ -302,7 +307,7 @@ static xf_decision_e cache_get(request_rec *r, const char *id)
     unsigned int len = sizeof(buf);
     apr_status_t st;
 
-    if (!g.inst)
+    if (!g.inst || !*id)
         return 0;
     if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
         return 0;
@@ -322,7 +327,7 @@ static void cache_put(request_rec *r, const char *id, xf_decision_e d)
     unsigned int vlen;
     apr_status_t st;
 
-    if (!g.inst || ttl == 0)
+    if (!g.inst || ttl == 0 || !*id)
         return;
     xf_auth_decision_encode(&val, &vlen, d, r->pool);
     if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
@@ -371,13 +376,16 @@ static void xapi_call(xf_xapi_reply_t *rep, request_rec *r,
                       xf_xapi_endpoint_t **pep, const char *method,
                       const char *const *params)
 {
+    xf_xapi_endpoint_t *mep;
+
     xf_xapi_call(rep, *pep, method, params, r->pool);
-    if (rep->code == XF_XAPI_HOST_IS_SLAVE && rep->master && *rep->master) {
+    if (rep->code == XF_XAPI_HOST_IS_SLAVE && rep->master
+        && (mep = xf_xapi_master_endpoint(*pep, rep->master, r->pool))) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0210)
                       "%s answered HOST_IS_SLAVE: asking the pool master "
                       "%s from now on", (*pep)->url, rep->master);
         master_set(rep->master);
-        *pep = xf_xapi_master_endpoint(*pep, rep->master, r->pool);
+        *pep = mep;
         xf_xapi_call(rep, *pep, method, params, r->pool);
     }
 }
@@ -393,8 +401,12 @@ static xf_xapi_endpoint_t *endpoint(request_rec *r, const char *url)
     ep->verify = xf_srv_verify(c);
     ep->timeout_ms = (long)apr_time_as_msec(xf_srv_xapi_timeout(c));
     master_get(master, sizeof(master));
-    if (*master)
-        return xf_xapi_master_endpoint(ep, master, r->pool);
+    if (*master) {
+        xf_xapi_endpoint_t *mep = xf_xapi_master_endpoint(ep, master,
+                                                          r->pool);
+        if (mep)
+            return mep;
+    }
     return ep;
 }
 

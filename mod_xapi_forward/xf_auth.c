@@ -7,15 +7,15 @@
  */
 #include "xf_auth.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <apr_strings.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/hmac.h>
 
 #define SESSION_KEY "session_id"
 #define POOL_SECRET_KEY "pool_secret"
@@ -46,8 +46,8 @@ static char *pct_decode(const char *s, apr_size_t n, int plus_space,
     for (i = 0; i < n; i++) {
         int c = (unsigned char)s[i];
 
-        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0
-            && hexval(s[i + 2]) >= 0) {
+        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
+            hexval(s[i + 2]) >= 0) {
             c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
             i += 2;
         }
@@ -84,8 +84,7 @@ static const char *cookie_find(const char *cookie, const char *name,
         const char *end = s, *eq, *ke, *vs, *ve;
         char *key, *val;
 
-        while (*end && *end != ';' && *end != ','
-               && !(amp && *end == '&'))
+        while (*end && *end != ';' && *end != ',' && !(amp && *end == '&'))
             end++;
         while (s < end && is_ows(*s))
             s++;
@@ -118,8 +117,7 @@ static const char *cookie_find(const char *cookie, const char *name,
 
 /* The first non-empty value of query parameter `name` ('&'-separated,
  * first '=', '+' is a space, percent-decoded). */
-static const char *query_find(const char *args, const char *name,
-                              apr_pool_t *p)
+static const char *query_find(const char *args, const char *name, apr_pool_t *p)
 {
     const char *s = args;
 
@@ -185,16 +183,16 @@ static char *b64_decode(const char *s, apr_size_t n, apr_pool_t *p)
             if (v[k] < 0)
                 return NULL;
         }
-        w = ((unsigned long)v[0] << 18) | ((unsigned long)v[1] << 12)
-            | ((unsigned long)v[2] << 6) | (unsigned long)v[3];
+        w = ((unsigned long)v[0] << 18) | ((unsigned long)v[1] << 12) |
+            ((unsigned long)v[2] << 6) | (unsigned long)v[3];
         out[o++] = (char)((w >> 16) & 0xff);
         if (i + 4 < n || pad < 2)
             out[o++] = (char)((w >> 8) & 0xff);
         if (i + 4 < n || pad < 1)
             out[o++] = (char)(w & 0xff);
         /* unused bits of the last quantum must be zero (canonical form) */
-        if (i + 4 >= n && ((pad == 1 && (w & 0xff) != 0)
-                           || (pad == 2 && (w & 0xffff) != 0)))
+        if (i + 4 >= n &&
+            ((pad == 1 && (w & 0xff) != 0) || (pad == 2 && (w & 0xffff) != 0)))
             return NULL;
     }
     if (memchr(out, '\0', o))
@@ -283,60 +281,48 @@ void xf_auth_cache_id(char out[XF_AUTH_CACHE_ID_LEN + 1],
                       const char *perms)
 {
     static const char hex[] = "0123456789abcdef";
-    char digest_name[] = "SHA256";
-    unsigned char kind = (unsigned char)cred->kind;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    size_t mdlen = 0, i;
-    EVP_MAC *mac = NULL;
-    EVP_MAC_CTX *ctx = NULL;
-    OSSL_PARAM params[2];
-    int ok = 0;
+    const char *a = "", *b = NULL;
+    unsigned char md[EVP_MAX_MD_SIZE], *msg;
+    unsigned int mdlen = 0;
+    size_t alen, blen, plen, len, i;
 
     out[0] = '\0';
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 digest_name, 0);
-    params[1] = OSSL_PARAM_construct_end();
-    mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (!mac || !(ctx = EVP_MAC_CTX_new(mac)))
-        goto cleanup;
-    if (!EVP_MAC_init(ctx, secret, XF_AUTH_KEY_BYTES, params)
-        || !EVP_MAC_update(ctx, &kind, 1))
-        goto cleanup;
     if (cred->kind == XF_CRED_BASIC) {
-        /* a user name never holds ':' (cut at the first one) */
-        const char *u = cred->user ? cred->user : "";
-        const char *pw = cred->pass ? cred->pass : "";
-
-        if (!EVP_MAC_update(ctx, (const unsigned char *)u, strlen(u))
-            || !EVP_MAC_update(ctx, (const unsigned char *)":", 1)
-            || !EVP_MAC_update(ctx, (const unsigned char *)pw, strlen(pw)))
-            goto cleanup;
+        /* user ':' pass; a user name never holds ':' (cut at the first) */
+        a = cred->user ? cred->user : "";
+        b = cred->pass ? cred->pass : "";
     }
-    else if (cred->value
-             && !EVP_MAC_update(ctx, (const unsigned char *)cred->value,
-                                strlen(cred->value))) {
-        goto cleanup;
+    else if (cred->value) {
+        a = cred->value;
     }
-    /* credentials never hold a NUL, so '\0' separates them from perms */
-    if (!EVP_MAC_update(ctx, (const unsigned char *)"", 1)
-        || (perms && !EVP_MAC_update(ctx, (const unsigned char *)perms,
-                                     strlen(perms)))
-        || !EVP_MAC_final(ctx, md, &mdlen, sizeof(md))
-        || mdlen * 2 != XF_AUTH_CACHE_ID_LEN)
-        goto cleanup;
-    for (i = 0; i < mdlen; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 0x0f];
+    alen = strlen(a);
+    blen = b ? strlen(b) + 1 : 0;
+    plen = perms ? strlen(perms) : 0;
+    /* kind || credential || '\0' || perms: credentials never hold a NUL,
+     * so the '\0' separates them from perms. HMAC() is in OpenSSL 1.1
+     * and 3.x alike. */
+    len = 1 + alen + blen + 1 + plen;
+    if (!(msg = malloc(len)))
+        return;
+    msg[0] = (unsigned char)cred->kind;
+    memcpy(msg + 1, a, alen);
+    if (b) {
+        msg[1 + alen] = ':';
+        memcpy(msg + 2 + alen, b, blen - 1);
     }
-    out[XF_AUTH_CACHE_ID_LEN] = '\0';
-    ok = 1;
-
-cleanup:
-    if (!ok)
-        out[0] = '\0';
-    OPENSSL_cleanse(md, sizeof(md));
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
+    msg[1 + alen + blen] = '\0';
+    if (plen)
+        memcpy(msg + 2 + alen + blen, perms, plen);
+    if (HMAC(EVP_sha256(), secret, XF_AUTH_KEY_BYTES, msg, len, md, &mdlen) &&
+        mdlen * 2 == XF_AUTH_CACHE_ID_LEN) {
+        for (i = 0; i < mdlen; i++) {
+            out[2 * i] = hex[md[i] >> 4];
+            out[2 * i + 1] = hex[md[i] & 0x0f];
+        }
+        out[XF_AUTH_CACHE_ID_LEN] = '\0';
+    }
+    OPENSSL_cleanse(msg, len); /* it held the credential */
+    free(msg);
 }
 
 #define DECISION_PREFIX "xf1:"
@@ -369,8 +355,8 @@ xf_decision_e xf_auth_decision_decode(const unsigned char *buf,
 {
     apr_size_t i;
 
-    if (!buf || len != DECISION_LEN
-        || memcmp(buf, DECISION_PREFIX, DECISION_LEN - 1) != 0)
+    if (!buf || len != DECISION_LEN ||
+        memcmp(buf, DECISION_PREFIX, DECISION_LEN - 1) != 0)
         return 0;
     for (i = 0; i < sizeof(decision_codes) / sizeof(decision_codes[0]); i++)
         if (decision_codes[i].c == (char)buf[DECISION_LEN - 1])

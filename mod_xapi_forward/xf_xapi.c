@@ -27,6 +27,13 @@
 /* Bound of a call whose endpoint sets no timeout: never wait forever. */
 #define DEFAULT_TIMEOUT_MS 10000L
 
+/* json_tokener_get_parse_end() came with json-c 0.15 */
+#if defined(JSON_C_VERSION_NUM) && JSON_C_VERSION_NUM >= ((0 << 16) | (15 << 8))
+#define PARSE_END(tok) json_tokener_get_parse_end(tok)
+#else
+#define PARSE_END(tok) ((size_t)(tok)->char_offset)
+#endif
+
 /* ---- process-wide init ------------------------------------------------- */
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -46,10 +53,10 @@ apr_status_t xf_xapi_init(void)
 /* ---- reply body buffer ------------------------------------------------- */
 
 typedef struct body_t {
-    char *buf;      /* malloc'd, NUL-terminated when len > 0 */
-    size_t len;     /* bytes received */
-    size_t cap;     /* bytes allocated */
-    int oversize;   /* 1: more than MAX_REPLY bytes were offered */
+    char *buf;    /* malloc'd, NUL-terminated when len > 0 */
+    size_t len;   /* bytes received */
+    size_t cap;   /* bytes allocated */
+    int oversize; /* 1: more than MAX_REPLY bytes were offered */
 } body_t;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
@@ -85,6 +92,22 @@ static void set_error(xf_xapi_reply_t *rep, xf_xapi_code_e code,
 {
     rep->code = code;
     rep->error = error;
+}
+
+/* A JSON string as a pool string; NULL if it is not a string or holds a
+ * NUL (its C string would say something else). */
+static const char *dup_string(json_object *o, apr_pool_t *p)
+{
+    const char *s;
+    size_t n;
+
+    if (!json_object_is_type(o, json_type_string))
+        return NULL;
+    s = json_object_get_string(o);
+    n = (size_t)json_object_get_string_len(o);
+    if (memchr(s, '\0', n))
+        return NULL;
+    return apr_pstrmemdup(p, s, n);
 }
 
 /* An XAPI error name, made safe to log: printable ASCII only, capped. */
@@ -133,8 +156,8 @@ static int valid_host(const char *h)
 }
 
 /* Fill rep from an XAPI error: name plus its parameters (data). */
-static void map_error(xf_xapi_reply_t *rep, const char *name,
-                      json_object *data, apr_pool_t *p)
+static void map_error(xf_xapi_reply_t *rep, const char *name, json_object *data,
+                      apr_pool_t *p)
 {
     json_object *m = NULL;
 
@@ -147,15 +170,14 @@ static void map_error(xf_xapi_reply_t *rep, const char *name,
         return;
     }
     if (strcmp(name, "HOST_IS_SLAVE") == 0) {
-        if (data && json_object_is_type(data, json_type_array)
-            && json_object_array_length(data) > 0)
+        if (data && json_object_is_type(data, json_type_array) &&
+            json_object_array_length(data) > 0)
             m = json_object_array_get_idx(data, 0);
-        if (m && json_object_is_type(m, json_type_string)
-            && valid_host(json_object_get_string(m))) {
+        if ((rep->master = dup_string(m, p)) && valid_host(rep->master)) {
             set_error(rep, XF_XAPI_HOST_IS_SLAVE, name);
-            rep->master = apr_pstrdup(p, json_object_get_string(m));
             return;
         }
+        rep->master = NULL;
         /* no usable master: the caller cannot retry, so a plain error */
     }
     set_error(rep, XF_XAPI_API_ERROR, name);
@@ -168,8 +190,8 @@ static void map_result(xf_xapi_reply_t *rep, json_object *res, apr_pool_t *p)
 
     switch (json_object_get_type(res)) {
     case json_type_string:
-        rep->str = apr_pstrmemdup(p, json_object_get_string(res),
-                                  (apr_size_t)json_object_get_string_len(res));
+        if (!(rep->str = dup_string(res, p)))
+            return; /* GARBAGE */
         break;
     case json_type_boolean:
         rep->boolean = json_object_get_boolean(res) ? 1 : 0;
@@ -178,23 +200,18 @@ static void map_result(xf_xapi_reply_t *rep, json_object *res, apr_pool_t *p)
         n = json_object_array_length(res);
         rep->list = apr_pcalloc(p, (n + 1) * sizeof(*rep->list));
         for (i = 0; i < n; i++) {
-            json_object *e = json_object_array_get_idx(res, i);
-
-            if (!json_object_is_type(e, json_type_string)) {
+            rep->list[i] = dup_string(json_object_array_get_idx(res, i), p);
+            if (!rep->list[i]) {
                 rep->list = NULL;
-                set_error(rep, XF_XAPI_GARBAGE, "result list holds a "
-                                                "non-string");
+                set_error(rep, XF_XAPI_GARBAGE, "non-string in result list");
                 return;
             }
-            rep->list[i] = apr_pstrmemdup(
-                p, json_object_get_string(e),
-                (apr_size_t)json_object_get_string_len(e));
         }
         break;
     default:
         break; /* null, numbers, records: OK with nothing filled */
     }
-    rep->code = XF_XAPI_OK;
+    set_error(rep, XF_XAPI_OK, NULL);
 }
 
 /* Map a reply body (JSON-RPC 2.0, or 1.0 as older clients get it). */
@@ -211,7 +228,7 @@ static void map_body(xf_xapi_reply_t *rep, const body_t *b, apr_pool_t *p)
     top = json_tokener_parse_ex(tok, b->buf, (int)b->len);
     if (!top || json_tokener_get_error(tok) != json_tokener_success)
         goto cleanup;
-    for (end = json_tokener_get_parse_end(tok); end < b->len; end++)
+    for (end = PARSE_END(tok); end < b->len; end++)
         if (!isspace((unsigned char)b->buf[end]))
             goto cleanup;
     if (!json_object_is_type(top, json_type_object))
@@ -233,8 +250,8 @@ static void map_body(xf_xapi_reply_t *rep, const body_t *b, apr_pool_t *p)
         json_object *rest = json_object_new_array();
         size_t i, n = json_object_array_length(err);
 
-        if (rest && n > 0
-            && (name = error_name(json_object_array_get_idx(err, 0), p))) {
+        if (rest && n > 0 &&
+            (name = error_name(json_object_array_get_idx(err, 0), p))) {
             for (i = 1; i < n; i++)
                 json_object_array_add(
                     rest, json_object_get(json_object_array_get_idx(err, i)));
@@ -243,8 +260,8 @@ static void map_body(xf_xapi_reply_t *rep, const body_t *b, apr_pool_t *p)
         json_object_put(rest);
     }
     else if (!err || json_object_is_type(err, json_type_null)) {
-        if (json_object_object_get_ex(top, "result", NULL)
-            && rep->http_status == 200)
+        if (json_object_object_get_ex(top, "result", NULL) &&
+            rep->http_status == 200)
             map_result(rep, res, p);
     }
 
@@ -256,8 +273,8 @@ cleanup:
 
 /* ---- the call ---------------------------------------------------------- */
 
-static const char *request_json(const char *method,
-                                const char *const *params, apr_pool_t *p)
+static const char *request_json(const char *method, const char *const *params,
+                                apr_pool_t *p)
 {
     json_object *req = json_object_new_object();
     json_object *arr = json_object_new_array();
@@ -274,12 +291,62 @@ static const char *request_json(const char *method,
         json_object_array_add(arr, json_object_new_string(params[i]));
     json_object_object_add(req, "params", arr);
     json_object_object_add(req, "id", json_object_new_int(1));
-    out = apr_pstrdup(p, json_object_to_json_string_ext(
-                             req, JSON_C_TO_STRING_PLAIN));
+    out = apr_pstrdup(
+        p, json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
 
 cleanup:
     json_object_put(req);
     return out;
+}
+
+/* Every option of a call; the first failure stops (an option that does
+ * not take, e.g. the protocol limit, must not go unnoticed). */
+static CURLcode set_options(CURL *h, const xf_xapi_endpoint_t *ep,
+                            const char *url, const char *sock, const char *json,
+                            struct curl_slist *hdrs, body_t *body, char *errbuf)
+{
+    long tmo = ep->timeout_ms > 0 ? ep->timeout_ms : DEFAULT_TIMEOUT_MS;
+    long verify = ep->verify ? 1L : 0L;
+    CURLcode rc = CURLE_OK;
+
+#define SET(opt, val)                                                          \
+    do {                                                                       \
+        if (rc == CURLE_OK)                                                    \
+            rc = curl_easy_setopt(h, opt, val);                                \
+    } while (0)
+
+    SET(CURLOPT_URL, url);
+    /* threads: no SIGALRM for DNS timeouts */
+    SET(CURLOPT_NOSIGNAL, 1L);
+    /* CURLOPT_PROTOCOLS_STR came with 7.85.0 */
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    SET(CURLOPT_FOLLOWLOCATION, 0L);
+    SET(CURLOPT_PROXY, ""); /* no http_proxy from httpd's environment */
+    SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SET(CURLOPT_TIMEOUT_MS, tmo);
+    SET(CURLOPT_CONNECTTIMEOUT_MS, tmo);
+    SET(CURLOPT_HTTPHEADER, hdrs);
+    SET(CURLOPT_POSTFIELDS, json);
+    SET(CURLOPT_POSTFIELDSIZE, (long)strlen(json));
+    SET(CURLOPT_MAXFILESIZE, (long)MAX_REPLY);
+    SET(CURLOPT_WRITEFUNCTION, on_body);
+    SET(CURLOPT_WRITEDATA, body);
+    SET(CURLOPT_ERRORBUFFER, errbuf);
+    if (sock) {
+        SET(CURLOPT_UNIX_SOCKET_PATH, sock);
+    }
+    else {
+        if (ep->ca_file)
+            SET(CURLOPT_CAINFO, ep->ca_file);
+        SET(CURLOPT_SSL_VERIFYPEER, verify);
+        SET(CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
+    }
+#undef SET
+    return rc;
 }
 
 apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
@@ -293,7 +360,7 @@ apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
     const char *json, *url, *sock = NULL;
     apr_status_t rv = APR_SUCCESS;
     CURLcode rc;
-    long status = 0, tmo;
+    long status = 0;
     size_t n;
 
     memset(rep, 0, sizeof(*rep));
@@ -314,8 +381,7 @@ apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
         n = strlen(ep->url);
         while (n > 0 && ep->url[n - 1] == '/')
             n--;
-        url = apr_pstrcat(p, apr_pstrmemdup(p, ep->url, n), "/jsonrpc",
-                          NULL);
+        url = apr_pstrcat(p, apr_pstrmemdup(p, ep->url, n), "/jsonrpc", NULL);
     }
     if (!(json = request_json(method, params, p))) {
         set_error(rep, XF_XAPI_UNREACHABLE, "out of memory");
@@ -334,48 +400,8 @@ apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
     if (!hdrs)
         goto cleanup;
     errbuf[0] = '\0';
-    tmo = ep->timeout_ms > 0 ? ep->timeout_ms : DEFAULT_TIMEOUT_MS;
-    if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
-#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
-        || curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https")
-               != CURLE_OK
-#else
-        || curl_easy_setopt(h, CURLOPT_PROTOCOLS,
-                            (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS))
-               != CURLE_OK
-#endif
-        || curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_HTTP_VERSION,
-                            (long)CURL_HTTP_VERSION_1_1) != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo)
-               != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, tmo)
-               != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_POSTFIELDS, json) != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(json))
-               != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_MAXFILESIZE, (long)MAX_REPLY)
-               != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_WRITEDATA, &body) != CURLE_OK
-        || curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK)
+    if (set_options(h, ep, url, sock, json, hdrs, &body, errbuf) != CURLE_OK)
         goto cleanup;
-    if (sock && curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock)
-                    != CURLE_OK)
-        goto cleanup;
-    if (!sock) {
-        long v = ep->verify ? 1L : 0L;
-
-        if ((ep->ca_file
-             && curl_easy_setopt(h, CURLOPT_CAINFO, ep->ca_file) != CURLE_OK)
-            || curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, v) != CURLE_OK
-            || curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, v ? 2L : 0L)
-                   != CURLE_OK)
-            goto cleanup;
-    }
 
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -393,8 +419,10 @@ apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
     else {
         map_body(rep, &body, p);
         if (rep->code == XF_XAPI_GARBAGE && status != 200)
-            rep->error = apr_psprintf(p, "HTTP status %ld without a "
-                                         "JSON-RPC reply", status);
+            rep->error = apr_psprintf(p,
+                                      "HTTP status %ld without a "
+                                      "JSON-RPC reply",
+                                      status);
     }
 
 cleanup:
@@ -406,8 +434,7 @@ cleanup:
 }
 
 xf_xapi_endpoint_t *xf_xapi_master_endpoint(const xf_xapi_endpoint_t *ep,
-                                            const char *master,
-                                            apr_pool_t *p)
+                                            const char *master, apr_pool_t *p)
 {
     xf_xapi_endpoint_t *m;
 

@@ -1,0 +1,314 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * test_xf_auth.c - credentials in xapi's order (a table of cookie, query and
+ * Authorization inputs), cookie and query decoding, strict Basic, the
+ * constant-time compare, keyed cache ids, cached decisions and RBAC sets.
+ */
+#include "xf_test.h"
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "xf_auth.h"
+
+/* 31 characters and the NUL: XF_AUTH_KEY_BYTES bytes each */
+static const unsigned char key_a[XF_AUTH_KEY_BYTES] =
+    "0123456789abcdef0123456789abcde";
+static const unsigned char key_b[XF_AUTH_KEY_BYTES] =
+    "0123456789abcdef0123456789abcdX";
+
+/* ---- the credential table ---------------------------------------------- */
+
+typedef struct find_case_t {
+    const char *cookie, *args, *authz; /* inputs (NULL: header absent) */
+    xf_cred_kind_e kind;               /* expected kind */
+    const char *value;                 /* SESSION/POOL_SECRET value */
+    const char *user, *pass;           /* BASIC */
+    const char *source;                /* expected source, or NULL */
+} find_case_t;
+
+/* "dXNlcjpwYXNz" = "user:pass"; "dXNlcg==" = "user" */
+static const find_case_t find_cases[] = {
+    /* nothing */
+    {NULL, NULL, NULL, XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {"", "", "", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {"a=b; c=d", "x=1&y=2", NULL, XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    /* the order: cookie > query > pool_secret cookie > query > Basic */
+    {"session_id=C", "session_id=Q&pool_secret=PQ", "Basic dXNlcjpwYXNz",
+     XF_CRED_SESSION, "C", NULL, NULL, "cookie"},
+    {"pool_secret=PC", "session_id=Q", "Basic dXNlcjpwYXNz", XF_CRED_SESSION,
+     "Q", NULL, NULL, "query"},
+    {"pool_secret=PC", "pool_secret=PQ", "Basic dXNlcjpwYXNz",
+     XF_CRED_POOL_SECRET, "PC", NULL, NULL, "cookie"},
+    {"x=1", "pool_secret=PQ", "Basic dXNlcjpwYXNz", XF_CRED_POOL_SECRET, "PQ",
+     NULL, NULL, "query"},
+    {"x=1", "y=2", "Basic dXNlcjpwYXNz", XF_CRED_BASIC, NULL, "user", "pass",
+     "authorization"},
+    /* found after "; " (xapi misses this one), ',' and '&' separators */
+    {"a=b; session_id=OpaqueRef:S", NULL, NULL, XF_CRED_SESSION, "OpaqueRef:S",
+     NULL, NULL, "cookie"},
+    {"a=b,session_id=S2", NULL, NULL, XF_CRED_SESSION, "S2", NULL, NULL,
+     "cookie"},
+    {"a=b&session_id=S3", NULL, NULL, XF_CRED_SESSION, "S3", NULL, NULL,
+     "cookie"},
+    {"  session_id = S4 ;x=y", NULL, NULL, XF_CRED_SESSION, "S4", NULL, NULL,
+     "cookie"},
+    /* RFC 2965 "$" attributes, quoted values, %-decoding */
+    {"$Version=1; session_id=\"S5\"; $Path=/", NULL, NULL, XF_CRED_SESSION,
+     "S5", NULL, NULL, "cookie"},
+    {"$session_id=X; session_id=S6", NULL, NULL, XF_CRED_SESSION, "S6", NULL,
+     NULL, "cookie"},
+    {"session_id=OpaqueRef%3Aab+c", NULL, NULL, XF_CRED_SESSION,
+     "OpaqueRef:ab+c", NULL, NULL, "cookie"},
+    {"xsession_id=X; session_idx=Y", NULL, NULL, XF_CRED_NONE, NULL, NULL, NULL,
+     NULL},
+    /* query: '+' is a space, %-decoding, key decoded, first '=' */
+    {NULL, "a=1&session_id=a+b%2Bc%3D&z", NULL, XF_CRED_SESSION, "a b+c=", NULL,
+     NULL, "query"},
+    {NULL, "session%5Fid=K", NULL, XF_CRED_SESSION, "K", NULL, NULL, "query"},
+    {NULL, "session_id=a=b", NULL, XF_CRED_SESSION, "a=b", NULL, NULL, "query"},
+    {NULL, "session_id=%zz%4", NULL, XF_CRED_SESSION, "%zz%4", NULL, NULL,
+     "query"},
+    /* a NUL after decoding is never a credential */
+    {NULL, "session_id=a%00b", NULL, XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    /* empty values are skipped, the search goes on */
+    {"session_id=", NULL, NULL, XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {"session_id=\"\"", NULL, NULL, XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {"session_id=; session_id=S7", NULL, NULL, XF_CRED_SESSION, "S7", NULL,
+     NULL, "cookie"},
+    {"session_id=", "session_id=&session_id", NULL, XF_CRED_NONE, NULL, NULL,
+     NULL, NULL},
+    {"session_id=", "session_id=", "Basic dXNlcjpwYXNz", XF_CRED_BASIC, NULL,
+     "user", "pass", "authorization"},
+    {"session_id=", "pool_secret=P8", NULL, XF_CRED_POOL_SECRET, "P8", NULL,
+     NULL, "query"},
+    /* Basic: scheme any case, strict base64, cut at the first ':' */
+    {NULL, NULL, "bAsIc   dXNlcjpwYXNz  ", XF_CRED_BASIC, NULL, "user", "pass",
+     "authorization"},
+    {NULL, NULL, "Basic cm9vdDpwOnc6", XF_CRED_BASIC, NULL, "root",
+     "p:w:", "authorization"},
+    {NULL, NULL, "Basic dTo=", XF_CRED_BASIC, NULL, "u", "", "authorization"},
+    {NULL, NULL, "Basic dXNlcg==", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {NULL, NULL, "Basic OnBhc3M=", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {NULL, NULL, "Basic dXNlcjpwYXNz=", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {NULL, NULL, "Basic dXNl cjpwYXNz", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {NULL, NULL, "Basic dXNlcjpwYXN*", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {NULL, NULL, "Basic dTp=", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {NULL, NULL, "Basic dTpAAA==", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {NULL, NULL, "Basic", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {NULL, NULL, "Basic ", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {NULL, NULL, "Basicx dXNlcjpwYXNz", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {NULL, NULL, "Bearer dXNlcjpwYXNz", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+    {NULL, NULL, "Bearer eyJhbGciOi.x.y", XF_CRED_NONE, NULL, NULL, NULL, NULL},
+};
+
+/* Equal strings, or both NULL; says which table case failed. */
+static void check_str(size_t i, const char *what, const char *got,
+                      const char *want)
+{
+    if (want == NULL && got == NULL)
+        return;
+    if (want == NULL || got == NULL || strcmp(got, want) != 0)
+        fail_msg("case %zu: %s is \"%s\", expected \"%s\"", i, what,
+                 got ? got : "(null)", want ? want : "(null)");
+}
+
+static void test_find_table(void **state)
+{
+    apr_pool_t *p = *state;
+    size_t i;
+
+    for (i = 0; i < sizeof(find_cases) / sizeof(find_cases[0]); i++) {
+        const find_case_t *c = &find_cases[i];
+        xf_cred_t cred;
+
+        memset(&cred, 0x5a, sizeof(cred));
+        xf_auth_find(&cred, c->cookie, c->args, c->authz, p);
+        if (cred.kind != c->kind)
+            fail_msg("case %zu: kind %d, expected %d", i, (int)cred.kind,
+                     (int)c->kind);
+        check_str(i, "value", cred.value, c->value);
+        check_str(i, "user", cred.user, c->user);
+        check_str(i, "pass", cred.pass, c->pass);
+        check_str(i, "source", cred.source, c->source);
+    }
+}
+
+/* A long cookie header with session_id at the very end. */
+static void test_find_long_cookie(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *cookie = "";
+    xf_cred_t cred;
+    int i;
+
+    for (i = 0; i < 200; i++)
+        cookie = apr_psprintf(p, "%sc%d=v%d; ", cookie, i, i);
+    cookie = apr_pstrcat(p, cookie, "session_id=OpaqueRef:last", NULL);
+    xf_auth_find(&cred, cookie, NULL, NULL, p);
+    assert_int_equal(cred.kind, XF_CRED_SESSION);
+    assert_string_equal(cred.value, "OpaqueRef:last");
+}
+
+/* ---- constant-time compare --------------------------------------------- */
+
+static void test_ct_equal(void **state)
+{
+    (void)state;
+    assert_true(xf_auth_ct_equal("secret", 6, "secret", 6));
+    assert_true(xf_auth_ct_equal("", 0, "", 0));
+    assert_true(xf_auth_ct_equal(NULL, 0, NULL, 0));
+    assert_false(xf_auth_ct_equal("secret", 6, "Secret", 6));
+    assert_false(xf_auth_ct_equal("secret", 6, "secreT", 6));
+    assert_false(xf_auth_ct_equal("secret", 6, "secret!", 7));
+    assert_false(xf_auth_ct_equal("secret!", 7, "secret", 6));
+    assert_false(xf_auth_ct_equal("", 0, "x", 1));
+    /* binary data, NUL included */
+    assert_true(xf_auth_ct_equal("a\0b", 3, "a\0b", 3));
+    assert_false(xf_auth_ct_equal("a\0b", 3, "a\0c", 3));
+}
+
+/* ---- cache ids --------------------------------------------------------- */
+
+static const char *cache_id(apr_pool_t *p, const unsigned char *key,
+                            xf_cred_kind_e kind, const char *value,
+                            const char *user, const char *pass,
+                            const char *perms)
+{
+    char out[XF_AUTH_CACHE_ID_LEN + 1];
+    xf_cred_t cred;
+    size_t i;
+
+    memset(&cred, 0, sizeof(cred));
+    cred.kind = kind;
+    cred.value = value;
+    cred.user = user;
+    cred.pass = pass;
+    memset(out, 'Z', sizeof(out));
+    xf_auth_cache_id(out, key, &cred, perms);
+    assert_int_equal(strlen(out), XF_AUTH_CACHE_ID_LEN);
+    for (i = 0; i < XF_AUTH_CACHE_ID_LEN; i++)
+        assert_non_null(strchr("0123456789abcdef", out[i]));
+    return apr_pstrdup(p, out);
+}
+
+static void test_cache_id(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *ids[9];
+    size_t i, j;
+
+    ids[0] = cache_id(p, key_a, XF_CRED_SESSION, "OpaqueRef:S", NULL, NULL, "");
+    ids[1] =
+        cache_id(p, key_a, XF_CRED_POOL_SECRET, "OpaqueRef:S", NULL, NULL, "");
+    ids[2] = cache_id(p, key_b, XF_CRED_SESSION, "OpaqueRef:S", NULL, NULL, "");
+    ids[3] = cache_id(p, key_a, XF_CRED_SESSION, "OpaqueRef:S", NULL, NULL,
+                      "http/get_services");
+    ids[4] = cache_id(p, key_a, XF_CRED_SESSION, "OpaqueRef:T", NULL, NULL, "");
+    ids[5] = cache_id(p, key_a, XF_CRED_BASIC, NULL, "root", "pw", "");
+    ids[6] = cache_id(p, key_a, XF_CRED_BASIC, NULL, "root", "pX", "");
+    ids[7] = cache_id(p, key_a, XF_CRED_BASIC, NULL, "rooT", "pw", "");
+    ids[8] = cache_id(p, key_a, XF_CRED_SESSION, "root:pw", NULL, NULL, "");
+    for (i = 0; i < 9; i++)
+        for (j = i + 1; j < 9; j++)
+            if (strcmp(ids[i], ids[j]) == 0)
+                fail_msg("cache ids %zu and %zu collide", i, j);
+    /* deterministic; NULL perms is "" */
+    assert_string_equal(ids[0], cache_id(p, key_a, XF_CRED_SESSION,
+                                         "OpaqueRef:S", NULL, NULL, ""));
+    assert_string_equal(ids[0], cache_id(p, key_a, XF_CRED_SESSION,
+                                         "OpaqueRef:S", NULL, NULL, NULL));
+    /* the hex id never contains the credential */
+    assert_null(strstr(ids[0], "OpaqueRef"));
+    assert_null(
+        strstr(cache_id(p, key_a, XF_CRED_SESSION, "abc123", NULL, NULL, ""),
+               "abc123"));
+    assert_null(strstr(ids[5], "pw"));
+}
+
+/* The documented construction, checked against a known HMAC-SHA256:
+ * key_a, message "\x01" "S" "\0" "p" (Python's hmac module agrees). */
+static void test_cache_id_vector(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *id = cache_id(p, key_a, XF_CRED_SESSION, "S", NULL, NULL, "p");
+
+    assert_string_equal(
+        id, "d8a8f819e91865056866d9ece6c4b2fd1347f3214f8df2ac1620e4b4c264ea6c");
+}
+
+/* ---- decisions --------------------------------------------------------- */
+
+static void test_decision(void **state)
+{
+    apr_pool_t *p = *state;
+    const xf_decision_e all[] = {XF_DECISION_ALLOW, XF_DECISION_DENY,
+                                 XF_DECISION_INVALID};
+    unsigned char *buf;
+    unsigned int len;
+    size_t i;
+
+    for (i = 0; i < 3; i++) {
+        xf_auth_decision_encode(&buf, &len, all[i], p);
+        assert_true(len > 0);
+        assert_int_equal(xf_auth_decision_decode(buf, len), all[i]);
+        /* truncated or extended copies are not decisions */
+        assert_int_equal(xf_auth_decision_decode(buf, len - 1), 0);
+        assert_int_equal(
+            xf_auth_decision_decode(
+                (const unsigned char *)apr_pstrcat(p, (char *)buf, "x", NULL),
+                len + 1),
+            0);
+    }
+    assert_int_equal(xf_auth_decision_decode(NULL, 0), 0);
+    assert_int_equal(xf_auth_decision_decode((const unsigned char *)"", 0), 0);
+    assert_int_equal(xf_auth_decision_decode((const unsigned char *)"xf1:X", 5),
+                     0);
+    assert_int_equal(xf_auth_decision_decode((const unsigned char *)"xf2:A", 5),
+                     0);
+    assert_int_equal(
+        xf_auth_decision_decode((const unsigned char *)"garbage", 7), 0);
+    xf_auth_decision_encode(&buf, &len, (xf_decision_e)42, p);
+    assert_int_equal(xf_auth_decision_decode(buf, len), 0);
+}
+
+/* ---- permissions ------------------------------------------------------- */
+
+static void test_has_perms(void **state)
+{
+    const char *held[] = {"http/get_services", "VM.start",
+                          "http/get_rrd_updates", NULL};
+    const char *none[] = {NULL};
+    const char *req1[] = {"http/get_services", NULL};
+    const char *req2[] = {"HTTP/GET_SERVICES", "vm.START", NULL};
+    const char *req3[] = {"http/get_services", "http/put_rrd", NULL};
+    const char *missing = "unset";
+
+    (void)state;
+    assert_true(xf_auth_has_perms(NULL, held, &missing));
+    assert_null(missing);
+    assert_true(xf_auth_has_perms(none, none, NULL));
+    assert_true(xf_auth_has_perms(req1, held, &missing));
+    assert_null(missing);
+    assert_true(xf_auth_has_perms(req2, held, &missing));
+    assert_false(xf_auth_has_perms(req3, held, &missing));
+    assert_string_equal(missing, "http/put_rrd");
+    assert_false(xf_auth_has_perms(req1, none, &missing));
+    assert_string_equal(missing, "http/get_services");
+    assert_false(xf_auth_has_perms(req1, NULL, NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        XF_TEST(test_find_table),      XF_TEST(test_find_long_cookie),
+        XF_TEST(test_ct_equal),        XF_TEST(test_cache_id),
+        XF_TEST(test_cache_id_vector), XF_TEST(test_decision),
+        XF_TEST(test_has_perms),
+    };
+
+    if (xf_test_init() != 0)
+        return 1;
+    return cmocka_run_group_tests_name("xf_auth", tests, NULL, NULL);
+}
