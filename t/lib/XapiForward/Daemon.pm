@@ -1,0 +1,136 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# XapiForward::Daemon - start and stop t/daemon/xf_daemon.py from a .t.
+#
+#   my $d = XapiForward::Daemon->start(qw(rrdd xenopsd fdpass));
+#   $d->envelope('rrdd');        # raw bytes of the last message to rrdd
+#   $d->count('rrdd');           # connections rrdd has served
+#   $d->errors;                  # lines of the daemon's errors.log
+#   $d->stop;                    # also done at exit
+#
+# Socket NAME is <xf_sockdir>/NAME.sock; the daemon picks its mode from the
+# name (fdpass*, closer*, dead*; see xf_daemon.py).  Each .t gets its own
+# record directory, t/logs/xf_daemon/<test name>/.
+package XapiForward::Daemon;
+
+use strict;
+use warnings FATAL => 'all';
+
+use File::Basename ();
+use File::Path ();
+use POSIX ();
+use Time::HiRes qw(time sleep);
+use Apache::Test ();
+
+my @running;
+
+sub start {
+    my($class, @names) = @_;
+    my $vars = Apache::Test::vars();
+    my $sockdir = $vars->{xf_sockdir}
+      or die "xf_sockdir not configured (t/TEST.PL)\n";
+    my $script = $vars->{xf_daemon}
+      || "$vars->{t_dir}/daemon/xf_daemon.py";
+    (my $test = File::Basename::basename($0)) =~ s/\.t$//;
+    my $dir = "$vars->{t_logs}/xf_daemon/$test";
+    File::Path::rmtree($dir);
+    File::Path::mkpath([$dir, $sockdir]);
+    my $ready = "$dir/ready";
+
+    my @specs = map { "$_=$sockdir/$_.sock" } @names;
+    my $pid = fork;
+    die "fork: $!\n" unless defined $pid;
+    if (!$pid) {
+        open STDOUT, '>', "$dir/daemon.out";
+        open STDERR, '>', "$dir/daemon.err";
+        { exec 'python3', $script, '--dir', $dir, '--ready', $ready, @specs };
+        POSIX::_exit(127);
+    }
+    my $self = bless { pid => $pid, dir => $dir, sockdir => $sockdir,
+                       names => [@names], owner => $$ }, $class;
+    push @running, $self;
+
+    my $deadline = time + 15;
+    while (1) {
+        my @missing = grep { !/^dead/ && !-S "$sockdir/$_.sock" } @names;
+        last if -e $ready && !@missing;
+        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
+            delete $self->{pid};
+            die "xf_daemon.py exited (status $?): " . $self->slurp('daemon.err');
+        }
+        die "xf_daemon.py not ready after 15 s\n" if time > $deadline;
+        sleep 0.05;
+    }
+    return $self;
+}
+
+# The exact head xf_daemon.py writes (its head() function), for byte-exact
+# comparisons: response_head(status => '200 OK', name => 'rrdd',
+# lport => <client's local port>, length => N, type => 'application/json')
+sub response_head {
+    my %a = @_;
+    my $h = "HTTP/1.1 " . ($a{status} || '200 OK') . "\r\n";
+    $h .= "Content-Length: $a{length}\r\n" if defined $a{length};
+    $h .= "Content-Type: " . ($a{type} || 'text/plain') . "\r\n";
+    $h .= "X-Daemon: $a{name}\r\n";
+    $h .= "X-Peer: inet 127.0.0.1:$a{lport}\r\n";
+    $h .= "Connection: close\r\n\r\n";
+    return $h;
+}
+
+sub sock { my($self, $name) = @_; "$self->{sockdir}/$name.sock" }
+
+sub dir { $_[0]->{dir} }
+
+sub slurp {
+    my($self, $file) = @_;
+    open my $fh, '<:raw', "$self->{dir}/$file" or return undef;
+    local $/;
+    my $s = <$fh>;
+    return $s;
+}
+
+# raw bytes of the last message the socket NAME received
+sub envelope { my($self, $name) = @_; $self->slurp("$name.last.json") }
+
+sub count {
+    my($self, $name) = @_;
+    my $n = $self->slurp("$name.count");
+    return $n ? 0 + $n : 0;
+}
+
+# wait until NAME has served at least $n connections; returns the count
+sub wait_count {
+    my($self, $name, $n, $timeout) = @_;
+    my $deadline = time + ($timeout || 5);
+    my $c;
+    sleep 0.02 while ($c = $self->count($name)) < $n && time < $deadline;
+    return $c;
+}
+
+sub errors {
+    my $self = shift;
+    my $s = $self->slurp('errors.log');
+    return defined $s ? split /\n/, $s : ();
+}
+
+sub stop {
+    my $self = shift;
+    return unless $self->{owner} == $$;   # not from a forked helper
+    my $pid = delete $self->{pid} or return;
+    kill 'TERM', $pid;
+    my $deadline = time + 5;
+    while (waitpid($pid, POSIX::WNOHANG()) == 0) {
+        if (time > $deadline) { kill 'KILL', $pid; waitpid($pid, 0); last }
+        sleep 0.02;
+    }
+    unlink map { $self->sock($_) } @{ $self->{names} };
+}
+
+END {
+    my $status = $?;
+    $_->stop for @running;
+    $? = $status;
+}
+
+1;

@@ -1,0 +1,190 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# XapiForward::Raw - talk to the test server over a plain TCP socket, byte
+# for byte: after a hand-off the daemon's bytes are the whole response, so
+# the tests compare what arrives on the wire, not what LWP makes of it.
+package XapiForward::Raw;
+
+use strict;
+use warnings FATAL => 'all';
+
+use Exporter 'import';
+use IO::Socket::INET ();
+use IO::Select ();
+use Socket qw(IPPROTO_TCP TCP_NODELAY);
+use POSIX ();
+use Time::HiRes qw(time sleep);
+use Apache::Test ();
+
+our @EXPORT_OK = qw(port_of host_of raw_connect read_all exchange
+                    parse_responses capture_request);
+
+# port of a named <VirtualHost xf_...>
+sub port_of {
+    my $module = shift;
+    my $port = Apache::Test::vars("${module}_port");
+    $port ||= Apache::Test::config()->port($module);
+    die "no port for vhost $module\n" unless $port;
+    return $port;
+}
+
+sub host_of { 'localhost:' . port_of(shift) }
+
+sub raw_connect {
+    my $module = shift;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => port_of($module),
+                                  Proto    => 'tcp',
+                                  Timeout  => 10)
+      or die "connect to $module: $!\n";
+    setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
+    binmode $s;
+    return $s;
+}
+
+# Read until EOF or until $timeout seconds pass without progress.
+# Returns (bytes, eof, error): eof is 1 on a clean EOF, 0 on a timeout;
+# error holds $! when the read failed (e.g. "Connection reset by peer").
+sub read_all {
+    my($s, $timeout, $max) = @_;
+    $timeout ||= 30;
+    my $sel = IO::Select->new($s);
+    my $data = '';
+    while (1) {
+        return ($data, 0, 'timeout') unless $sel->can_read($timeout);
+        my $n = sysread($s, my $buf, 1 << 20);
+        return ($data, 0, "$!") unless defined $n;
+        return ($data, 1, '') if $n == 0;
+        $data .= $buf;
+        return ($data, 0, 'limit') if $max && length $data > $max;
+    }
+}
+
+# Send a request and read the whole answer.
+#   exchange('xf_core', "GET / HTTP/1.1\r\n...\r\n\r\n")
+#   exchange('xf_core', [$head, \0.3, $body])   \N: pause N seconds
+# Options: timeout (default 30), shutdown => 1 (half-close after sending).
+# Returns a hash: data, eof, error, lport (our local port), elapsed.
+sub exchange {
+    my($module, $parts, %o) = @_;
+    $parts = [$parts] unless ref $parts;
+    my $s = raw_connect($module);
+    my $t0 = time;
+    for my $p (@$parts) {
+        if (ref $p) {
+            sleep $$p;
+            next;
+        }
+        my $off = 0;
+        while ($off < length $p) {
+            my $n = syswrite($s, $p, length($p) - $off, $off);
+            die "write: $!\n" unless defined $n;
+            $off += $n;
+        }
+    }
+    shutdown($s, 1) if $o{shutdown};
+    my($data, $eof, $err) = read_all($s, $o{timeout}, $o{max});
+    my %r = (data => $data, eof => $eof, error => $err,
+             lport => $s->sockport, elapsed => time - $t0);
+    close $s;
+    return \%r;
+}
+
+# What a client library really puts on the wire: run $code->($base_url)
+# against a one-shot local listener and return the raw request head it
+# received (the listener answers an empty 200).
+sub capture_request {
+    my $code = shift;
+    my $l = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp')
+      or die "listen: $!\n";
+    my $port = $l->sockport;
+    pipe(my $rd, my $wr) or die "pipe: $!\n";
+    my $pid = fork;
+    die "fork: $!\n" unless defined $pid;
+    if (!$pid) {
+        close $rd;
+        alarm 15;
+        my $c = $l->accept or POSIX::_exit(1);
+        my $buf = '';
+        while (index($buf, "\r\n\r\n") < 0) {
+            sysread($c, $buf, 65536, length $buf) or last;
+        }
+        syswrite $wr, $buf;
+        close $wr;
+        syswrite $c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+          . "Connection: close\r\n\r\n";
+        close $c;
+        POSIX::_exit(0);
+    }
+    close $wr;
+    close $l;
+    $code->("http://127.0.0.1:$port");
+    local $/;
+    my $head = <$rd>;
+    close $rd;
+    waitpid $pid, 0;
+    return $head;
+}
+
+# Split raw bytes into HTTP responses. @methods gives the request method of
+# each response in turn (HEAD has no body). Each response: status, reason,
+# proto, headers ([[name, value], ...]), h (lower-cased name => last value),
+# body, raw, and complete (0 when the bytes ran out).
+sub parse_responses {
+    my($data, @methods) = @_;
+    my @r;
+    while (length $data) {
+        my $method = shift(@methods) || 'GET';
+        my $end = index $data, "\r\n\r\n";
+        if ($end < 0) {
+            push @r, { complete => 0, raw => $data, status => 0 };
+            last;
+        }
+        my $head = substr $data, 0, $end + 4, '';
+        my($line, @lines) = split /\r\n/, substr($head, 0, $end);
+        my($proto, $status, $reason) = $line =~ m{^(HTTP/\d\.\d) (\d{3})(?: (.*))?$}
+          or do { push @r, { complete => 0, raw => $head . $data,
+                             status => 0 }; last };
+        my @h = map { [split /:[ \t]*/, $_, 2] } @lines;
+        my %h = map { (lc $_->[0], $_->[1]) } @h;
+        my $body = '';
+        my $complete = 1;
+        if ($method eq 'HEAD' || $status =~ /^(1\d\d|204|304)$/) {
+            # no body
+        }
+        elsif (($h{'transfer-encoding'} || '') =~ /chunked/i) {
+            while (1) {
+                my $crlf = index $data, "\r\n";
+                if ($crlf < 0) { $complete = 0; last }
+                my $size = hex substr($data, 0, $crlf);
+                if ($size == 0) {
+                    my $tend = index $data, "\r\n\r\n";
+                    if ($tend < 0) { $complete = 0; last }
+                    substr($data, 0, $tend + 4, '');
+                    last;
+                }
+                if (length($data) < $crlf + 2 + $size + 2) {
+                    $complete = 0; last;
+                }
+                $body .= substr $data, $crlf + 2, $size;
+                substr($data, 0, $crlf + 2 + $size + 2, '');
+            }
+        }
+        elsif (defined $h{'content-length'}) {
+            my $len = $h{'content-length'};
+            $complete = 0 if length($data) < $len;
+            $body = substr $data, 0, $len, '';
+        }
+        else {
+            $body = $data;   # delimited by close
+            $data = '';
+        }
+        push @r, { proto => $proto, status => $status, reason => $reason,
+                   headers => \@h, h => \%h, body => $body,
+                   raw => $head . $body, complete => $complete };
+    }
+    return @r;
+}
+
+1;
