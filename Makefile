@@ -84,9 +84,12 @@ test: check
 	  exit 0; fi; \
 	sh t/run-apache-tests.sh $(CURDIR)/$(MODULE)
 
+# the shared comparison (hand-off row, relay row), then our own rows
+# (authenticated hand-off, TLS relay vs mod_proxy_http); BENCH_ENV passes
+# knobs to both, e.g. BENCH_ENV="ROUNDS=1 DUR=5"
 bench: $(MODULE)
-	MOD_XAPI_FORWARD_SO=$(CURDIR)/$(MODULE) $(BENCH_ENV) \
-	  bash ../shared/bench/run.sh
+	env $(BENCH_ENV) bash bench/run-shared.sh $(CURDIR)/$(MODULE)
+	env $(BENCH_ENV) bash bench/extra.sh $(CURDIR)/$(MODULE)
 
 demo:
 	sh demo/quickstart.sh

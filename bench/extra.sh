@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# bench/extra.sh - the project's own rows, beside ../shared/bench/run.sh:
+#   handoff       mod_xapi_forward hand-off, no access control (ka off)
+#   handoff-auth  the same with XapiForwardAuth On, valid session, cache warm
+#   tls-relay     HTTPS keep-alive, mod_xapi_forward relay mode
+#   tls-http      HTTPS keep-alive, mod_proxy_http over a unix socket
+# Same backend (../shared/bench/backend.c), same httpd settings as run.sh,
+# rows interleaved per round; the table gives medians and ratios.
+# usage: bench/extra.sh MODULE_SO     env: ROUNDS [3] DUR [10] CONNS [50]
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/.." && pwd)
+SHARED=${SHARED_BENCH:-$TOP/../shared/bench}
+SO=${1:?usage: bench/extra.sh MODULE_SO}
+ROUNDS=${ROUNDS:-3}
+DUR=${DUR:-10}
+CONNS=${CONNS:-50}
+AP=/usr/lib/apache2/modules
+CPIN=(taskset -c 1)
+SPIN=(taskset -c 0)
+
+RUN=$(mktemp -d /tmp/xfbench.XXXXXX)
+chmod 755 "$RUN"
+PIDS=()
+cleanup() {
+    local p
+    [ -f "$RUN/httpd.pid" ] && PIDS+=("$(cat "$RUN/httpd.pid")")
+    for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+    sleep 1
+    rm -rf "$RUN"
+}
+trap cleanup EXIT
+
+cc -O2 -o "$RUN/backend" "$SHARED/backend.c" -ljson-c -lpthread
+"${SPIN[@]}" "$RUN/backend" --threads 1 --xapi "$RUN/xapi.sock" \
+    --http-unix "$RUN/http.sock" >"$RUN/backend.log" 2>&1 &
+BE=$!
+PIDS+=("$BE")
+
+# a fake XAPI that knows one session (only the first request asks it)
+mkdir -p "$RUN/xapi-state"
+cat >"$RUN/users.json" <<'JSON'
+{"users": {"bench": {"password": "benchpw", "permissions": ["http/get_rrd_updates"]}},
+ "sessions": {"OpaqueRef:bench-session": {"user": "bench"}}}
+JSON
+python3 "$TOP/t/daemon/fake_xapi.py" --state-dir "$RUN/xapi-state" \
+    --config "$RUN/users.json" --unix "$RUN/fx.sock" >"$RUN/fx.log" 2>&1 &
+PIDS+=("$!")
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+    -keyout "$RUN/key.pem" -out "$RUN/cert.pem" >/dev/null 2>&1
+for i in $(seq 50); do [ -S "$RUN/xapi.sock" ] && [ -S "$RUN/fx.sock" ] && break; sleep 0.1; done
+chmod 666 "$RUN"/*.sock
+
+cat >"$RUN/httpd.conf" <<CONF
+ServerRoot "$RUN"
+ServerName localhost
+PidFile "$RUN/httpd.pid"
+DefaultRuntimeDir "$RUN"
+ErrorLog "$RUN/error.log"
+LogLevel warn
+User www-data
+Group www-data
+LoadModule mpm_event_module $AP/mod_mpm_event.so
+LoadModule authz_core_module $AP/mod_authz_core.so
+LoadModule proxy_module $AP/mod_proxy.so
+LoadModule proxy_http_module $AP/mod_proxy_http.so
+LoadModule socache_shmcb_module $AP/mod_socache_shmcb.so
+LoadModule ssl_module $AP/mod_ssl.so
+LoadModule xapi_forward_module $SO
+StartServers 2
+ServerLimit 2
+ThreadLimit 64
+ThreadsPerChild 64
+MaxRequestWorkers 128
+MinSpareThreads 1
+MaxSpareThreads 128
+MaxConnectionsPerChild 0
+KeepAlive On
+KeepAliveTimeout 5
+MaxKeepAliveRequests 0
+Timeout 60
+XapiForwardXapiURL unix:$RUN/fx.sock
+XapiForwardCacheTTL 3600
+Listen 127.0.0.1:18190
+Listen 127.0.0.1:18191
+Listen 127.0.0.1:18192
+Listen 127.0.0.1:18193
+<VirtualHost 127.0.0.1:18190>
+    ProxyPass / "unix:$RUN/xapi.sock|xapi://plain/"
+</VirtualHost>
+<VirtualHost 127.0.0.1:18191>
+    <Location />
+        XapiForwardAuth On
+        XapiForwardRequirePermission http/get_rrd_updates
+    </Location>
+    ProxyPass / "unix:$RUN/xapi.sock|xapi://auth/"
+</VirtualHost>
+<VirtualHost 127.0.0.1:18192>
+    SSLEngine on
+    SSLCertificateFile $RUN/cert.pem
+    SSLCertificateKeyFile $RUN/key.pem
+    <Location />
+        XapiForwardMode relay
+    </Location>
+    ProxyPass / "unix:$RUN/xapi.sock|xapi://tls/"
+</VirtualHost>
+<VirtualHost 127.0.0.1:18193>
+    SSLEngine on
+    SSLCertificateFile $RUN/cert.pem
+    SSLCertificateKeyFile $RUN/key.pem
+    ProxyPass / "unix:$RUN/http.sock|http://localhost/"
+</VirtualHost>
+CONF
+"${SPIN[@]}" apache2 -f "$RUN/httpd.conf" -k start
+for i in $(seq 50); do [ -s "$RUN/httpd.pid" ] && break; sleep 0.1; done
+FE=$(cat "$RUN/httpd.pid")
+COOKIE="session_id=OpaqueRef:bench-session"
+curl -sf -o /dev/null -b "$COOKIE" http://127.0.0.1:18191/small \
+    || { echo "auth row does not answer"; cat "$RUN/error.log"; exit 1; }
+
+cpu() { python3 "$SHARED/proctree_cpu.py" "$1"; }
+RAW=$RUN/raw.tsv
+: >"$RAW"
+row() { # name url ka
+    local name=$1 url=$2 ka=$3 out fe0 fe1 be0 be1
+    out=$RUN/ab-$name.txt
+    fe0=$(cpu "$FE"); be0=$(cpu "$BE")
+    "${CPIN[@]}" ab -q -r $ka -t "$DUR" -n 2000000 -c "$CONNS" -C "$COOKIE" "$url" >"$out" 2>&1 || true
+    fe1=$(cpu "$FE"); be1=$(cpu "$BE")
+    python3 - "$out" "$name" "$fe0" "$fe1" "$be0" "$be1" >>"$RAW" <<'PY'
+import re, sys
+out, name, fe0, fe1, be0, be1 = sys.argv[1:]
+t = open(out).read()
+g = lambda p: (re.search(p, t) or [None, "nan"])[1]
+n = float(g(r"Complete requests:\s+(\d+)"))
+bad = int(float(g(r"Failed requests:\s+(\d+)"))) + int(float((re.search(r"Non-2xx responses:\s+(\d+)", t) or [0, 0])[1]))
+print("\t".join([name, g(r"Requests per second:\s+([\d.]+)"),
+                 f"{(float(fe1)-float(fe0))/n*1e6:.1f}" if n else "nan",
+                 f"{(float(be1)-float(be0))/n*1e6:.1f}" if n else "nan", str(bad)]))
+PY
+}
+for r in $(seq "$ROUNDS"); do
+    echo "== round $r" >&2
+    row handoff http://127.0.0.1:18190/small ""
+    row handoff-auth http://127.0.0.1:18191/small ""
+    row tls-relay https://127.0.0.1:18192/small -k
+    row tls-http https://127.0.0.1:18193/small -k
+done
+echo "fake XAPI calls during the run: $(cat "$RUN/xapi-state/count" 2>/dev/null || echo 0)"
+python3 - "$RAW" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    n, rps, fe, be, bad = line.split("\t")
+    rows.setdefault(n, []).append((float(rps), float(fe), float(be), int(bad)))
+med = lambda xs: statistics.median(xs) if xs else float("nan")
+print(f"mod_xapi_forward extra rows, median of {max(len(v) for v in rows.values())} round(s)\n")
+print("| row | keep-alive | req/s | front-end CPU µs/req | backend CPU µs/req | failed+non2xx |")
+print("|---|---|---|---|---|---|")
+res = {}
+for n in ("handoff", "handoff-auth", "tls-relay", "tls-http"):
+    v = rows.get(n, [])
+    res[n] = med([x[0] for x in v])
+    print(f"| {n} | {'on' if n.startswith('tls') else 'off'} | {res[n]:,.0f} | {med([x[1] for x in v]):.1f} | {med([x[2] for x in v]):.1f} | {sum(x[3] for x in v)} |")
+print()
+if res.get("handoff"):
+    print(f"handoff-auth / handoff = {res['handoff-auth']/res['handoff']:.3f} (goal >= 0.95)")
+if res.get("tls-http"):
+    print(f"tls-relay / tls-http (mod_proxy_http) = {res['tls-relay']/res['tls-http']:.3f}")
+PY
+grep -v -E 'AH00489|AH00094|AH00491|AH00492|caught SIGTERM' "$RUN/error.log" | tail -5 || true
