@@ -197,9 +197,9 @@ static const char *set_max_envelope(cmd_parms *cmd, void *dv,
     apr_off_t n;
 
     if (apr_strtoff(&n, arg, NULL, 10) != APR_SUCCESS || n < 256
-        || n > 1048576)
+        || n > 65536)
         return "XapiForwardMaxEnvelope: must be a number of bytes from 256 "
-               "to 1048576";
+               "to 65536";
     d->max_envelope = n;
     return NULL;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <apr_strings.h>
+#include <apr_time.h>
 
 static apr_status_t close_fd_cleanup(void *data)
 {
@@ -26,42 +27,48 @@ static apr_status_t close_fd_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t xf_fdpass_connect(int *pfd, const char **preason,
-                               const char *path, int timeout_ms,
-                               apr_pool_t *p)
+apr_status_t xf_fdpass_connect(int *pfd, const char **preason, const char *path,
+                               int timeout_ms, apr_pool_t *p)
 {
     struct sockaddr_un sa;
     apr_size_t plen = strlen(path);
+    socklen_t salen;
     int fd, rc;
 
     *pfd = -1;
     if (plen == 0 || plen >= sizeof(sa.sun_path)) {
-        *preason = apr_psprintf(p, "socket path is %" APR_SIZE_T_FMT
-                                " bytes, the limit is %d", plen,
-                                (int)sizeof(sa.sun_path) - 1);
+        *preason = apr_psprintf(
+            p, "socket path is %" APR_SIZE_T_FMT " bytes, the limit is %d",
+            plen, (int)sizeof(sa.sun_path) - 1);
         return APR_ENAMETOOLONG;
     }
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, path, plen);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         *preason = "socket() failed";
         return APR_FROM_OS_ERROR(errno);
     }
     apr_pool_cleanup_register(p, (void *)(intptr_t)fd, close_fd_cleanup,
                               apr_pool_cleanup_null);
-    if (timeout_ms > 0) {
+    do {
+        rc = connect(fd, (struct sockaddr *)&sa, salen);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0 && errno == EAGAIN && timeout_ms > 0) {
+        /* the daemon's backlog is full: wait for room, bounded by
+         * SO_SNDTIMEO (a non-blocking AF_UNIX connect cannot be polled) */
         struct timeval tv;
         tv.tv_sec = timeout_ms / 1000;
         tv.tv_usec = (timeout_ms % 1000) * 1000;
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        do {
+            rc = connect(fd, (struct sockaddr *)&sa, salen);
+        } while (rc < 0 && errno == EINTR);
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     }
-    do {
-        rc = connect(fd, (struct sockaddr *)&sa,
-                     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen
-                                 + 1));
-    } while (rc < 0 && errno == EINTR);
     if (rc < 0) {
         apr_status_t rv = APR_FROM_OS_ERROR(errno);
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -94,7 +101,7 @@ apr_status_t xf_fdpass_send(const char **preason, int uds, int fd,
     struct iovec iov;
     struct cmsghdr *cmsg;
     ssize_t n;
-    int timed = 0; /* one wait only: SO_SNDTIMEO may have waited already */
+    apr_time_t deadline = 0; /* set at the first EAGAIN */
 
     if (len == 0) {
         *preason = "empty payload";
@@ -115,46 +122,49 @@ apr_status_t xf_fdpass_send(const char **preason, int uds, int fd,
     memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
 
     for (;;) {
-        n = sendmsg(uds, &msg, MSG_NOSIGNAL);
+        struct pollfd pfd;
+        int rc, wait_ms;
+
+        n = sendmsg(uds, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n >= 0)
             break;
         if (errno == EINTR)
             continue;
-        if ((errno == EAGAIN || errno == EWOULDBLOCK) && !timed) {
-            struct pollfd pfd;
-            int rc;
-
-            pfd.fd = uds;
-            pfd.events = POLLOUT;
-            pfd.revents = 0;
-            do {
-                rc = poll(&pfd, 1, timeout_ms);
-            } while (rc < 0 && errno == EINTR);
-            if (rc == 0) {
-                *preason = "timed out waiting to send";
-                return APR_TIMEUP;
-            }
-            timed = 1;
-            if (rc < 0) {
-                apr_status_t rv = APR_FROM_OS_ERROR(errno);
-                *preason = "poll before sendmsg failed";
-                return rv;
-            }
-            continue;
-        }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            *preason = "timed out waiting to send";
-            return APR_TIMEUP;
-        }
-        {
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
             apr_status_t rv = APR_FROM_OS_ERROR(errno);
             *preason = "sendmsg failed";
             return rv;
         }
+        /* the daemon's socket buffer is full: wait until the deadline */
+        if (timeout_ms < 0)
+            wait_ms = -1;
+        else {
+            apr_time_t now = apr_time_now();
+            if (deadline == 0)
+                deadline = now + apr_time_from_msec(timeout_ms);
+            wait_ms = deadline > now ? (int)apr_time_as_msec(deadline - now)
+                                     : 0;
+        }
+        pfd.fd = uds;
+        pfd.events = POLLOUT;
+        pfd.revents = 0;
+        do {
+            rc = poll(&pfd, 1, wait_ms);
+        } while (rc < 0 && errno == EINTR);
+        if (rc == 0) {
+            *preason = "timed out waiting to send";
+            return APR_TIMEUP;
+        }
+        if (rc < 0) {
+            apr_status_t rv = APR_FROM_OS_ERROR(errno);
+            *preason = "poll before sendmsg failed";
+            return rv;
+        }
     }
     if ((apr_size_t)n != len) {
-        *preason = apr_psprintf(p, "short send: %" APR_SIZE_T_FMT " of %"
-                                APR_SIZE_T_FMT " bytes", (apr_size_t)n, len);
+        *preason = apr_psprintf(
+            p, "short send: %" APR_SIZE_T_FMT " of %" APR_SIZE_T_FMT " bytes",
+            (apr_size_t)n, len);
         return APR_EGENERAL;
     }
     return APR_SUCCESS;

@@ -11,8 +11,9 @@
 #include <apr_pools.h>
 
 /**
- * Connect an AF_UNIX stream socket to path. The socket is blocking, with
- * SO_SNDTIMEO bounding both the connect (full backlog) and later sends; it
+ * Connect an AF_UNIX stream socket to path. The socket is non-blocking
+ * (xf_fdpass_send() and xf_fdpass_read_reply() wait with poll()); only when
+ * the daemon's backlog is full does the connect wait, up to timeout_ms. It
  * is closed by a cleanup on p (or earlier with xf_fdpass_close()).
  *
  * @param pfd       out: the connected socket
@@ -31,9 +32,9 @@ apr_status_t xf_fdpass_connect(int *pfd, const char **preason,
 void xf_fdpass_close(int fd, apr_pool_t *p);
 
 /**
- * Send buf with fd attached in a single sendmsg(). EINTR is retried; when
- * the socket is non-blocking, EAGAIN waits for writability up to
- * timeout_ms. A short send is a failure: the daemon reads the message with
+ * Send buf with fd attached in a single sendmsg() (MSG_DONTWAIT). EINTR
+ * is retried; EAGAIN (socket buffer full) waits for writability until
+ * timeout_ms have passed since the first EAGAIN. A short send is a failure: the daemon reads the message with
  * one recvmsg() and would get a truncated envelope.
  *
  * @param preason out: on failure a short description, from p

@@ -33,7 +33,8 @@
 
 typedef struct relay_t {
     request_rec *r;
-    int fd;           /* our end of the socketpair (non-blocking) */
+    int fd;           /* our end of the socketpair: blocking, as the
+                       * daemon's end must be; we use MSG_DONTWAIT */
     int timeout_ms;   /* I/O timeout toward the daemon */
     apr_bucket_brigade *bb;
 } relay_t;
@@ -76,7 +77,7 @@ static apr_status_t write_all(relay_t *rl, const char *buf, apr_size_t len,
                               int *pearly)
 {
     while (len > 0 && !*pearly) {
-        ssize_t n = send(rl->fd, buf, len, MSG_NOSIGNAL);
+        ssize_t n = send(rl->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         short rev = 0;
         apr_status_t st;
 
@@ -187,7 +188,7 @@ static apr_status_t read_some(relay_t *rl, char *buf, apr_size_t size,
                               apr_size_t *pn, int flush_first)
 {
     for (;;) {
-        ssize_t n = recv(rl->fd, buf, size, 0);
+        ssize_t n = recv(rl->fd, buf, size, MSG_DONTWAIT);
         short rev = 0;
         apr_status_t st;
 
@@ -445,7 +446,6 @@ int xf_relay_run(request_rec *r, int uds, const char *payload,
                       reason);
         return st == APR_TIMEUP ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY;
     }
-    xf_fdpass_set_nonblocking(sv[0]);
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "relay");
 
     rl.r = r;
