@@ -372,12 +372,34 @@ static void master_set(const char *m)
 
 /* One call, following HOST_IS_SLAVE to the master once (and remembering
  * it for later requests). *pep is updated to the endpoint that answered. */
+/* XapiForwardXapiTimeout bounds the whole check (up to four calls), not
+ * each call: every call gets what is left of it. */
+static int time_left(xf_xapi_reply_t *rep, request_rec *r,
+                     xf_xapi_endpoint_t *ep)
+{
+    const apr_time_t *deadline = ap_get_module_config(r->request_config,
+                                                      &xapi_forward_module);
+    apr_time_t now = apr_time_now();
+
+    if (deadline && *deadline <= now) {
+        memset(rep, 0, sizeof(*rep));
+        rep->code = XF_XAPI_TIMEOUT;
+        rep->error = "XapiForwardXapiTimeout reached";
+        return 0;
+    }
+    if (deadline)
+        ep->timeout_ms = (long)apr_time_as_msec(*deadline - now) + 1;
+    return 1;
+}
+
 static void xapi_call(xf_xapi_reply_t *rep, request_rec *r,
                       xf_xapi_endpoint_t **pep, const char *method,
                       const char *const *params)
 {
     xf_xapi_endpoint_t *mep;
 
+    if (!time_left(rep, r, *pep))
+        return;
     xf_xapi_call(rep, *pep, method, params, r->pool);
     if (rep->code == XF_XAPI_HOST_IS_SLAVE && rep->master
         && (mep = xf_xapi_master_endpoint(*pep, rep->master, r->pool))) {
@@ -386,7 +408,8 @@ static void xapi_call(xf_xapi_reply_t *rep, request_rec *r,
                       "%s from now on", (*pep)->url, rep->master);
         master_set(rep->master);
         *pep = mep;
-        xf_xapi_call(rep, *pep, method, params, r->pool);
+        if (time_left(rep, r, *pep))
+            xf_xapi_call(rep, *pep, method, params, r->pool);
     }
 }
 
@@ -483,6 +506,10 @@ static xf_decision_e basic_decision(request_rec *r, const xf_cred_t *cred,
     }
     d = session_decision(r, ep, rep.str, perms, pwhy);
     out[0] = rep.str;
+    /* log out even when the check used up the time: one more bounded call
+     * beats leaving a session behind in xapi */
+    ep->timeout_ms = (long)apr_time_as_msec(
+        xf_srv_xapi_timeout(xf_config_srv_get(r->server)));
     xf_xapi_call(&rep, ep, "session.logout", out, r->pool);
     if (rep.code != XF_XAPI_OK)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0213)
@@ -561,6 +588,13 @@ int xf_check_access(request_rec *r)
                                     : "";
     xf_auth_cache_id(id, g.key, &cred, permstr);
     dec = cache_get(r, id);
+    if (!dec) {
+        apr_time_t *deadline = apr_palloc(r->pool, sizeof(*deadline));
+        *deadline = apr_time_now()
+                    + xf_srv_xapi_timeout(xf_config_srv_get(r->server));
+        ap_set_module_config(r->request_config, &xapi_forward_module,
+                             deadline);
+    }
     if (dec) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0206)
                       "cached decision for the %s credential: %d",

@@ -396,7 +396,8 @@ const command_rec xf_cmds[] = {
                  "On: verify XAPI's certificate and name (default On)"),
     AP_INIT_TAKE1("XapiForwardXapiTimeout", set_xapi_timeout, NULL,
                   RSRC_CONF,
-                  "time limit of one XAPI call (default 5s)"),
+                  "time limit of one credential check with XAPI, all its "
+                  "calls together (default 5s)"),
     AP_INIT_TAKE1("XapiForwardPoolSecretFile", set_srv_str,
                   (void *)APR_OFFSETOF(xf_srv_conf_t, pool_secret_file),
                   RSRC_CONF,
