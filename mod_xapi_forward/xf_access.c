@@ -30,6 +30,7 @@
 #define XF_CACHE_ID "xapi-forward-cache"
 #define XF_CACHE_MUTEX "xapi-forward-cache"
 #define XF_ORIGINATOR "mod_xapi_forward"
+#define XF_MAX_MASTERS 8
 
 /* Global settings (main server only) and run-time state. */
 static struct {
@@ -46,7 +47,12 @@ static struct {
 #if APR_HAS_THREADS
     apr_thread_mutex_t *master_lock;
 #endif
-    char master[256];           /* HOST_IS_SLAVE: the pool master, "" */
+    /* HOST_IS_SLAVE: configured URL -> the pool master it sent us to
+     * (process memory; forgotten when the master stops answering) */
+    struct {
+        char url[256];
+        char master[256];
+    } masters[XF_MAX_MASTERS];
 } g;
 
 typedef struct xf_secret_t {
@@ -129,7 +135,7 @@ int xf_access_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     g.inst = NULL;
     g.mutex = NULL;
     g.secrets = NULL;
-    g.master[0] = '\0';
+    memset(g.masters, 0, sizeof(g.masters));
     xf_config_auth_used = 0;
     return OK;
 }
@@ -344,31 +350,71 @@ static void cache_put(request_rec *r, const char *id, xf_decision_e d)
 
 /* ---- XAPI ------------------------------------------------------------- */
 
-static void master_get(char *out, apr_size_t size)
+static void master_lock(int lock)
 {
 #if APR_HAS_THREADS
-    if (g.master_lock)
-        apr_thread_mutex_lock(g.master_lock);
-#endif
-    apr_cpystrn(out, g.master, size);
-#if APR_HAS_THREADS
-    if (g.master_lock)
-        apr_thread_mutex_unlock(g.master_lock);
+    if (g.master_lock) {
+        if (lock)
+            apr_thread_mutex_lock(g.master_lock);
+        else
+            apr_thread_mutex_unlock(g.master_lock);
+    }
 #endif
 }
 
-static void master_set(const char *m)
+/* The master remembered for a configured URL, copied to out ("" if none) */
+static void master_get(char *out, apr_size_t size, const char *url)
 {
-#if APR_HAS_THREADS
-    if (g.master_lock)
-        apr_thread_mutex_lock(g.master_lock);
-#endif
-    apr_cpystrn(g.master, m, sizeof(g.master));
-#if APR_HAS_THREADS
-    if (g.master_lock)
-        apr_thread_mutex_unlock(g.master_lock);
-#endif
+    int i;
+
+    *out = '\0';
+    master_lock(1);
+    for (i = 0; i < XF_MAX_MASTERS; i++)
+        if (!strcmp(g.masters[i].url, url)) {
+            apr_cpystrn(out, g.masters[i].master, size);
+            break;
+        }
+    master_lock(0);
 }
+
+/* Remember (m != NULL) or forget (m == NULL) the master for url. */
+static void master_set(const char *url, const char *m)
+{
+    int i, free_slot = -1;
+
+    if (strlen(url) >= sizeof(g.masters[0].url))
+        return;
+    master_lock(1);
+    for (i = 0; i < XF_MAX_MASTERS; i++) {
+        if (!strcmp(g.masters[i].url, url))
+            break;
+        if (free_slot < 0 && !g.masters[i].url[0])
+            free_slot = i;
+    }
+    if (i == XF_MAX_MASTERS)
+        i = free_slot >= 0 ? free_slot : 0;
+    if (m) {
+        apr_cpystrn(g.masters[i].url, url, sizeof(g.masters[i].url));
+        apr_cpystrn(g.masters[i].master, m, sizeof(g.masters[i].master));
+    }
+    else if (!strcmp(g.masters[i].url, url))
+        g.masters[i].url[0] = g.masters[i].master[0] = '\0';
+    master_lock(0);
+}
+
+static int transport_failed(const xf_xapi_reply_t *rep)
+{
+    return rep->code == XF_XAPI_UNREACHABLE || rep->code == XF_XAPI_TIMEOUT
+           || rep->code == XF_XAPI_GARBAGE;
+}
+
+/* An endpoint as configured, and the one in use (its master). */
+typedef struct xf_ep_t {
+    xf_xapi_endpoint_t *configured; /* XapiForwardXapiURL/LoginURL */
+    xf_xapi_endpoint_t *ep;         /* configured, or the remembered
+                                     * pool master */
+    int via_master;                 /* ep is a remembered master */
+} xf_ep_t;
 
 /* One call, following HOST_IS_SLAVE to the master once (and remembering
  * it for later requests). *pep is updated to the endpoint that answered. */
@@ -392,50 +438,72 @@ static int time_left(xf_xapi_reply_t *rep, request_rec *r,
     return 1;
 }
 
-static void xapi_call(xf_xapi_reply_t *rep, request_rec *r,
-                      xf_xapi_endpoint_t **pep, const char *method,
-                      const char *const *params)
+static void xapi_call(xf_xapi_reply_t *rep, request_rec *r, xf_ep_t *e,
+                      const char *method, const char *const *params)
 {
     xf_xapi_endpoint_t *mep;
 
-    if (!time_left(rep, r, *pep))
+    if (!time_left(rep, r, e->ep))
         return;
-    xf_xapi_call(rep, *pep, method, params, r->pool);
+    xf_xapi_call(rep, e->ep, method, params, r->pool);
+    if (e->via_master && transport_failed(rep)) {
+        /* the remembered master is gone: back to the configured URL */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0214)
+                      "pool master %s does not answer (%s): asking %s "
+                      "again", e->ep->url, rep->error ? rep->error : "?",
+                      e->configured->url);
+        master_set(e->configured->url, NULL);
+        e->ep = e->configured;
+        e->via_master = 0;
+        if (!time_left(rep, r, e->ep))
+            return;
+        xf_xapi_call(rep, e->ep, method, params, r->pool);
+    }
     if (rep->code == XF_XAPI_HOST_IS_SLAVE && rep->master
-        && (mep = xf_xapi_master_endpoint(*pep, rep->master, r->pool))) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0210)
-                      "%s answered HOST_IS_SLAVE: asking the pool master "
-                      "%s from now on", (*pep)->url, rep->master);
-        master_set(rep->master);
-        *pep = mep;
-        if (time_left(rep, r, *pep))
-            xf_xapi_call(rep, *pep, method, params, r->pool);
+        && (mep = xf_xapi_master_endpoint(e->ep, rep->master, r->pool))) {
+        const char *master = rep->master;
+        if (!time_left(rep, r, mep))
+            return;
+        xf_xapi_call(rep, mep, method, params, r->pool);
+        if (!transport_failed(rep)) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0210)
+                          "%s answered HOST_IS_SLAVE: asking the pool "
+                          "master %s from now on", e->configured->url,
+                          master);
+            master_set(e->configured->url, master);
+            e->ep = mep;
+            e->via_master = 1;
+        }
     }
 }
 
-static xf_xapi_endpoint_t *endpoint(request_rec *r, const char *url)
+static xf_ep_t *endpoint(request_rec *r, const char *url)
 {
     const xf_srv_conf_t *c = xf_config_srv_get(r->server);
+    xf_ep_t *e = apr_pcalloc(r->pool, sizeof(*e));
     xf_xapi_endpoint_t *ep = apr_pcalloc(r->pool, sizeof(*ep));
-    char master[sizeof(g.master)];
+    char master[sizeof(g.masters[0].master)];
 
     ep->url = url;
     ep->ca_file = c->ca_file;
     ep->verify = xf_srv_verify(c);
     ep->timeout_ms = (long)apr_time_as_msec(xf_srv_xapi_timeout(c));
-    master_get(master, sizeof(master));
+    e->ep = e->configured = ep;
+    master_get(master, sizeof(master), url);
     if (*master) {
         xf_xapi_endpoint_t *mep = xf_xapi_master_endpoint(ep, master,
                                                           r->pool);
-        if (mep)
-            return mep;
+        if (mep) {
+            e->ep = mep;
+            e->via_master = 1;
+        }
     }
-    return ep;
+    return e;
 }
 
 /* A session's decision: valid? and holds the permissions? 0 = XAPI
  * could not tell (fail closed). */
-static xf_decision_e session_decision(request_rec *r, xf_xapi_endpoint_t *ep,
+static xf_decision_e session_decision(request_rec *r, xf_ep_t *ep,
                                       const char *sess,
                                       const apr_array_header_t *perms,
                                       const char **pwhy)
@@ -446,7 +514,7 @@ static xf_decision_e session_decision(request_rec *r, xf_xapi_endpoint_t *ep,
     const char *missing = NULL;
     int i;
 
-    xapi_call(&rep, r, &ep, "session.get_uuid", params);
+    xapi_call(&rep, r, ep, "session.get_uuid", params);
     if (rep.code == XF_XAPI_SESSION_INVALID)
         return XF_DECISION_INVALID;
     if (rep.code != XF_XAPI_OK) {
@@ -456,7 +524,7 @@ static xf_decision_e session_decision(request_rec *r, xf_xapi_endpoint_t *ep,
     if (!perms || perms->nelts == 0)
         return XF_DECISION_ALLOW;
     /* local superusers (root) hold every permission, with an empty list */
-    xapi_call(&rep, r, &ep, "session.get_is_local_superuser", params);
+    xapi_call(&rep, r, ep, "session.get_is_local_superuser", params);
     if (rep.code == XF_XAPI_SESSION_INVALID)
         return XF_DECISION_INVALID;
     if (rep.code != XF_XAPI_OK) {
@@ -465,7 +533,7 @@ static xf_decision_e session_decision(request_rec *r, xf_xapi_endpoint_t *ep,
     }
     if (rep.boolean)
         return XF_DECISION_ALLOW;
-    xapi_call(&rep, r, &ep, "session.get_rbac_permissions", params);
+    xapi_call(&rep, r, ep, "session.get_rbac_permissions", params);
     if (rep.code == XF_XAPI_SESSION_INVALID)
         return XF_DECISION_INVALID;
     if (rep.code != XF_XAPI_OK || !rep.list) {
@@ -490,14 +558,14 @@ static xf_decision_e basic_decision(request_rec *r, const xf_cred_t *cred,
                                     const char **pwhy)
 {
     const xf_srv_conf_t *c = xf_config_srv_get(r->server);
-    xf_xapi_endpoint_t *ep = endpoint(r, xf_srv_login_url(c));
+    xf_ep_t *ep = endpoint(r, xf_srv_login_url(c));
     const char *login[5] = {cred->user, cred->pass, "1.0", XF_ORIGINATOR,
                             NULL};
     const char *out[2] = {NULL, NULL};
     xf_xapi_reply_t rep;
     xf_decision_e d;
 
-    xapi_call(&rep, r, &ep, "session.login_with_password", login);
+    xapi_call(&rep, r, ep, "session.login_with_password", login);
     if (rep.code == XF_XAPI_AUTH_FAILED)
         return XF_DECISION_INVALID;
     if (rep.code != XF_XAPI_OK || !rep.str) {
@@ -508,9 +576,9 @@ static xf_decision_e basic_decision(request_rec *r, const xf_cred_t *cred,
     out[0] = rep.str;
     /* log out even when the check used up the time: one more bounded call
      * beats leaving a session behind in xapi */
-    ep->timeout_ms = (long)apr_time_as_msec(
+    ep->ep->timeout_ms = (long)apr_time_as_msec(
         xf_srv_xapi_timeout(xf_config_srv_get(r->server)));
-    xf_xapi_call(&rep, ep, "session.logout", out, r->pool);
+    xf_xapi_call(&rep, ep->ep, "session.logout", out, r->pool);
     if (rep.code != XF_XAPI_OK)
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0213)
                       "session.logout after a Basic check failed: %s",
@@ -586,7 +654,15 @@ int xf_check_access(request_rec *r)
 
     permstr = perms && perms->nelts ? apr_array_pstrcat(r->pool, perms, ',')
                                     : "";
-    xf_auth_cache_id(id, g.key, &cred, permstr);
+    {
+        /* a decision holds for the XAPI that took it (vhosts, and front
+         * ends sharing a cache, may check different pools) */
+        const xf_srv_conf_t *sc = xf_config_srv_get(r->server);
+        const char *where = cred.kind == XF_CRED_BASIC ? xf_srv_login_url(sc)
+                                                       : xf_srv_xapi_url(sc);
+        xf_auth_cache_id(id, g.key, &cred,
+                         apr_pstrcat(r->pool, permstr, "\n", where, NULL));
+    }
     dec = cache_get(r, id);
     if (!dec) {
         apr_time_t *deadline = apr_palloc(r->pool, sizeof(*deadline));
@@ -634,5 +710,9 @@ int xf_check_access(request_rec *r)
     }
     apr_table_setn(r->notes, XF_NOTE_CRED,
                    cred.kind == XF_CRED_BASIC ? "basic" : "session");
+    if (cred.kind == XF_CRED_BASIC && !r->user) {
+        r->user = apr_pstrdup(r->pool, cred.user); /* for %u */
+        r->ap_auth_type = "Basic";
+    }
     return OK;
 }

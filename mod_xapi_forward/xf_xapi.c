@@ -141,10 +141,20 @@ static int valid_host(const char *h)
     if (n == 0 || n > 253)
         return 0;
     if (h[0] == '[') {
-        if (n < 3 || h[n - 1] != ']')
+        /* "[v6]" or "[v6]:port" */
+        const char *e = strchr(h, ']');
+        if (!e || e - h < 2)
             return 0;
+        if (e[1]) {
+            const char *d = e + 2;
+            if (e[1] != ':' || !*d)
+                return 0;
+            for (; *d; d++)
+                if (!isdigit((unsigned char)*d))
+                    return 0;
+        }
+        n = (size_t)(e - h) - 1;
         h++;
-        n -= 2;
     }
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)h[i];
@@ -441,7 +451,9 @@ xf_xapi_endpoint_t *xf_xapi_master_endpoint(const xf_xapi_endpoint_t *ep,
     if (!master || !valid_host(master))
         return NULL;
     m = apr_pmemdup(p, ep, sizeof(*ep));
-    if (master[0] != '[' && strchr(master, ':'))
+    /* a bare IPv6 literal has two colons or more; "host:port" has one */
+    if (master[0] != '[' && strchr(master, ':')
+        && strchr(strchr(master, ':') + 1, ':'))
         m->url = apr_pstrcat(p, "https://[", master, "]", NULL);
     else
         m->url = apr_pstrcat(p, "https://", master, NULL);

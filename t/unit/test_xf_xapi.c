@@ -456,6 +456,10 @@ static void test_master_endpoint(void **state)
     assert_string_equal(m->url, "https://[2001:db8::7]");
     m = xf_xapi_master_endpoint(&ep, "[2001:db8::7]", p);
     assert_string_equal(m->url, "https://[2001:db8::7]");
+    m = xf_xapi_master_endpoint(&ep, "192.0.2.5:8443", p);
+    assert_string_equal(m->url, "https://192.0.2.5:8443");
+    m = xf_xapi_master_endpoint(&ep, "[2001:db8::7]:8443", p);
+    assert_string_equal(m->url, "https://[2001:db8::7]:8443");
     assert_string_equal(ep.url, "https://localhost");
     assert_null(xf_xapi_master_endpoint(&ep, "", p));
     assert_null(xf_xapi_master_endpoint(&ep, NULL, p));

@@ -1,0 +1,312 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# XapiForward::FakeXapi - start and drive t/daemon/fake_xapi.py (a fake
+# XAPI: JSON-RPC over a unix socket and HTTPS) from the access tests, and
+# the helpers those tests share.
+#
+#   my $x = XapiForward::FakeXapi->start('unix', unix => 'xapi.sock',
+#                                        preauth => 1);
+#   my $h = XapiForward::FakeXapi->start('https',
+#                                        https => conf_port('xf_fake_https_port'));
+#   $x->count;             # JSON-RPC calls since start (or reset)
+#   $x->calls;             # their method names, in order
+#   $x->reset;             # forget the calls
+#   $x->mode('down');      # normal down slow:S garbage html500 slave:ADDR
+#   $x->expire($ref);      # the session is now SESSION_INVALID
+#   $x->stop;              # also done at exit
+#
+# Each instance NAME of a test gets the state dir
+# t/logs/fake_xapi/<test>/NAME; a unix socket NAME is <xf_sockdir>/NAME.
+# Users, passwords and fixed sessions come from t/conf/xapi-users.json, the
+# pool secret from t/conf/ptoken (both copied next to the generated
+# configuration by t/run-apache-tests.sh).
+#
+# Secrets: every password, session ref and pool secret of the config, plus
+# whatever a test registers with remember_secret() (wrong passwords, bogus
+# refs), is looked for in the httpd logs by check_secrets() (one test).
+#
+# Client side: request($vhost, $method, $target, @headers) sends one raw
+# HTTP/1.1 request and returns the parsed response (status, h, body, ...).
+package XapiForward::FakeXapi;
+
+use strict;
+use warnings FATAL => 'all';
+
+use Exporter 'import';
+use File::Basename ();
+use File::Path ();
+use JSON::PP ();
+use MIME::Base64 ();
+use POSIX ();
+use Time::HiRes qw(time sleep);
+use Apache::Test ();
+use Apache::TestUtil qw(t_cmp);
+use XapiForward::Raw qw(exchange host_of parse_responses);
+
+our @EXPORT_OK = qw(conf_port users sessions pool_secret remember_secret
+                    check_secrets request basic session_of);
+
+my @running;
+
+sub vars { Apache::Test::vars() }
+
+sub conf_file {
+    my $name = shift;
+    my $f = vars()->{t_conf} . "/$name";
+    die "$f is missing: t/run-apache-tests.sh must copy t/conf/$name next "
+      . "to the generated configuration\n" unless -e $f;
+    return $f;
+}
+
+sub slurp {
+    my $f = shift;
+    open my $fh, '<:raw', $f or return undef;
+    local $/;
+    my $s = <$fh>;
+    return $s;
+}
+
+sub spew {
+    my($f, $s, $append) = @_;
+    my $tmp = $append ? $f : "$f.tmp$$";
+    open my $fh, ($append ? '>>' : '>'), $tmp or die "$tmp: $!\n";
+    print $fh $s;
+    close $fh or die "$tmp: $!\n";
+    rename $tmp, $f or die "rename $tmp: $!\n" unless $append;
+}
+
+# a port reserved in t/conf/access.conf.in by "Define NAME @NextAvailablePort@"
+sub conf_port {
+    my $name = shift;
+    my $conf = slurp(vars()->{t_conf} . '/access.conf')
+      or die "no generated t/conf/access.conf\n";
+    $conf =~ /^\s*Define\s+\Q$name\E\s+(\d+)\s*$/m
+      or die "no 'Define $name <port>' in t/conf/access.conf\n";
+    return $1;
+}
+
+my $CONFIG;
+sub config {
+    $CONFIG ||= JSON::PP->new->decode(slurp(conf_file('xapi-users.json')));
+    return $CONFIG;
+}
+
+# user => password
+sub users {
+    my $u = config()->{users};
+    return map { ($_ => $u->{$_}{password}) } keys %$u;
+}
+
+# the fixed session refs of the config, by name: 'cookie' for
+# OpaqueRef:xfs-cookie-5b2e91c0
+sub session_of {
+    my $name = shift;
+    my @r = grep { /^OpaqueRef:xfs-\Q$name\E-[0-9a-f]+$/ }
+            keys %{ config()->{sessions} };
+    die "no fixed session '$name' in t/conf/xapi-users.json\n" unless @r == 1;
+    return $r[0];
+}
+
+sub sessions { keys %{ config()->{sessions} } }
+
+sub pool_secret {
+    my $s = slurp(conf_file('ptoken'));
+    $s =~ s/[\r\n]+\z//;
+    return $s;
+}
+
+# "Authorization" value for user:pass
+sub basic {
+    my($u, $p) = @_;
+    return 'Basic ' . MIME::Base64::encode_base64("$u:$p", '');
+}
+
+# --- the fake ------------------------------------------------------------
+
+sub start {
+    my($class, $name, %o) = @_;
+    my $v = vars();
+    (my $test = File::Basename::basename($0)) =~ s/\.t$//;
+    my $dir = "$v->{t_logs}/fake_xapi/$test/$name";
+    File::Path::rmtree($dir);
+    File::Path::mkpath($dir);
+    my $script = "$v->{t_dir}/daemon/fake_xapi.py";
+    my @args = ('--state-dir', $dir, '--config', conf_file('xapi-users.json'));
+    my $sock;
+    if ($o{unix}) {
+        $sock = "$v->{xf_sockdir}/$o{unix}";
+        push @args, '--unix', $sock;
+        push @args, '--unix-preauth' if $o{preauth};
+    }
+    if (defined $o{https}) {
+        my $tls = $v->{xf_tls_dir};
+        die "no TLS certificate in $tls (openssl missing?)\n"
+          unless -s "$tls/cert.pem";
+        push @args, '--https', $o{https}, '--cert', "$tls/cert.pem",
+          '--key', "$tls/key.pem";
+    }
+    push @args, '--login-fail-delay', $o{fail_delay} if $o{fail_delay};
+
+    my $pid = fork;
+    die "fork: $!\n" unless defined $pid;
+    if (!$pid) {
+        open STDOUT, '>', "$dir/fake.out";
+        open STDERR, '>', "$dir/fake.err";
+        { exec 'python3', $script, @args };
+        POSIX::_exit(127);
+    }
+    my $self = bless { pid => $pid, dir => $dir, name => $name,
+                       sock => $sock, owner => $$ }, $class;
+    push @running, $self;
+    my $deadline = time + 15;
+    until (-s "$dir/ready") {
+        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
+            delete $self->{pid};
+            die "fake_xapi.py ($name) exited (status $?): "
+              . (slurp("$dir/fake.err") // '') . "\n";
+        }
+        die "fake_xapi.py ($name) not ready after 15 s\n" if time > $deadline;
+        sleep 0.05;
+    }
+    $self->{port} = 0 + (slurp("$dir/https_port") || 0) if defined $o{https};
+    return $self;
+}
+
+sub dir  { $_[0]{dir} }
+sub port { $_[0]{port} }
+sub sock { $_[0]{sock} }
+
+sub count {
+    my $n = slurp("$_[0]{dir}/count");
+    return $n ? 0 + $n : 0;
+}
+
+sub calls {
+    my $s = slurp("$_[0]{dir}/calls.log");
+    return defined $s ? split /\n/, $s : ();
+}
+
+# lines of errors.log: protocol complaints (bad Content-Type, bad JSON-RPC)
+sub errors {
+    my $s = slurp("$_[0]{dir}/errors.log");
+    return defined $s ? split /\n/, $s : ();
+}
+
+sub reset {
+    my $self = shift;
+    unlink "$self->{dir}/count", "$self->{dir}/calls.log";
+    return $self;
+}
+
+sub mode {
+    my($self, $mode) = @_;
+    spew("$self->{dir}/mode", "$mode\n");
+    return $self;
+}
+
+sub expire {
+    my($self, @refs) = @_;
+    spew("$self->{dir}/expired", join('', map { "$_\n" } @refs), 1);
+    return $self;
+}
+
+sub stop {
+    my $self = shift;
+    return unless $self->{owner} == $$;
+    my $pid = delete $self->{pid} or return;
+    kill 'TERM', $pid;
+    my $deadline = time + 5;
+    while (waitpid($pid, POSIX::WNOHANG()) == 0) {
+        if (time > $deadline) { kill 'KILL', $pid; waitpid($pid, 0); last }
+        sleep 0.02;
+    }
+}
+
+END {
+    my $status = $?;
+    $_->stop for @running;
+    $? = $status;
+}
+
+# --- secrets -------------------------------------------------------------
+
+sub secrets_file { vars()->{t_logs} . '/fake_xapi/secrets.txt' }
+
+# a credential a test sends that is not in the config (wrong password,
+# bogus session): check_secrets() looks for it too, in later tests as well
+sub remember_secret {
+    File::Path::mkpath(vars()->{t_logs} . '/fake_xapi');
+    spew(secrets_file(), join('', map { "$_\n" } @_), 1);
+}
+
+# [label, needle]: what must never be in a log
+sub needles {
+    my @n;
+    my %u = users();
+    for my $user (sort keys %u) {
+        push @n, ["password of $user", $u{$user}],
+                 ["Basic token of $user",
+                  MIME::Base64::encode_base64("$user:$u{$user}", '')];
+    }
+    # the distinctive tail of a ref also catches "OpaqueRef%3A..."
+    for my $ref (sort(sessions())) {
+        (my $tail = $ref) =~ s/^OpaqueRef://;
+        push @n, ["session $ref", $tail];
+    }
+    push @n, ['pool secret', pool_secret()];
+    my $extra = slurp(secrets_file()) // '';
+    for my $s (grep { length } split /\n/, $extra) {
+        (my $tail = $s) =~ s/^OpaqueRef://;
+        push @n, ["test secret $s", $tail];
+    }
+    return @n;
+}
+
+# One test: no secret in error_log or an access log, at any level.
+sub check_secrets {
+    my $name = shift || 'secrets';
+    my $logs = vars()->{t_logs};
+    # error_log, access_log, xf_*access_log, and those of earlier passes
+    # (t/run-apache-tests.sh renames them to NAME.<mpm>)
+    opendir my $dh, $logs or die "$logs: $!\n";
+    my @files = sort grep { -f } map { "$logs/$_" }
+                grep { /_log(?:\.\w+)?$/ } readdir $dh;
+    closedir $dh;
+    my @hits;
+    for my $f (@files) {
+        open my $fh, '<:raw', $f or next;
+        while (my $l = <$fh>) {
+            for my $n (needles()) {
+                next if index($l, $n->[1]) < 0;
+                chomp $l;
+                push @hits, "$n->[0] in " . File::Basename::basename($f)
+                  . " line $.: $l";
+            }
+        }
+    }
+    my $names = join ', ', map { File::Basename::basename($_) } @files;
+    return Apache::Test::ok(t_cmp(join("\n", @hits), '',
+                                  "$name: no session id, password or pool "
+                                  . "secret in $names"));
+}
+
+# --- client ---------------------------------------------------------------
+
+# One request on its own connection: request('xf_access', 'GET', '/a/echo',
+# 'Cookie: x=y', ...).  Returns the first parsed response (status, h, body,
+# ...) plus lport (our local port) and elapsed.
+sub request {
+    my($vh, $method, $target, @h) = @_;
+    my $host = host_of($vh);
+    my $r = exchange($vh, "$method $target HTTP/1.1\r\nHost: $host\r\n"
+                     . join('', map { "$_\r\n" } @h)
+                     . "Connection: close\r\n\r\n", timeout => 20);
+    my($resp) = parse_responses($r->{data}, $method);
+    $resp ||= { status => 0, h => {}, body => '', headers => [] };
+    $resp->{lport} = $r->{lport};
+    $resp->{elapsed} = $r->{elapsed};
+    $resp->{host} = $host;
+    return $resp;
+}
+
+1;
