@@ -20,7 +20,7 @@ use JSON::PP ();
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::Envelope qw(expected_envelope);
-use XapiForward::FakeXapi qw(conf_port users session_of pool_secret
+use XapiForward::FakeXapi qw(start_pair checked_get conf_port users session_of pool_secret
                              remember_secret check_secrets request basic);
 
 plan tests => 87, need_module('proxy', 'xapi_forward', 'socache_shmcb');
@@ -29,10 +29,7 @@ my $VH = 'xf_access';
 
 my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
-my $ux = XapiForward::FakeXapi->start('unix', unix => 'xapi.sock',
-                                      preauth => 1);
-my $hx = XapiForward::FakeXapi->start('https',
-                                      https => conf_port('xf_fake_https_port'));
+my($ux, $hx) = start_pair();
 my %PW = users();
 my $SECRET = pool_secret();
 my $BOGUS = 'OpaqueRef:xfs-bogus-4e7a19c2';
@@ -58,16 +55,8 @@ my @UNIX_CALLS;    # every call the unix socket got
 # Send GET $target with @h; returns the response and what changed:
 # "rrdd=N unix=N https=N" (daemon connections, XAPI calls by fake).
 sub get {
-    my($target, @h) = @_;
-    my @before = ($d->count('rrdd'), $ux->count, $hx->count);
-    $ux->reset;
-    $hx->reset;
-    my $r = request($VH, 'GET', $target, @h);
-    $d->wait_count('rrdd', $before[0] + 1, 1) if $r->{status} == 200;
-    push @UNIX_CALLS, $ux->calls;
-    $r->{delta} = sprintf 'rrdd=%d unix=%s https=%s',
-      $d->count('rrdd') - $before[0], join(',', $ux->calls) || '-',
-      join(',', $hx->calls) || '-';
+    my $r = checked_get($d, $ux, $hx, $VH, @_);
+    push @UNIX_CALLS, @{ $r->{unix_calls} };
     return $r;
 }
 

@@ -16,7 +16,7 @@ use Apache::TestUtil;
 use Time::HiRes qw(time sleep);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
-use XapiForward::FakeXapi qw(conf_port users session_of remember_secret
+use XapiForward::FakeXapi qw(start_pair checked_get conf_port users session_of remember_secret
                              check_secrets request basic);
 
 plan tests => 36, need_module('proxy', 'xapi_forward', 'socache_shmcb');
@@ -28,27 +28,13 @@ my $MARGIN = 0.4;
 
 my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
-my $ux = XapiForward::FakeXapi->start('unix', unix => 'xapi.sock',
-                                      preauth => 1);
-my $hx = XapiForward::FakeXapi->start('https',
-                                      https => conf_port('xf_fake_https_port'));
+my($ux, $hx) = start_pair();
 my %PW = users();
 my $BOGUS = 'OpaqueRef:xfs-bogus-91c3e7d0';
 my $WRONG_PW = 'pw-wrong-5a0b8e3f';
 remember_secret($BOGUS, $WRONG_PW);
 
-sub get {
-    my($target, @h) = @_;
-    my $before = $d->count('rrdd');
-    $ux->reset;
-    $hx->reset;
-    my $r = request($VH, 'GET', $target, @h);
-    $d->wait_count('rrdd', $before + 1, 1) if $r->{status} == 200;
-    $r->{delta} = sprintf 'rrdd=%d unix=%s https=%s',
-      $d->count('rrdd') - $before, join(',', $ux->calls) || '-',
-      join(',', $hx->calls) || '-';
-    return $r;
-}
+sub get { checked_get($d, $ux, $hx, $VH, @_) }
 
 sub sleep_until {
     my $t = shift;

@@ -16,31 +16,17 @@ use Apache::TestUtil;
 use JSON::PP ();
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
-use XapiForward::FakeXapi qw(conf_port users session_of check_secrets
+use XapiForward::FakeXapi qw(start_pair checked_get conf_port users session_of check_secrets
                              request basic);
 
 plan tests => 52, need_module('proxy', 'xapi_forward', 'socache_shmcb');
 
 my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
-my $ux = XapiForward::FakeXapi->start('unix', unix => 'xapi.sock',
-                                      preauth => 1);
-my $hx = XapiForward::FakeXapi->start('https',
-                                      https => conf_port('xf_fake_https_port'));
+my($ux, $hx) = start_pair();
 my %PW = users();
 
-sub get {
-    my($vh, $target, @h) = @_;
-    my $before = $d->count('rrdd');
-    $ux->reset;
-    $hx->reset;
-    my $r = request($vh, 'GET', $target, @h);
-    $d->wait_count('rrdd', $before + 1, 1) if $r->{status} == 200;
-    $r->{delta} = sprintf 'rrdd=%d unix=%s https=%s',
-      $d->count('rrdd') - $before, join(',', $ux->calls) || '-',
-      join(',', $hx->calls) || '-';
-    return $r;
-}
+sub get { checked_get($d, $ux, $hx, @_) }
 
 # the XAPIFWD0205 line of the last check
 sub reason {

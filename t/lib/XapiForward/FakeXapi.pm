@@ -44,7 +44,8 @@ use Apache::TestUtil qw(t_cmp);
 use XapiForward::Raw qw(exchange host_of parse_responses);
 
 our @EXPORT_OK = qw(conf_port users sessions pool_secret remember_secret
-                    check_secrets request basic session_of);
+                    check_secrets request basic session_of start_pair
+                    checked_get);
 
 my @running;
 
@@ -307,6 +308,31 @@ sub request {
     $resp->{elapsed} = $r->{elapsed};
     $resp->{host} = $host;
     return $resp;
+}
+
+# The two fakes every access test uses: one on xapi's unix socket (which,
+# like real xapi, lets any login through), one over HTTPS.
+sub start_pair {
+    return (__PACKAGE__->start('unix', unix => 'xapi.sock', preauth => 1),
+            __PACKAGE__->start('https',
+                               https => conf_port('xf_fake_https_port')));
+}
+
+# GET $target on vhost $vh; returns the response plus what changed:
+# {delta} = "rrdd=N unix=calls https=calls" (N: requests the daemon got)
+# and {unix_calls} (the methods the unix fake got).
+sub checked_get {
+    my($d, $ux, $hx, $vh, $target, @h) = @_;
+    my $before = $d->count('rrdd');
+    $ux->reset;
+    $hx->reset;
+    my $r = request($vh, 'GET', $target, @h);
+    $d->wait_count('rrdd', $before + 1, 1) if $r->{status} == 200;
+    $r->{unix_calls} = [$ux->calls];
+    $r->{delta} = sprintf 'rrdd=%d unix=%s https=%s',
+      $d->count('rrdd') - $before, join(',', $ux->calls) || '-',
+      join(',', $hx->calls) || '-';
+    return $r;
 }
 
 1;
