@@ -30,6 +30,7 @@
 #include "xf_private.h"
 
 #define XF_RELAY_BUFSIZE 65536
+#define XF_HEAD_BUFSIZE 8192
 
 typedef struct relay_t {
     request_rec *r;
@@ -37,6 +38,14 @@ typedef struct relay_t {
                        * daemon's end must be; we use MSG_DONTWAIT */
     int timeout_ms;   /* I/O timeout toward the daemon */
     apr_bucket_brigade *bb;
+    xf_http_resp_t *resp; /* the daemon's response, parsed as it comes */
+    char *hbuf;       /* XF_HEAD_BUFSIZE bytes: the last read of the head */
+    apr_size_t hn;    /* bytes in hbuf */
+    apr_size_t hoff;  /* where the body starts in hbuf (head complete) */
+    int head;         /* 0: incomplete, 1: complete, -1: malformed,
+                       * -2: the daemon closed first */
+    const char *reason; /* head == -1: what was wrong */
+    int client_gone;  /* passing the response to the client failed */
 } relay_t;
 
 int xf_relay_available(void)
@@ -70,9 +79,39 @@ static apr_status_t wait_fd(const relay_t *rl, short events, short *prevents)
     return APR_SUCCESS;
 }
 
-/* Write toward the daemon. *pearly is set when the daemon starts
- * answering (or closes) before it has taken everything: the caller then
- * stops sending the body and reads the response. */
+static apr_status_t read_some(relay_t *rl, char *buf, apr_size_t size,
+                              apr_size_t *pn, int flush_first, int wait);
+
+/* Read the daemon's answer so far into the head parser. Interim answers
+ * (100 Continue) are consumed; rl->head says when the final head is
+ * complete, malformed, or will never come. */
+static apr_status_t head_feed(relay_t *rl, int wait)
+{
+    apr_size_t n = 0, used = 0;
+    apr_status_t st;
+
+    st = read_some(rl, rl->hbuf, XF_HEAD_BUFSIZE, &n, 0, wait);
+    if (st == APR_EOF) {
+        rl->head = -2;
+        return APR_SUCCESS;
+    }
+    if (st != APR_SUCCESS)
+        return st;
+    rl->hn = n;
+    st = xf_http_resp_head(rl->resp, rl->hbuf, n, &used, &rl->reason);
+    if (st == APR_EGENERAL)
+        rl->head = -1;
+    else if (st == APR_SUCCESS) {
+        rl->head = 1;
+        rl->hoff = used;
+    }
+    return APR_SUCCESS;
+}
+
+/* Write toward the daemon. *pearly is set when the daemon has answered
+ * (a final response head, not a 100 Continue) or closed before it has
+ * taken everything: the caller then stops sending the body and relays the
+ * response. */
 static apr_status_t write_all(relay_t *rl, const char *buf, apr_size_t len,
                               int *pearly)
 {
@@ -97,8 +136,13 @@ static apr_status_t write_all(relay_t *rl, const char *buf, apr_size_t len,
         st = wait_fd(rl, POLLOUT | POLLIN, &rev);
         if (st != APR_SUCCESS)
             return st;
-        if ((rev & (POLLIN | POLLHUP | POLLERR)) && !(rev & POLLOUT))
-            *pearly = 1;
+        if (rev & (POLLIN | POLLHUP | POLLERR)) {
+            st = head_feed(rl, 0);
+            if (st != APR_SUCCESS && st != APR_EAGAIN)
+                return st;
+            if (rl->head != 0)
+                *pearly = 1;
+        }
     }
     return APR_SUCCESS;
 }
@@ -181,11 +225,11 @@ static int send_body(relay_t *rl, int chunked)
     return OK;
 }
 
-/* Read what the daemon has; waits up to the timeout when nothing is there,
- * passing a FLUSH down first so that what was relayed so far reaches the
- * client while we wait. */
+/* Read what the daemon has; when nothing is there, APR_EAGAIN, or (wait)
+ * wait up to the timeout, passing a FLUSH down first (flush_first) so that
+ * what was relayed so far reaches the client while we wait. */
 static apr_status_t read_some(relay_t *rl, char *buf, apr_size_t size,
-                              apr_size_t *pn, int flush_first)
+                              apr_size_t *pn, int flush_first, int wait)
 {
     for (;;) {
         ssize_t n = recv(rl->fd, buf, size, MSG_DONTWAIT);
@@ -204,14 +248,18 @@ static apr_status_t read_some(relay_t *rl, char *buf, apr_size_t size,
             return APR_EOF;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return APR_FROM_OS_ERROR(errno);
+        if (!wait)
+            return APR_EAGAIN;
         if (flush_first) {
             request_rec *r = rl->r;
             APR_BRIGADE_INSERT_TAIL(rl->bb, apr_bucket_flush_create(
                                                 r->connection->bucket_alloc));
             st = ap_pass_brigade(r->output_filters, rl->bb);
             apr_brigade_cleanup(rl->bb);
-            if (st != APR_SUCCESS)
+            if (st != APR_SUCCESS) {
+                rl->client_gone = 1;
                 return st;
+            }
             flush_first = 0;
         }
         st = wait_fd(rl, POLLIN, &rev);
@@ -270,6 +318,14 @@ static void take_head(request_rec *r, const xf_http_resp_t *resp)
     }
     if (xf_http_resp_framing(resp) == XF_BODY_LENGTH)
         ap_set_content_length(r, xf_http_resp_length(resp));
+    else if (r->header_only) {
+        /* HEAD: the length of the body a GET would get, if the daemon
+         * said (httpd keeps it when no body follows) */
+        const char *cl = apr_table_get(xf_http_resp_headers(resp),
+                                       "Content-Length");
+        if (cl && *cl && strspn(cl, "0123456789") == strlen(cl))
+            apr_table_setn(r->headers_out, "Content-Length", cl);
+    }
 }
 
 /* Read, parse and pass on the daemon's response. */
@@ -284,19 +340,9 @@ static int relay_response(relay_t *rl)
     char *buf;
     apr_bucket *hb = NULL;
     apr_status_t st;
-    int head_done = 0;
 
-    xf_http_resp_create(&resp, r->header_only, NULL, r->pool);
-    /* the head: small, parsed from a pool buffer */
-    buf = apr_palloc(r->pool, 8192);
-    while (!head_done) {
-        st = read_some(rl, buf, 8192, &n, 0);
-        if (st == APR_EOF) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0102)
-                          "daemon closed the connection before a complete "
-                          "response head");
-            return HTTP_BAD_GATEWAY;
-        }
+    while (rl->head == 0) {
+        st = head_feed(rl, 1);
         if (st == APR_TIMEUP) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0104)
                           "timed out waiting for the daemon's response");
@@ -307,14 +353,21 @@ static int relay_response(relay_t *rl)
                           "reading the daemon's response failed");
             return HTTP_BAD_GATEWAY;
         }
-        st = xf_http_resp_head(resp, buf, n, &used, &reason);
-        if (st == APR_EGENERAL) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0103)
-                          "bad response head from the daemon: %s", reason);
-            return HTTP_BAD_GATEWAY;
-        }
-        head_done = st == APR_SUCCESS;
     }
+    if (rl->head == -2) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0102)
+                      "daemon closed the connection before a complete "
+                      "response head");
+        return HTTP_BAD_GATEWAY;
+    }
+    if (rl->head == -1) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0103)
+                      "bad response head from the daemon: %s", rl->reason);
+        return HTTP_BAD_GATEWAY;
+    }
+    resp = rl->resp;
+    buf = rl->hbuf;
+    n = rl->hn;
     if (xf_http_resp_status(resp) == 101) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0108)
                       "daemon switched protocols (101): not supported in "
@@ -322,7 +375,7 @@ static int relay_response(relay_t *rl)
         return HTTP_BAD_GATEWAY;
     }
     take_head(r, resp);
-    off = used;
+    off = rl->hoff;
 
     /* the body: zero-copy spans of heap buckets owning each read buffer */
     for (;;) {
@@ -366,16 +419,14 @@ static int relay_response(relay_t *rl)
             st = ap_pass_brigade(r->output_filters, rl->bb);
             apr_brigade_cleanup(rl->bb);
             if (st != APR_SUCCESS) {
-                ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, XF_LOGNO(0111)
-                              "client went away during the response");
-                r->connection->aborted = 1;
-                return OK;
+                rl->client_gone = 1;
+                goto client_gone;
             }
         }
         buf = apr_bucket_alloc(XF_RELAY_BUFSIZE, ba);
         hb = apr_bucket_heap_create(buf, XF_RELAY_BUFSIZE, apr_bucket_free,
                                     ba);
-        st = read_some(rl, buf, XF_RELAY_BUFSIZE, &n, 1);
+        st = read_some(rl, buf, XF_RELAY_BUFSIZE, &n, 1, 1);
         off = 0;
         if (st == APR_EOF) {
             apr_bucket_destroy(hb);
@@ -387,6 +438,11 @@ static int relay_response(relay_t *rl)
                           APR_OFF_T_FMT " body bytes: response truncated",
                           total);
             goto broke;
+        }
+        if (st != APR_SUCCESS && rl->client_gone) {
+            apr_bucket_destroy(hb);
+            hb = NULL;
+            goto client_gone;
         }
         if (st != APR_SUCCESS) {
             apr_bucket_destroy(hb);
@@ -411,6 +467,14 @@ done:
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, XF_LOGNO(0109)
                   "relayed the daemon's %d response (%" APR_OFF_T_FMT
                   " body bytes)", r->status, total);
+    return OK;
+
+client_gone:
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, XF_LOGNO(0111)
+                  "client went away during the response (%" APR_OFF_T_FMT
+                  " body bytes relayed)", total);
+    apr_brigade_cleanup(rl->bb);
+    r->connection->aborted = 1;
     return OK;
 
 broke:
@@ -452,6 +516,12 @@ int xf_relay_run(request_rec *r, int uds, const char *payload,
     rl.fd = sv[0];
     rl.timeout_ms = (int)(timeout / 1000);
     rl.bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    xf_http_resp_create(&rl.resp, r->header_only, NULL, r->pool);
+    rl.hbuf = apr_palloc(r->pool, XF_HEAD_BUFSIZE);
+    rl.hn = rl.hoff = 0;
+    rl.head = 0;
+    rl.reason = NULL;
+    rl.client_gone = 0;
     if (ap_request_has_body(r)) {
         te = apr_table_get(r->headers_in, "Transfer-Encoding");
         status = send_body(&rl, te && ap_find_last_token(r->pool, te,
