@@ -3,47 +3,34 @@
  * xf_access.c - access control against XAPI (SPEC 5), in an access_checker
  * so that an unauthenticated request never reaches a daemon. Credentials
  * come in xapi's order (xf_auth.c); sessions and Basic logins are checked
- * over JSON-RPC (xf_xapi.c); decisions are cached in mod_socache, keyed by
- * an HMAC of the credential. Fails closed: XAPI unreachable means 503.
+ * over JSON-RPC (xf_xapi.c); decisions are cached (xf_cache.c). Fails
+ * closed: XAPI unreachable means 503.
  */
 #include "xf_access.h"
 
 #include <apr_file_io.h>
-#include <apr_global_mutex.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 
 #include "ap_provider.h"
-#include "ap_socache.h"
 #include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
-#include "util_mutex.h"
 
 #include "xf_auth.h"
+#include "xf_cache.h"
 #include "xf_config.h"
 #include "xf_private.h"
 #include "xf_xapi.h"
 
-#define XF_CACHE_ID "xapi-forward-cache"
-#define XF_CACHE_MUTEX "xapi-forward-cache"
 #define XF_ORIGINATOR "mod_xapi_forward"
 #define XF_MAX_MASTERS 8
 
-/* Global settings (main server only) and run-time state. */
+/* Run-time state: pool secrets, and the masters HOST_IS_SLAVE named. */
 static struct {
-    const char *provider_name;  /* NULL: shmcb */
-    const char *provider_args;  /* NULL: provider default */
-    apr_interval_time_t ttl;    /* -1: 60 s */
-    apr_interval_time_t neg_ttl; /* -1: 10 s */
-    const char *key_file;       /* NULL: random key */
-    const ap_socache_provider_t *provider;
-    ap_socache_instance_t *inst;
-    apr_global_mutex_t *mutex;  /* only for non-MP-safe providers */
-    unsigned char key[XF_AUTH_KEY_BYTES];
-    apr_hash_t *secrets;        /* pool secret file -> xf_secret_t */
+    apr_hash_t *secrets; /* pool secret file -> xf_secret_t */
 #if APR_HAS_THREADS
     apr_thread_mutex_t *master_lock;
 #endif
@@ -55,103 +42,22 @@ static struct {
     } masters[XF_MAX_MASTERS];
 } g;
 
-typedef struct xf_secret_t {
-    const char *data;
-    apr_size_t len;
-} xf_secret_t;
-
-/* ---- directives ------------------------------------------------------ */
-
-const char *xf_access_set_cache(cmd_parms *cmd, void *dv, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    const char *sep;
-
-    if (err)
-        return err;
-    sep = ap_strchr_c(arg, ':');
-    if (sep) {
-        g.provider_name = apr_pstrmemdup(cmd->pool, arg, sep - arg);
-        g.provider_args = sep + 1;
-    }
-    else {
-        g.provider_name = arg;
-        g.provider_args = NULL;
-    }
-    return NULL;
-}
-
-static const char *set_ttl(cmd_parms *cmd, const char *arg,
-                           apr_interval_time_t *pt)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_interval_time_t t;
-
-    if (err)
-        return err;
-    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t < 0
-        || t > apr_time_from_sec(86400))
-        return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           ": must be a time from 0 to 86400 seconds", NULL);
-    *pt = t;
-    return NULL;
-}
-
-const char *xf_access_set_cache_ttl(cmd_parms *cmd, void *dv,
-                                    const char *arg)
-{
-    return set_ttl(cmd, arg, &g.ttl);
-}
-
-const char *xf_access_set_cache_neg_ttl(cmd_parms *cmd, void *dv,
-                                        const char *arg)
-{
-    return set_ttl(cmd, arg, &g.neg_ttl);
-}
-
-const char *xf_access_set_cache_key_file(cmd_parms *cmd, void *dv,
-                                         const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    if (err)
-        return err;
-    g.key_file = ap_server_root_relative(cmd->pool, arg);
-    return g.key_file ? NULL : "XapiForwardCacheKeyFile: bad path";
-}
-
 /* ---- start-up -------------------------------------------------------- */
 
-int xf_access_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                         apr_pool_t *ptemp)
+int xf_access_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    apr_status_t st = ap_mutex_register(pconf, XF_CACHE_MUTEX, NULL,
-                                        APR_LOCK_DEFAULT, 0);
-    if (st != APR_SUCCESS)
-        return 500;
-    g.provider_name = g.provider_args = g.key_file = NULL;
-    g.ttl = g.neg_ttl = -1;
-    g.provider = NULL;
-    g.inst = NULL;
-    g.mutex = NULL;
+    int rc = xf_cache_pre_config(pconf);
+
+    if (rc != OK)
+        return rc;
     g.secrets = NULL;
     memset(g.masters, 0, sizeof(g.masters));
     xf_config_auth_used = 0;
     return OK;
 }
 
-static apr_status_t cache_destroy(void *data)
-{
-    if (g.inst && g.provider) {
-        g.provider->destroy(g.inst, (server_rec *)data);
-        g.inst = NULL;
-    }
-    return APR_SUCCESS;
-}
-
-/* Read a small secret file whole; trailing newlines do not count. */
-static apr_status_t read_secret(xf_secret_t *sec, const char *path,
-                                apr_pool_t *p)
+apr_status_t xf_access_read_secret(xf_secret_t *sec, const char *path,
+                                   apr_pool_t *p)
 {
     apr_file_t *f;
     apr_finfo_t fi;
@@ -184,17 +90,15 @@ static apr_status_t read_secret(xf_secret_t *sec, const char *path,
 int xf_access_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
-    struct ap_socache_hints hints = {XF_AUTH_CACHE_ID_LEN, 16, 60000000};
-    const char *name = g.provider_name ? g.provider_name : "shmcb";
-    const char *err;
     server_rec *vs;
     apr_status_t st;
 
     if (!xf_config_auth_used)
         return OK;
     if (xf_xapi_init() != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, XF_LOGNO(0207)
-                     "cannot initialise the XAPI client (libcurl)");
+        ap_log_error(
+            APLOG_MARK, APLOG_CRIT, 0, s,
+            XF_LOGNO(0207) "cannot initialise the XAPI client (libcurl)");
         return 500;
     }
     /* the pool secrets, read at every (graceful) restart */
@@ -203,149 +107,31 @@ int xf_access_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         const xf_srv_conf_t *c = xf_config_srv_get(vs);
         xf_secret_t *sec;
 
-        if (!c->pool_secret_file
-            || apr_hash_get(g.secrets, c->pool_secret_file,
-                            APR_HASH_KEY_STRING))
+        if (!c->pool_secret_file ||
+            apr_hash_get(g.secrets, c->pool_secret_file, APR_HASH_KEY_STRING))
             continue;
         sec = apr_pcalloc(pconf, sizeof(*sec));
-        st = read_secret(sec, c->pool_secret_file, pconf);
+        st = xf_access_read_secret(sec, c->pool_secret_file, pconf);
         if (st != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, st, vs, XF_LOGNO(0208)
-                         "XapiForwardPoolSecretFile %s: cannot read a "
-                         "non-empty secret of at most 64 KiB",
-                         c->pool_secret_file);
+            ap_log_error(
+                APLOG_MARK, APLOG_CRIT, st, vs,
+                XF_LOGNO(0208) "XapiForwardPoolSecretFile %s: cannot read a "
+                               "non-empty secret of at most 64 KiB",
+                c->pool_secret_file);
             return 500;
         }
-        apr_hash_set(g.secrets, c->pool_secret_file, APR_HASH_KEY_STRING,
-                     sec);
+        apr_hash_set(g.secrets, c->pool_secret_file, APR_HASH_KEY_STRING, sec);
     }
-    /* the key of the cache ids */
-    if (g.key_file) {
-        xf_secret_t k;
-        st = read_secret(&k, g.key_file, ptemp);
-        if (st != APR_SUCCESS || k.len < 16) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, st, s, XF_LOGNO(0212)
-                         "XapiForwardCacheKeyFile %s: cannot read at least "
-                         "16 bytes", g.key_file);
-            return 500;
-        }
-        /* any length: fold it into the key with the HMAC itself */
-        {
-            xf_cred_t kc = {XF_CRED_POOL_SECRET, NULL, NULL, NULL, "key"};
-            char hex[XF_AUTH_CACHE_ID_LEN + 1];
-            unsigned char zero[XF_AUTH_KEY_BYTES] = {0};
-            int i;
-            kc.value = k.data;
-            xf_auth_cache_id(hex, zero, &kc, "");
-            if (strlen(hex) != XF_AUTH_CACHE_ID_LEN) {
-                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, XF_LOGNO(0212)
-                             "cannot derive the cache key");
-                return 500;
-            }
-            for (i = 0; i < XF_AUTH_KEY_BYTES; i++) {
-                unsigned int b;
-                sscanf(hex + 2 * i, "%2x", &b);
-                g.key[i] = (unsigned char)b;
-            }
-        }
-    }
-    else if (apr_generate_random_bytes(g.key, sizeof(g.key))
-             != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, XF_LOGNO(0212)
-                     "cannot generate a random cache key");
-        return 500;
-    }
-    /* the decision cache */
-    g.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
-                                    AP_SOCACHE_PROVIDER_VERSION);
-    if (!g.provider) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, XF_LOGNO(0209)
-                     "XapiForwardCache: no socache provider \"%s\" (load "
-                     "mod_socache_%s)", name, name);
-        return 500;
-    }
-    err = g.provider->create(&g.inst, g.provider_args, ptemp, pconf);
-    if (err) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, XF_LOGNO(0209)
-                     "XapiForwardCache %s: %s", name, err);
-        return 500;
-    }
-    if (g.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
-        st = ap_global_mutex_create(&g.mutex, NULL, XF_CACHE_MUTEX, NULL, s,
-                                    pconf, 0);
-        if (st != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, st, s, XF_LOGNO(0209)
-                         "cannot create the cache mutex");
-            return 500;
-        }
-    }
-    st = g.provider->init(g.inst, XF_CACHE_ID, &hints, s, pconf);
-    if (st != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, st, s, XF_LOGNO(0209)
-                     "cannot initialise the %s cache", name);
-        return 500;
-    }
-    apr_pool_cleanup_register(pconf, s, cache_destroy,
-                              apr_pool_cleanup_null);
-    return OK;
+    return xf_cache_post_config(pconf, ptemp, s);
 }
 
 void xf_access_child_init(apr_pool_t *p, server_rec *s)
 {
-    if (g.mutex) {
-        apr_status_t st = apr_global_mutex_child_init(
-            &g.mutex, apr_global_mutex_lockfile(g.mutex), p);
-        if (st != APR_SUCCESS)
-            ap_log_error(APLOG_MARK, APLOG_CRIT, st, s, XF_LOGNO(0209)
-                         "cannot attach the cache mutex in the child");
-    }
+    xf_cache_child_init(p, s);
 #if APR_HAS_THREADS
     if (xf_config_auth_used)
         apr_thread_mutex_create(&g.master_lock, APR_THREAD_MUTEX_DEFAULT, p);
 #endif
-}
-
-/* ---- cache ------------------------------------------------------------ */
-
-static xf_decision_e cache_get(request_rec *r, const char *id)
-{
-    unsigned char buf[64];
-    unsigned int len = sizeof(buf);
-    apr_status_t st;
-
-    if (!g.inst || !*id)
-        return 0;
-    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
-        return 0;
-    st = g.provider->retrieve(g.inst, r->server, (const unsigned char *)id,
-                              XF_AUTH_CACHE_ID_LEN, buf, &len, r->pool);
-    if (g.mutex)
-        apr_global_mutex_unlock(g.mutex);
-    return st == APR_SUCCESS ? xf_auth_decision_decode(buf, len) : 0;
-}
-
-static void cache_put(request_rec *r, const char *id, xf_decision_e d)
-{
-    apr_interval_time_t ttl = d == XF_DECISION_INVALID
-        ? (g.neg_ttl >= 0 ? g.neg_ttl : apr_time_from_sec(10))
-        : (g.ttl >= 0 ? g.ttl : apr_time_from_sec(60));
-    unsigned char *val;
-    unsigned int vlen;
-    apr_status_t st;
-
-    if (!g.inst || ttl == 0 || !*id)
-        return;
-    xf_auth_decision_encode(&val, &vlen, d, r->pool);
-    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
-        return;
-    st = g.provider->store(g.inst, r->server, (const unsigned char *)id,
-                           XF_AUTH_CACHE_ID_LEN, apr_time_now() + ttl, val,
-                           vlen, r->pool);
-    if (g.mutex)
-        apr_global_mutex_unlock(g.mutex);
-    if (st != APR_SUCCESS)
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, XF_LOGNO(0211)
-                      "could not store the decision in the cache");
 }
 
 /* ---- XAPI ------------------------------------------------------------- */
@@ -404,8 +190,8 @@ static void master_set(const char *url, const char *m)
 
 static int transport_failed(const xf_xapi_reply_t *rep)
 {
-    return rep->code == XF_XAPI_UNREACHABLE || rep->code == XF_XAPI_TIMEOUT
-           || rep->code == XF_XAPI_GARBAGE;
+    return rep->code == XF_XAPI_UNREACHABLE || rep->code == XF_XAPI_TIMEOUT ||
+           rep->code == XF_XAPI_GARBAGE;
 }
 
 /* An endpoint as configured, and the one in use (its master). */
@@ -423,8 +209,8 @@ typedef struct xf_ep_t {
 static int time_left(xf_xapi_reply_t *rep, request_rec *r,
                      xf_xapi_endpoint_t *ep)
 {
-    const apr_time_t *deadline = ap_get_module_config(r->request_config,
-                                                      &xapi_forward_module);
+    const apr_time_t *deadline =
+        ap_get_module_config(r->request_config, &xapi_forward_module);
     apr_time_t now = apr_time_now();
 
     if (deadline && *deadline <= now) {
@@ -448,10 +234,11 @@ static void xapi_call(xf_xapi_reply_t *rep, request_rec *r, xf_ep_t *e,
     xf_xapi_call(rep, e->ep, method, params, r->pool);
     if (e->via_master && transport_failed(rep)) {
         /* the remembered master is gone: back to the configured URL */
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0214)
-                      "pool master %s does not answer (%s): asking %s "
-                      "again", e->ep->url, rep->error ? rep->error : "?",
-                      e->configured->url);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r,
+            XF_LOGNO(0214) "pool master %s does not answer (%s): asking %s "
+                           "again",
+            e->ep->url, rep->error ? rep->error : "?", e->configured->url);
         master_set(e->configured->url, NULL);
         e->ep = e->configured;
         e->via_master = 0;
@@ -459,17 +246,18 @@ static void xapi_call(xf_xapi_reply_t *rep, request_rec *r, xf_ep_t *e,
             return;
         xf_xapi_call(rep, e->ep, method, params, r->pool);
     }
-    if (rep->code == XF_XAPI_HOST_IS_SLAVE && rep->master
-        && (mep = xf_xapi_master_endpoint(e->ep, rep->master, r->pool))) {
+    if (rep->code == XF_XAPI_HOST_IS_SLAVE && rep->master &&
+        (mep = xf_xapi_master_endpoint(e->ep, rep->master, r->pool))) {
         const char *master = rep->master;
         if (!time_left(rep, r, mep))
             return;
         xf_xapi_call(rep, mep, method, params, r->pool);
         if (!transport_failed(rep)) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0210)
-                          "%s answered HOST_IS_SLAVE: asking the pool "
-                          "master %s from now on", e->configured->url,
-                          master);
+            ap_log_rerror(
+                APLOG_MARK, APLOG_INFO, 0, r,
+                XF_LOGNO(0210) "%s answered HOST_IS_SLAVE: asking the pool "
+                               "master %s from now on",
+                e->configured->url, master);
             master_set(e->configured->url, master);
             e->ep = mep;
             e->via_master = 1;
@@ -491,8 +279,7 @@ static xf_ep_t *endpoint(request_rec *r, const char *url)
     e->ep = e->configured = ep;
     master_get(master, sizeof(master), url);
     if (*master) {
-        xf_xapi_endpoint_t *mep = xf_xapi_master_endpoint(ep, master,
-                                                          r->pool);
+        xf_xapi_endpoint_t *mep = xf_xapi_master_endpoint(ep, master, r->pool);
         if (mep) {
             e->ep = mep;
             e->via_master = 1;
@@ -537,8 +324,8 @@ static xf_decision_e session_decision(request_rec *r, xf_ep_t *ep,
     if (rep.code == XF_XAPI_SESSION_INVALID)
         return XF_DECISION_INVALID;
     if (rep.code != XF_XAPI_OK || !rep.list) {
-        *pwhy = rep.code == XF_XAPI_OK ? "permissions are not a list"
-                                       : rep.error;
+        *pwhy =
+            rep.code == XF_XAPI_OK ? "permissions are not a list" : rep.error;
         return 0;
     }
     required = apr_pcalloc(r->pool, sizeof(char *) * (perms->nelts + 1));
@@ -559,8 +346,7 @@ static xf_decision_e basic_decision(request_rec *r, const xf_cred_t *cred,
 {
     const xf_srv_conf_t *c = xf_config_srv_get(r->server);
     xf_ep_t *ep = endpoint(r, xf_srv_login_url(c));
-    const char *login[5] = {cred->user, cred->pass, "1.0", XF_ORIGINATOR,
-                            NULL};
+    const char *login[5] = {cred->user, cred->pass, "1.0", XF_ORIGINATOR, NULL};
     const char *out[2] = {NULL, NULL};
     xf_xapi_reply_t rep;
     xf_decision_e d;
@@ -580,9 +366,10 @@ static xf_decision_e basic_decision(request_rec *r, const xf_cred_t *cred,
         xf_srv_xapi_timeout(xf_config_srv_get(r->server)));
     xf_xapi_call(&rep, ep->ep, "session.logout", out, r->pool);
     if (rep.code != XF_XAPI_OK)
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0213)
-                      "session.logout after a Basic check failed: %s",
-                      rep.error ? rep.error : "?");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            XF_LOGNO(0213) "session.logout after a Basic check failed: %s",
+            rep.error ? rep.error : "?");
     return d;
 }
 
@@ -627,54 +414,60 @@ int xf_check_access(request_rec *r)
                  apr_table_get(r->headers_in, "Authorization"), r->pool);
 
     if (cred.kind == XF_CRED_NONE) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0200)
-                      "no XAPI credentials (session_id, pool_secret or "
-                      "Basic) for %s", r->uri);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_INFO, 0, r,
+            XF_LOGNO(0200) "no XAPI credentials (session_id, pool_secret or "
+                           "Basic) for %s",
+            r->uri);
         return answer(r, HTTP_UNAUTHORIZED, "authentication required");
     }
     if (cred.kind == XF_CRED_POOL_SECRET) {
         const xf_srv_conf_t *c = xf_config_srv_get(r->server);
-        const xf_secret_t *sec = c->pool_secret_file && g.secrets
-            ? apr_hash_get(g.secrets, c->pool_secret_file,
-                           APR_HASH_KEY_STRING)
-            : NULL;
-        if (!sec || !xf_auth_ct_equal(cred.value, strlen(cred.value),
-                                      sec->data, sec->len)) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0202)
-                          "pool_secret from the %s %s for %s", cred.source,
-                          sec ? "does not match" : "is not accepted here "
-                          "(no XapiForwardPoolSecretFile)", r->uri);
+        const xf_secret_t *sec =
+            c->pool_secret_file && g.secrets
+                ? apr_hash_get(g.secrets, c->pool_secret_file,
+                               APR_HASH_KEY_STRING)
+                : NULL;
+        if (!sec || !xf_auth_ct_equal(cred.value, strlen(cred.value), sec->data,
+                                      sec->len)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          XF_LOGNO(0202) "pool_secret from the %s %s for %s",
+                          cred.source,
+                          sec ? "does not match"
+                              : "is not accepted here "
+                                "(no XapiForwardPoolSecretFile)",
+                          r->uri);
             return answer(r, HTTP_UNAUTHORIZED, "invalid credentials");
         }
         apr_table_setn(r->notes, XF_NOTE_CRED, "pool_secret");
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0201)
-                      "pool secret accepted");
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      XF_LOGNO(0201) "pool secret accepted");
         return OK;
     }
 
-    permstr = perms && perms->nelts ? apr_array_pstrcat(r->pool, perms, ',')
-                                    : "";
+    permstr =
+        perms && perms->nelts ? apr_array_pstrcat(r->pool, perms, ',') : "";
     {
         /* a decision holds for the XAPI that took it (vhosts, and front
          * ends sharing a cache, may check different pools) */
         const xf_srv_conf_t *sc = xf_config_srv_get(r->server);
         const char *where = cred.kind == XF_CRED_BASIC ? xf_srv_login_url(sc)
                                                        : xf_srv_xapi_url(sc);
-        xf_auth_cache_id(id, g.key, &cred,
+        xf_auth_cache_id(id, xf_cache_key(), &cred,
                          apr_pstrcat(r->pool, permstr, "\n", where, NULL));
     }
-    dec = cache_get(r, id);
+    dec = xf_cache_get(r, id);
     if (!dec) {
         apr_time_t *deadline = apr_palloc(r->pool, sizeof(*deadline));
-        *deadline = apr_time_now()
-                    + xf_srv_xapi_timeout(xf_config_srv_get(r->server));
-        ap_set_module_config(r->request_config, &xapi_forward_module,
-                             deadline);
+        *deadline =
+            apr_time_now() + xf_srv_xapi_timeout(xf_config_srv_get(r->server));
+        ap_set_module_config(r->request_config, &xapi_forward_module, deadline);
     }
     if (dec) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0206)
-                      "cached decision for the %s credential: %d",
-                      cred.source, (int)dec);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            XF_LOGNO(0206) "cached decision for the %s credential: %d",
+            cred.source, (int)dec);
     }
     else {
         if (cred.kind == XF_CRED_SESSION)
@@ -684,28 +477,28 @@ int xf_check_access(request_rec *r)
         else
             dec = basic_decision(r, &cred, perms, &why);
         if (!dec) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0205)
-                          "cannot check credentials with XAPI: %s",
-                          why ? why : "no answer");
+            ap_log_rerror(
+                APLOG_MARK, APLOG_ERR, 0, r,
+                XF_LOGNO(0205) "cannot check credentials with XAPI: %s",
+                why ? why : "no answer");
             return answer(r, HTTP_SERVICE_UNAVAILABLE,
                           "authentication service unavailable");
         }
-        cache_put(r, id, dec);
+        xf_cache_put(r, id, dec);
     }
     if (dec == XF_DECISION_INVALID) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0203)
-                      "%s from the %s rejected by XAPI for %s",
-                      cred.kind == XF_CRED_BASIC ? "Basic login"
-                                                 : "session",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      XF_LOGNO(0203) "%s from the %s rejected by XAPI for %s",
+                      cred.kind == XF_CRED_BASIC ? "Basic login" : "session",
                       cred.source, r->uri);
         return answer(r, HTTP_UNAUTHORIZED, "invalid credentials");
     }
     if (dec == XF_DECISION_DENY) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0204)
-                      "access to %s denied: the %s lacks permission %s",
-                      r->uri, cred.kind == XF_CRED_BASIC ? "user"
-                                                         : "session",
-                      why ? why : "(cached)");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            XF_LOGNO(0204) "access to %s denied: the %s lacks permission %s",
+            r->uri, cred.kind == XF_CRED_BASIC ? "user" : "session",
+            why ? why : "(cached)");
         return answer(r, HTTP_FORBIDDEN, "permission denied");
     }
     apr_table_setn(r->notes, XF_NOTE_CRED,

@@ -22,6 +22,20 @@ void xf_access_child_init(apr_pool_t *p, server_rec *s);
 /** The access_checker (AP_AUTH_INTERNAL_PER_CONF). */
 int xf_check_access(request_rec *r);
 
+/** A secret read from a file. */
+typedef struct xf_secret_t {
+    const char *data; /* NUL-terminated, trailing newlines removed */
+    apr_size_t len;
+} xf_secret_t;
+
+/**
+ * Read a small secret file whole (1 byte to 64 KiB; trailing CR/LF do not
+ * count). @return APR_SUCCESS, APR_EINVAL for an empty or too large file,
+ * or the file error
+ */
+apr_status_t xf_access_read_secret(xf_secret_t *sec, const char *path,
+                                   apr_pool_t *p);
+
 /** Value of r->notes[XF_NOTE_CRED] after a successful check: which
  *  credential kind let the request in ("session", "pool_secret",
  *  "basic"). */

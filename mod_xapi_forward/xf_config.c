@@ -10,11 +10,12 @@
 
 #include "http_core.h"
 
+#include "xf_cache.h"
 #include "xf_private.h"
 
-#define XF_MERGE(add, base, field)                                            \
+#define XF_MERGE(add, base, field)                                             \
     ((add)->field == XF_UNSET ? (base)->field : (add)->field)
-#define XF_MERGE_PTR(add, base, field)                                        \
+#define XF_MERGE_PTR(add, base, field)                                         \
     ((add)->field ? (add)->field : (base)->field)
 
 int xf_config_auth_used = 0;
@@ -119,11 +120,10 @@ const xf_dir_conf_t *xf_config_dir_get(const request_rec *r)
     return ap_get_module_config(r->per_dir_config, &xapi_forward_module);
 }
 
-#define XF_ACCESSOR(type, name, field)                                        \
-    type xf_dir_##name(const xf_dir_conf_t *d)                                \
-    {                                                                         \
-        return (type)((d && d->field != XF_UNSET) ? d->field                  \
-                                                  : defconf.field);           \
+#define XF_ACCESSOR(type, name, field)                                         \
+    type xf_dir_##name(const xf_dir_conf_t *d)                                 \
+    {                                                                          \
+        return (type)((d && d->field != XF_UNSET) ? d->field : defconf.field); \
     }
 
 XF_ACCESSOR(xf_pathkey_e, path_keys, path_keys)
@@ -190,22 +190,19 @@ static const char *set_path_key(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
-static const char *set_max_envelope(cmd_parms *cmd, void *dv,
-                                    const char *arg)
+static const char *set_max_envelope(cmd_parms *cmd, void *dv, const char *arg)
 {
     xf_dir_conf_t *d = dv;
     apr_off_t n;
 
-    if (apr_strtoff(&n, arg, NULL, 10) != APR_SUCCESS || n < 256
-        || n > 65536)
+    if (apr_strtoff(&n, arg, NULL, 10) != APR_SUCCESS || n < 256 || n > 65536)
         return "XapiForwardMaxEnvelope: must be a number of bytes from 256 "
                "to 65536";
     d->max_envelope = n;
     return NULL;
 }
 
-static const char *set_missing_status(cmd_parms *cmd, void *dv,
-                                      const char *arg)
+static const char *set_missing_status(cmd_parms *cmd, void *dv, const char *arg)
 {
     xf_dir_conf_t *d = dv;
     int s = atoi(arg);
@@ -231,14 +228,13 @@ static const char *set_mode(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
-static const char *set_reply_timeout(cmd_parms *cmd, void *dv,
-                                     const char *arg)
+static const char *set_reply_timeout(cmd_parms *cmd, void *dv, const char *arg)
 {
     xf_dir_conf_t *d = dv;
     apr_interval_time_t t;
 
-    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t < 0
-        || t > apr_time_from_sec(3600))
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t < 0 ||
+        t > apr_time_from_sec(3600))
         return "XapiForwardReplyTimeout: must be a time from 0 to 3600 "
                "seconds (e.g. 1, 250ms)";
     d->reply_timeout = t;
@@ -272,11 +268,11 @@ static const char *set_require(cmd_parms *cmd, void *dv, const char *arg)
 
 static const char *set_xapi_url(cmd_parms *cmd, void *cv, const char *arg)
 {
-    xf_srv_conf_t *c = ap_get_module_config(cmd->server->module_config,
-                                            &xapi_forward_module);
+    xf_srv_conf_t *c =
+        ap_get_module_config(cmd->server->module_config, &xapi_forward_module);
 
-    if (strncmp(arg, "unix:/", 6) && strncasecmp(arg, "https://", 8)
-        && strncasecmp(arg, "http://", 7))
+    if (strncmp(arg, "unix:/", 6) && strncasecmp(arg, "https://", 8) &&
+        strncasecmp(arg, "http://", 7))
         return "XapiForwardXapiURL: must be unix:/path or https://host";
     c->xapi_url = arg;
     return NULL;
@@ -284,8 +280,8 @@ static const char *set_xapi_url(cmd_parms *cmd, void *cv, const char *arg)
 
 static const char *set_login_url(cmd_parms *cmd, void *cv, const char *arg)
 {
-    xf_srv_conf_t *c = ap_get_module_config(cmd->server->module_config,
-                                            &xapi_forward_module);
+    xf_srv_conf_t *c =
+        ap_get_module_config(cmd->server->module_config, &xapi_forward_module);
 
     /* xapi treats callers on its unix socket as root: a login there
      * succeeds for any password (SPEC 5) */
@@ -298,35 +294,32 @@ static const char *set_login_url(cmd_parms *cmd, void *cv, const char *arg)
 
 static const char *set_srv_str(cmd_parms *cmd, void *cv, const char *arg)
 {
-    xf_srv_conf_t *c = ap_get_module_config(cmd->server->module_config,
-                                            &xapi_forward_module);
-    const char **field = (const char **)((char *)c
-                                         + (apr_size_t)cmd->info);
+    xf_srv_conf_t *c =
+        ap_get_module_config(cmd->server->module_config, &xapi_forward_module);
+    const char **field = (const char **)((char *)c + (apr_size_t)cmd->info);
 
     *field = ap_server_root_relative(cmd->pool, arg);
     if (!*field)
-        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": bad path ", arg,
-                           NULL);
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": bad path ", arg, NULL);
     return NULL;
 }
 
 static const char *set_verify(cmd_parms *cmd, void *cv, int on)
 {
-    xf_srv_conf_t *c = ap_get_module_config(cmd->server->module_config,
-                                            &xapi_forward_module);
+    xf_srv_conf_t *c =
+        ap_get_module_config(cmd->server->module_config, &xapi_forward_module);
     c->verify = on;
     return NULL;
 }
 
-static const char *set_xapi_timeout(cmd_parms *cmd, void *cv,
-                                    const char *arg)
+static const char *set_xapi_timeout(cmd_parms *cmd, void *cv, const char *arg)
 {
-    xf_srv_conf_t *c = ap_get_module_config(cmd->server->module_config,
-                                            &xapi_forward_module);
+    xf_srv_conf_t *c =
+        ap_get_module_config(cmd->server->module_config, &xapi_forward_module);
     apr_interval_time_t t;
 
-    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS
-        || t < apr_time_from_msec(10) || t > apr_time_from_sec(300))
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS ||
+        t < apr_time_from_msec(10) || t > apr_time_from_sec(300))
         return "XapiForwardXapiTimeout: must be a time from 10ms to 300 "
                "seconds";
     c->xapi_timeout = t;
@@ -339,8 +332,7 @@ const command_rec xf_cmds[] = {
     AP_INIT_TAKE1("XapiForwardPathKey", set_path_key, NULL, XF_DIR_CTX,
                   "uri|path|both: the envelope key(s) carrying the request "
                   "path (default both)"),
-    AP_INIT_TAKE1("XapiForwardMaxEnvelope", set_max_envelope, NULL,
-                  XF_DIR_CTX,
+    AP_INIT_TAKE1("XapiForwardMaxEnvelope", set_max_envelope, NULL, XF_DIR_CTX,
                   "largest envelope sent to a daemon, in bytes (default "
                   "16384)"),
     AP_INIT_FLAG("XapiForwardForceClose", ap_set_flag_slot,
@@ -363,8 +355,7 @@ const command_rec xf_cmds[] = {
                   "how long to wait for the daemon's answer on its control "
                   "socket after a hand-off (default 1s, 0 = do not wait)"),
     AP_INIT_FLAG("XapiForwardStunnelProxy", ap_set_flag_slot,
-                 (void *)APR_OFFSETOF(xf_dir_conf_t, stunnel_proxy),
-                 XF_DIR_CTX,
+                 (void *)APR_OFFSETOF(xf_dir_conf_t, stunnel_proxy), XF_DIR_CTX,
                  "On: for TLS clients add the STUNNEL_PROXY entry xapi's "
                  "stunnel would have produced (default On)"),
     AP_INIT_FLAG("XapiForwardAuth", set_auth, NULL, XF_DIR_CTX,
@@ -378,8 +369,7 @@ const command_rec xf_cmds[] = {
                     "XAPI permissions the session must hold, e.g. "
                     "http/get_rrd_updates (default none)"),
     AP_INIT_FLAG("XapiForwardForwardCredentials", ap_set_flag_slot,
-                 (void *)APR_OFFSETOF(xf_dir_conf_t, forward_creds),
-                 XF_DIR_CTX,
+                 (void *)APR_OFFSETOF(xf_dir_conf_t, forward_creds), XF_DIR_CTX,
                  "On: forward the session_id and Authorization used for the "
                  "check to the daemon (default Off; pool secrets never)"),
     AP_INIT_TAKE1("XapiForwardXapiURL", set_xapi_url, NULL, RSRC_CONF,
@@ -394,8 +384,7 @@ const command_rec xf_cmds[] = {
                   "system's)"),
     AP_INIT_FLAG("XapiForwardXapiVerify", set_verify, NULL, RSRC_CONF,
                  "On: verify XAPI's certificate and name (default On)"),
-    AP_INIT_TAKE1("XapiForwardXapiTimeout", set_xapi_timeout, NULL,
-                  RSRC_CONF,
+    AP_INIT_TAKE1("XapiForwardXapiTimeout", set_xapi_timeout, NULL, RSRC_CONF,
                   "time limit of one credential check with XAPI, all its "
                   "calls together (default 5s)"),
     AP_INIT_TAKE1("XapiForwardPoolSecretFile", set_srv_str,
@@ -403,18 +392,17 @@ const command_rec xf_cmds[] = {
                   RSRC_CONF,
                   "file holding the pool secret (xapi: /etc/xensource/ptoken);"
                   " unset: pool_secret is not accepted"),
-    AP_INIT_TAKE1("XapiForwardCache", xf_access_set_cache, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("XapiForwardCache", xf_cache_set_provider, NULL, RSRC_CONF,
                   "socache provider[:args] for access decisions (default "
                   "shmcb)"),
-    AP_INIT_TAKE1("XapiForwardCacheTTL", xf_access_set_cache_ttl, NULL,
-                  RSRC_CONF,
+    AP_INIT_TAKE1("XapiForwardCacheTTL", xf_cache_set_ttl, NULL, RSRC_CONF,
                   "seconds an allow/deny decision is cached (default 60)"),
-    AP_INIT_TAKE1("XapiForwardCacheNegativeTTL", xf_access_set_cache_neg_ttl,
-                  NULL, RSRC_CONF,
+    AP_INIT_TAKE1("XapiForwardCacheNegativeTTL", xf_cache_set_neg_ttl, NULL,
+                  RSRC_CONF,
                   "seconds an invalid session or failed login is cached "
                   "(default 10)"),
-    AP_INIT_TAKE1("XapiForwardCacheKeyFile", xf_access_set_cache_key_file,
-                  NULL, RSRC_CONF,
+    AP_INIT_TAKE1("XapiForwardCacheKeyFile", xf_cache_set_key_file, NULL,
+                  RSRC_CONF,
                   "file whose contents key the cache ids (share it between "
                   "front ends that share a cache; default: random)"),
     {NULL}};

@@ -22,36 +22,36 @@ typedef enum {
 /** Per-directory (<Location>) settings. Every field unset = XF_UNSET/NULL;
  *  defaults are applied by the accessors below, never by create. */
 typedef struct xf_dir_conf_t {
-    int path_keys;              /* xf_pathkey_e; unset: both */
-    apr_off_t max_envelope;     /* bytes; unset: 16384 */
-    int force_close;            /* flag; unset: on */
-    int missing_status;         /* HTTP status; unset: 503 */
-    int traceparent_top;        /* flag; unset: on */
-    int mode;                   /* xf_mode_e; unset: auto */
+    int path_keys;                     /* xf_pathkey_e; unset: both */
+    apr_off_t max_envelope;            /* bytes; unset: 16384 */
+    int force_close;                   /* flag; unset: on */
+    int missing_status;                /* HTTP status; unset: 503 */
+    int traceparent_top;               /* flag; unset: on */
+    int mode;                          /* xf_mode_e; unset: auto */
     apr_interval_time_t reply_timeout; /* usec; unset (-1): 1 s */
-    int stunnel_proxy;          /* flag: STUNNEL_PROXY entry for TLS
-                                 * clients; unset: on */
-    int auth;                   /* flag: check credentials against XAPI;
-                                 * unset: off */
-    const char *realm;          /* Basic realm; NULL: "xapi" */
-    apr_array_header_t *perms;  /* required permissions (const char *),
-                                 * lower-case; NULL: none */
-    int forward_creds;          /* flag: forward the credentials used for
-                                 * the check to the daemon; unset: off */
+    int stunnel_proxy;                 /* flag: STUNNEL_PROXY entry for TLS
+                                        * clients; unset: on */
+    int auth;                          /* flag: check credentials against XAPI;
+                                        * unset: off */
+    const char *realm;                 /* Basic realm; NULL: "xapi" */
+    apr_array_header_t *perms;         /* required permissions (const char *),
+                                        * lower-case; NULL: none */
+    int forward_creds;                 /* flag: forward the credentials used for
+                                        * the check to the daemon; unset: off */
 } xf_dir_conf_t;
 
 /** Per-server settings: where XAPI is, and the pool secret. */
 typedef struct xf_srv_conf_t {
-    const char *xapi_url;       /* session checks: "unix:/path" or
-                                 * "https://host"; NULL: unix:/var/lib/xcp/xapi */
-    const char *login_url;      /* Basic logins (never a unix socket):
-                                 * NULL: https://localhost */
-    const char *ca_file;        /* PEM CA file for https; NULL: system */
-    int verify;                 /* flag: verify XAPI's certificate; unset:
-                                 * on */
+    const char *xapi_url;             /* session checks: "unix:/path" or
+                                       * "https://host"; NULL: unix:/var/lib/xcp/xapi */
+    const char *login_url;            /* Basic logins (never a unix socket):
+                                       * NULL: https://localhost */
+    const char *ca_file;              /* PEM CA file for https; NULL: system */
+    int verify;                       /* flag: verify XAPI's certificate; unset:
+                                       * on */
     apr_interval_time_t xapi_timeout; /* usec per XAPI call; unset: 5 s */
-    const char *pool_secret_file; /* file with the pool secret; NULL:
-                                   * pool_secret not accepted */
+    const char *pool_secret_file;     /* file with the pool secret; NULL:
+                                       * pool_secret not accepted */
 } xf_srv_conf_t;
 
 void *xf_config_srv_create(apr_pool_t *p, server_rec *s);
@@ -84,14 +84,6 @@ int xf_dir_auth(const xf_dir_conf_t *d);
 const char *xf_dir_realm(const xf_dir_conf_t *d);
 int xf_dir_forward_creds(const xf_dir_conf_t *d);
 
-/** Setters for the global cache directives live in xf_access.c. */
-const char *xf_access_set_cache(cmd_parms *cmd, void *dv, const char *arg);
-const char *xf_access_set_cache_ttl(cmd_parms *cmd, void *dv,
-                                    const char *arg);
-const char *xf_access_set_cache_neg_ttl(cmd_parms *cmd, void *dv,
-                                        const char *arg);
-const char *xf_access_set_cache_key_file(cmd_parms *cmd, void *dv,
-                                         const char *arg);
 /** Set when a location enables XapiForwardAuth (the cache is needed). */
 extern int xf_config_auth_used;
 

@@ -1,0 +1,261 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * xf_cache.c - the access decision cache: any mod_socache provider (shmcb by
+ * default; memcache/redis let front ends share it), a global mutex around
+ * providers that are not multi-process safe, and the key of the HMAC cache
+ * ids (random per start, or from XapiForwardCacheKeyFile).
+ */
+#include "xf_cache.h"
+
+#include <apr_global_mutex.h>
+#include <apr_strings.h>
+
+#include "ap_provider.h"
+#include "ap_socache.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "util_mutex.h"
+
+#include "xf_access.h"
+#include "xf_private.h"
+
+#define XF_CACHE_ID "xapi-forward-cache"
+#define XF_CACHE_MUTEX "xapi-forward-cache"
+
+/* Global settings (main server only) and run-time state. */
+static struct {
+    const char *provider_name;   /* NULL: shmcb */
+    const char *provider_args;   /* NULL: provider default */
+    apr_interval_time_t ttl;     /* -1: 60 s */
+    apr_interval_time_t neg_ttl; /* -1: 10 s */
+    const char *key_file;        /* NULL: random key */
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *inst;
+    apr_global_mutex_t *mutex; /* only for non-MP-safe providers */
+    unsigned char key[XF_AUTH_KEY_BYTES];
+} g;
+
+/* ---- directives ------------------------------------------------------ */
+
+const char *xf_cache_set_provider(cmd_parms *cmd, void *dv, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *sep;
+
+    if (err)
+        return err;
+    sep = ap_strchr_c(arg, ':');
+    if (sep) {
+        g.provider_name = apr_pstrmemdup(cmd->pool, arg, sep - arg);
+        g.provider_args = sep + 1;
+    }
+    else {
+        g.provider_name = arg;
+        g.provider_args = NULL;
+    }
+    return NULL;
+}
+
+static const char *set_ttl(cmd_parms *cmd, const char *arg,
+                           apr_interval_time_t *pt)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_interval_time_t t;
+
+    if (err)
+        return err;
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t < 0 ||
+        t > apr_time_from_sec(86400))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": must be a time from 0 to 86400 seconds", NULL);
+    *pt = t;
+    return NULL;
+}
+
+const char *xf_cache_set_ttl(cmd_parms *cmd, void *dv, const char *arg)
+{
+    return set_ttl(cmd, arg, &g.ttl);
+}
+
+const char *xf_cache_set_neg_ttl(cmd_parms *cmd, void *dv, const char *arg)
+{
+    return set_ttl(cmd, arg, &g.neg_ttl);
+}
+
+const char *xf_cache_set_key_file(cmd_parms *cmd, void *dv, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err)
+        return err;
+    g.key_file = ap_server_root_relative(cmd->pool, arg);
+    return g.key_file ? NULL : "XapiForwardCacheKeyFile: bad path";
+}
+
+/* ---- start-up -------------------------------------------------------- */
+
+int xf_cache_pre_config(apr_pool_t *pconf)
+{
+    apr_status_t st =
+        ap_mutex_register(pconf, XF_CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
+    if (st != APR_SUCCESS)
+        return 500;
+    g.provider_name = g.provider_args = g.key_file = NULL;
+    g.ttl = g.neg_ttl = -1;
+    g.provider = NULL;
+    g.inst = NULL;
+    g.mutex = NULL;
+    return OK;
+}
+
+static apr_status_t cache_destroy(void *data)
+{
+    if (g.inst && g.provider) {
+        g.provider->destroy(g.inst, (server_rec *)data);
+        g.inst = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
+{
+    struct ap_socache_hints hints = {XF_AUTH_CACHE_ID_LEN, 16, 60000000};
+    const char *name = g.provider_name ? g.provider_name : "shmcb";
+    const char *err;
+    apr_status_t st;
+
+    /* the key of the cache ids */
+    if (g.key_file) {
+        xf_secret_t k;
+        st = xf_access_read_secret(&k, g.key_file, ptemp);
+        if (st != APR_SUCCESS || k.len < 16) {
+            ap_log_error(
+                APLOG_MARK, APLOG_CRIT, st, s,
+                XF_LOGNO(
+                    0212) "XapiForwardCacheKeyFile %s: cannot read at least "
+                          "16 bytes",
+                g.key_file);
+            return 500;
+        }
+        /* any length: fold it into the key with the HMAC itself */
+        {
+            xf_cred_t kc = {XF_CRED_POOL_SECRET, NULL, NULL, NULL, "key"};
+            char hex[XF_AUTH_CACHE_ID_LEN + 1];
+            unsigned char zero[XF_AUTH_KEY_BYTES] = {0};
+            int i;
+            kc.value = k.data;
+            xf_auth_cache_id(hex, zero, &kc, "");
+            if (strlen(hex) != XF_AUTH_CACHE_ID_LEN) {
+                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                             XF_LOGNO(0212) "cannot derive the cache key");
+                return 500;
+            }
+            for (i = 0; i < XF_AUTH_KEY_BYTES; i++) {
+                unsigned int b;
+                sscanf(hex + 2 * i, "%2x", &b);
+                g.key[i] = (unsigned char)b;
+            }
+        }
+    }
+    else if (apr_generate_random_bytes(g.key, sizeof(g.key)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     XF_LOGNO(0212) "cannot generate a random cache key");
+        return 500;
+    }
+    /* the decision cache */
+    g.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                    AP_SOCACHE_PROVIDER_VERSION);
+    if (!g.provider) {
+        ap_log_error(
+            APLOG_MARK, APLOG_CRIT, 0, s,
+            XF_LOGNO(0209) "XapiForwardCache: no socache provider \"%s\" (load "
+                           "mod_socache_%s)",
+            name, name);
+        return 500;
+    }
+    err = g.provider->create(&g.inst, g.provider_args, ptemp, pconf);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     XF_LOGNO(0209) "XapiForwardCache %s: %s", name, err);
+        return 500;
+    }
+    if (g.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        st = ap_global_mutex_create(&g.mutex, NULL, XF_CACHE_MUTEX, NULL, s,
+                                    pconf, 0);
+        if (st != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, st, s,
+                         XF_LOGNO(0209) "cannot create the cache mutex");
+            return 500;
+        }
+    }
+    st = g.provider->init(g.inst, XF_CACHE_ID, &hints, s, pconf);
+    if (st != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, st, s,
+                     XF_LOGNO(0209) "cannot initialise the %s cache", name);
+        return 500;
+    }
+    apr_pool_cleanup_register(pconf, s, cache_destroy, apr_pool_cleanup_null);
+    return OK;
+}
+
+void xf_cache_child_init(apr_pool_t *p, server_rec *s)
+{
+    if (g.mutex) {
+        apr_status_t st = apr_global_mutex_child_init(
+            &g.mutex, apr_global_mutex_lockfile(g.mutex), p);
+        if (st != APR_SUCCESS)
+            ap_log_error(
+                APLOG_MARK, APLOG_CRIT, st, s,
+                XF_LOGNO(0209) "cannot attach the cache mutex in the child");
+    }
+}
+
+const unsigned char *xf_cache_key(void)
+{
+    return g.key;
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+xf_decision_e xf_cache_get(request_rec *r, const char *id)
+{
+    unsigned char buf[64];
+    unsigned int len = sizeof(buf);
+    apr_status_t st;
+
+    if (!g.inst || !*id)
+        return 0;
+    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
+        return 0;
+    st = g.provider->retrieve(g.inst, r->server, (const unsigned char *)id,
+                              XF_AUTH_CACHE_ID_LEN, buf, &len, r->pool);
+    if (g.mutex)
+        apr_global_mutex_unlock(g.mutex);
+    return st == APR_SUCCESS ? xf_auth_decision_decode(buf, len) : 0;
+}
+
+void xf_cache_put(request_rec *r, const char *id, xf_decision_e d)
+{
+    apr_interval_time_t ttl =
+        d == XF_DECISION_INVALID
+            ? (g.neg_ttl >= 0 ? g.neg_ttl : apr_time_from_sec(10))
+            : (g.ttl >= 0 ? g.ttl : apr_time_from_sec(60));
+    unsigned char *val;
+    unsigned int vlen;
+    apr_status_t st;
+
+    if (!g.inst || ttl == 0 || !*id)
+        return;
+    xf_auth_decision_encode(&val, &vlen, d, r->pool);
+    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
+        return;
+    st = g.provider->store(g.inst, r->server, (const unsigned char *)id,
+                           XF_AUTH_CACHE_ID_LEN, apr_time_now() + ttl, val,
+                           vlen, r->pool);
+    if (g.mutex)
+        apr_global_mutex_unlock(g.mutex);
+    if (st != APR_SUCCESS)
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, st, r,
+            XF_LOGNO(0211) "could not store the decision in the cache");
+}
