@@ -45,14 +45,14 @@ install: $(MODULE)
 t/unit/test_xf_envelope: t/unit/test_xf_envelope.c $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c $(HDRS) t/unit/xf_test.h config.mk
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c $(UNIT_LIBS)
 
-t/unit/test_xf_http: t/unit/test_xf_http.c $(SRCDIR)/xf_http.c $(HDRS) config.mk
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_http.c $(UNIT_LIBS)
+t/unit/test_xf_http: t/unit/test_xf_http.c $(SRCDIR)/xf_http.c $(SRCDIR)/xf_parse.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_http.c $(SRCDIR)/xf_parse.c $(UNIT_LIBS)
 
 t/unit/test_xf_fdpass: t/unit/test_xf_fdpass.c $(SRCDIR)/xf_fdpass.c $(HDRS) config.mk
 	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmsg -o $@ $< $(SRCDIR)/xf_fdpass.c $(UNIT_LIBS)
 
-t/unit/test_xf_auth: t/unit/test_xf_auth.c $(SRCDIR)/xf_auth.c $(HDRS) config.mk
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_auth.c $(UNIT_LIBS) $(CRYPTO_LIBS)
+t/unit/test_xf_auth: t/unit/test_xf_auth.c $(SRCDIR)/xf_auth.c $(SRCDIR)/xf_parse.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_auth.c $(SRCDIR)/xf_parse.c $(UNIT_LIBS) $(CRYPTO_LIBS)
 
 t/unit/test_xf_xapi: t/unit/test_xf_xapi.c $(SRCDIR)/xf_xapi.c $(HDRS) config.mk
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_xapi.c $(UNIT_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) -lssl -lpthread

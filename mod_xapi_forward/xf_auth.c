@@ -17,47 +17,25 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "xf_parse.h"
+
 #define SESSION_KEY "session_id"
 #define POOL_SECRET_KEY "pool_secret"
 
 /* ---- decoding helpers -------------------------------------------------- */
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decode s[0..n) into a pool string; '+' becomes a space when
- * plus_space. A malformed escape is kept as it is (as browsers do). NULL
- * when the result would hold a NUL: such a value is never a credential,
- * since the C string would differ from what the client sent. */
+/* Percent-decode s[0..n) into a pool string (xf_parse_pct_decode: as
+ * ocaml-uri does; '+' becomes a space when plus_space). NULL when the
+ * result would hold a NUL: such a value is never a credential, since the C
+ * string would differ from what the client sent. */
 static char *pct_decode(const char *s, apr_size_t n, int plus_space,
                         apr_pool_t *p)
 {
     char *out = apr_palloc(p, n + 1);
-    apr_size_t i, o = 0;
+    apr_size_t o = xf_parse_pct_decode(out, s, n, plus_space);
 
-    for (i = 0; i < n; i++) {
-        int c = (unsigned char)s[i];
-
-        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-            hexval(s[i + 2]) >= 0) {
-            c = hexval(s[i + 1]) * 16 + hexval(s[i + 2]);
-            i += 2;
-        }
-        else if (c == '+' && plus_space) {
-            c = ' ';
-        }
-        if (c == '\0')
-            return NULL;
-        out[o++] = (char)c;
-    }
+    if (memchr(out, '\0', o))
+        return NULL;
     out[o] = '\0';
     return out;
 }

@@ -11,6 +11,8 @@
 
 #include <apr_strings.h>
 
+#include "xf_parse.h"
+
 #define DEF_MAX_LINE 8192
 #define DEF_MAX_HEAD 65536
 #define DEF_MAX_FIELDS 100
@@ -382,20 +384,6 @@ apr_status_t xf_http_resp_head(xf_http_resp_t *r, const char *buf,
     return r->hstate == H_DONE ? APR_SUCCESS : APR_INCOMPLETE;
 }
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Chunked decoding: consume framing, hand out at most one data span, and
  * keep consuming framing after it, so that a buffer ending with the last
  * chunk reports APR_EOF in the same call. */
@@ -483,7 +471,7 @@ static apr_status_t body_chunked(xf_http_resp_t *r, const char *buf,
             r->ch_digits = 0;
             r->ch_line = 0;
         }
-        else if (r->cstate == C_SIZE && (h = hex_val(c)) >= 0) {
+        else if (r->cstate == C_SIZE && (h = xf_parse_hex_value(c)) >= 0) {
             if (r->ch_left > (APR_INT64_MAX >> 4)) {
                 r->err = "bad chunk";
             }

@@ -14,7 +14,7 @@ static int is_ocaml_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
 
-static int hex_value(char c)
+int xf_parse_hex_value(char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -57,8 +57,9 @@ apr_size_t xf_parse_pct_decode(char *dst, const char *src, apr_size_t n,
     while (i < n) {
         char c = src[i];
 
-        if (c == '%' && n - i > 2 && (hi = hex_value(src[i + 1])) >= 0 &&
-            (lo = hex_value(src[i + 2])) >= 0) {
+        if (c == '%' && n - i > 2 &&
+            (hi = xf_parse_hex_value(src[i + 1])) >= 0 &&
+            (lo = xf_parse_hex_value(src[i + 2])) >= 0) {
             dst[j++] = (char)(hi << 4 | lo);
             i += 3;
         }

@@ -27,6 +27,9 @@ typedef void xf_parse_kv_fn(void *baton, const xf_span_t *k,
  */
 xf_span_t xf_parse_trim(const char *s);
 
+/** @return the value of hex digit c (either case), or -1. */
+int xf_parse_hex_value(char c);
+
 /**
  * Percent-decode as ocaml-uri's Uri.pct_decode: "%XX" with two hex digits
  * becomes one byte (possibly NUL); every other byte, including a '%' not
