@@ -29,20 +29,45 @@
 #   silent    close the fd without writing anything
 #   ctl404    write an HTTP 404 head on the CONTROL socket (as xenopsd does
 #             for unknown paths) and close the fd without writing on it
+# With ?quiet, a failed write to the client fd is an event ("quiet id=X
+# ..."), not an error: for tests whose client goes away on purpose.
+# Relay tests (4x_*.t) add, with ?id=X echoed into the event records:
+#   status    ?code=N (200) with a ?len=M (0) byte body of 'x', with length
+#             (204 and 304: neither length nor body)
+#   nolen     200, ?bytes=N of the pattern, no length: delimited by close
+#   chunked   200, Transfer-Encoding: chunked, ?bytes=N of the pattern in
+#             chunks of varying sizes (with an extension and a trailer)
+#   body100   "100 Continue" first, then as body
+#   halfhead  half a response head, then close
+#   garbage   a line that is no status line, then close
+#   hugehead  200 with one 100 KiB header field
+#   manyhead  200 with 200 header fields
+#   drip      200, ?bytes=N of the pattern with its length, ?block=B
+#             (16384) bytes every ?ms=M (5) milliseconds: a slow daemon
+#   stall     write nothing; wait (30 s at most) for the peer to close
+#   truncate  Content-Length: 100000 (?te=chunked: chunked), 1000 bytes,
+#             close (?hold=1: wait for the peer to close; event)
+#   sink      read the body (content_length); event "sink id=X got=N
+#             want=M eof|ok|error:..."; answer 200 "ok\n" when complete
+#   early     ?code=N (413) with a short body at once, reading nothing;
+#             then keep the fd open until the peer closes (30 s at most,
+#             ?hold=0: close at once); event "early id=X closed_after=S"
 #   other     200, "hello from NAME\n"
 # Every answer carries X-Daemon: NAME and X-Peer: <family> <peer address of
 # the received fd>, and ends with Connection: close.
 #
 # Records, in RECORD_DIR: NAME.last.json (the raw message of the last
 # connection), NAME.log (one line per connection: length, then the raw bytes
-# with \n escaped), NAME.count, and errors.log (anything wrong: no fd, fd not
-# a connected socket, JSON that xapi would reject).  The ready file (or the
+# with \n escaped), NAME.count, NAME.events (one line per event of the
+# relay behaviours above), and errors.log (anything wrong: no fd, fd not a
+# connected socket, JSON that xapi would reject).  The ready file (or the
 # line "READY" on stdout) appears once every socket listens.
 
 import argparse
 import hashlib
 import json
 import os
+import select
 import selectors
 import signal
 import socket
@@ -53,7 +78,14 @@ import time
 
 RECV_MAX = 16384
 PATTERN = bytes(range(256)) * 256  # 64 KiB block for /big
-BEHAVIOURS = ("echo", "big", "body", "silent", "ctl404")
+BEHAVIOURS = ("echo", "big", "body", "silent", "ctl404", "status", "nolen",
+              "chunked", "body100", "halfhead", "garbage", "hugehead",
+              "manyhead", "stall", "truncate", "sink", "early", "drip")
+REASONS = {200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified",
+           404: "Not Found",
+           413: "Payload Too Large", 418: "I'm a teapot",
+           500: "Internal Server Error", 503: "Service Unavailable"}
+HOLD_MAX = 30.0
 REQUIRED = ("m", "query", "version", "frame", "cookie", "close",
             "additional_headers")
 OPTIONAL_STR = ("transfer_encoding", "accept", "task", "subtask_of",
@@ -91,6 +123,37 @@ def record(name, data):
         with open(cnt + ".tmp", "w") as f:
             f.write("%d\n" % (n + 1))
         os.rename(cnt + ".tmp", cnt)
+
+
+def event(name, line):
+    """One line in NAME.events (relay behaviours: what the daemon saw)."""
+    with LOCK:
+        with open(os.path.join(RECORD_DIR, name + ".events"), "a") as f:
+            f.write(line + "\n")
+
+
+def wait_peer_close(cs, limit=HOLD_MAX):
+    """Without reading, wait until the peer closes its end (POLLHUP or
+    POLLRDHUP); return the seconds waited, or None after `limit`."""
+    t0 = time.monotonic()
+    p = select.poll()
+    p.register(cs.fileno(), select.POLLRDHUP)
+    while True:
+        left = limit - (time.monotonic() - t0)
+        if left <= 0:
+            return None
+        for _, rev in p.poll(left * 1000):
+            if rev & (select.POLLHUP | select.POLLRDHUP | select.POLLERR):
+                return time.monotonic() - t0
+
+
+def pattern_bytes(n):
+    """The first n bytes of the /big pattern, as an iterator of blocks."""
+    sent = 0
+    while sent < n:
+        k = min(len(PATTERN), n - sent)
+        yield PATTERN[:k]
+        sent += k
 
 
 def validate_envelope(env):
@@ -285,6 +348,8 @@ def handle_xapi(name, conn, data, fd):
             cs.sendall(head("200 OK", name, fam, addr, len(msg)) + msg)
         elif what == "silent":
             pass
+        elif what in RELAY_BEHAVIOURS:
+            RELAY_BEHAVIOURS[what](name, env, cs, fam, addr, is_head)
         elif what == "ctl404":
             conn.sendall(b"HTTP/1.1 404 Not Found\r\n"
                          b"Content-Length: 0\r\n\r\n")
@@ -292,9 +357,183 @@ def handle_xapi(name, conn, data, fd):
             msg = ("hello from %s\n" % name).encode()
             cs.sendall(head("200 OK", name, fam, addr, len(msg)) + msg)
     except OSError as e:
-        log_error(name, "writing to client fd: %s" % e)
+        if isinstance(env, dict) and "quiet" in env.get("query", {}):
+            # the test makes the client go away on purpose
+            event(name, "quiet id=%s writing to client fd: %s" %
+                  (env["query"].get("id", "-"), e.strerror or e))
+        else:
+            log_error(name, "writing to client fd: %s" % e)
     finally:
         cs.close()
+
+
+def qint(env, key, default):
+    try:
+        return int(env["query"].get(key, default))
+    except ValueError:
+        return default
+
+
+def rb_status(name, env, cs, fam, addr, is_head):
+    code = qint(env, "code", 200)
+    n = qint(env, "len", 0)
+    nobody = code in (204, 304)  # no Content-Length, no body
+    h = head("%d %s" % (code, REASONS.get(code, "Whatever")), name, fam, addr,
+             None if nobody else n)
+    cs.sendall(h if is_head or nobody else h + b"x" * n)
+
+
+def rb_nolen(name, env, cs, fam, addr, is_head):
+    cs.sendall(head("200 OK", name, fam, addr, None,
+                    "application/octet-stream"))
+    if not is_head:
+        for block in pattern_bytes(qint(env, "bytes", 0)):
+            cs.sendall(block)
+
+
+def rb_chunked(name, env, cs, fam, addr, is_head):
+    cs.sendall(head("200 OK", name, fam, addr, None,
+                    "application/octet-stream",
+                    ("Transfer-Encoding: chunked", "Trailer: X-Sum")))
+    if is_head:
+        return
+    data = b"".join(pattern_bytes(qint(env, "bytes", 0)))
+    sizes = (1, 7, 4096, 65536, 100000, 3)
+    off, i = 0, 0
+    while off < len(data):
+        k = min(sizes[i % len(sizes)], len(data) - off)
+        ext = b";ext=%d" % i if i % 2 else b""
+        cs.sendall(b"%x%s\r\n" % (k, ext) + data[off:off + k] + b"\r\n")
+        off += k
+        i += 1
+    cs.sendall(b"0\r\nX-Sum: %s\r\n\r\n" %
+               hashlib.sha256(data).hexdigest().encode())
+
+
+def rb_body100(name, env, cs, fam, addr, is_head):
+    cs.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+    if env.get("transfer_encoding", "").lower() == "chunked":
+        body = read_chunked(cs)
+    else:
+        body = read_exact(cs, env.get("content_length", 0))
+    msg = ("length=%d sha256=%s\n" %
+           (len(body), hashlib.sha256(body).hexdigest())).encode()
+    cs.sendall(head("200 OK", name, fam, addr, len(msg)) + msg)
+
+
+def rb_drip(name, env, cs, fam, addr, is_head):
+    n = qint(env, "bytes", 0)
+    pause = qint(env, "ms", 5) / 1000.0
+    block = max(qint(env, "block", 16384), 1)
+    cs.sendall(head("200 OK", name, fam, addr, n, "application/octet-stream"))
+    if is_head:
+        return
+    sent = 0
+    while sent < n:
+        end = min(sent + block, n)
+        while sent < end:  # byte i of the body is i % 256
+            k = min(len(PATTERN) - 256, end - sent)
+            cs.sendall(PATTERN[sent % 256:sent % 256 + k])
+            sent += k
+        time.sleep(pause)
+
+
+def rb_halfhead(name, env, cs, fam, addr, is_head):
+    cs.sendall(b"HTTP/1.1 200 OK\r\nContent-Ty")
+
+
+def rb_garbage(name, env, cs, fam, addr, is_head):
+    cs.sendall(b"this is no status line\r\nX-Daemon: %s\r\n\r\nxyz"
+               % name.encode())
+
+
+def send_refusable(name, env, cs, data, what):
+    """sendall, where the relay may close its end before taking it all
+    (it refuses the head half way): an event, not an error."""
+    try:
+        cs.sendall(data)
+        how = "sent"
+    except OSError as e:
+        how = "peer closed (%s)" % (e.strerror or type(e).__name__)
+    event(name, "%s id=%s %s" % (what, env["query"].get("id", "-"), how))
+
+
+def rb_hugehead(name, env, cs, fam, addr, is_head):
+    send_refusable(name, env, cs,
+                   head("200 OK", name, fam, addr, 3, "text/plain",
+                        ("X-Huge: " + "h" * (100 * 1024),)) + b"abc",
+                   "hugehead")
+
+
+def rb_manyhead(name, env, cs, fam, addr, is_head):
+    send_refusable(name, env, cs,
+                   head("200 OK", name, fam, addr, 3, "text/plain",
+                        ["X-Field-%d: %d" % (i, i) for i in range(200)]) +
+                   b"abc", "manyhead")
+
+
+def rb_stall(name, env, cs, fam, addr, is_head):
+    waited = wait_peer_close(cs)
+    event(name, "stall id=%s closed_after=%s" %
+          (env["query"].get("id", "-"),
+           "%.1f" % waited if waited is not None else "never"))
+
+
+def rb_truncate(name, env, cs, fam, addr, is_head):
+    if env["query"].get("te") == "chunked":
+        cs.sendall(head("200 OK", name, fam, addr, None,
+                        "application/octet-stream",
+                        ("Transfer-Encoding: chunked",)) +
+                   b"3e8\r\n" + PATTERN[:1000] + b"\r\n")
+    else:
+        cs.sendall(head("200 OK", name, fam, addr, 100000,
+                        "application/octet-stream") + PATTERN[:1000])
+    if qint(env, "hold", 0):
+        waited = wait_peer_close(cs)
+        event(name, "truncate id=%s closed_after=%s" %
+              (env["query"].get("id", "-"),
+               "%.1f" % waited if waited is not None else "never"))
+
+
+def rb_sink(name, env, cs, fam, addr, is_head):
+    want = env.get("content_length", 0)
+    got, how = 0, "ok"
+    try:
+        while got < want:
+            chunk = cs.recv(min(1 << 20, want - got))
+            if not chunk:
+                how = "eof"
+                break
+            got += len(chunk)
+    except OSError as e:
+        how = "error:%s" % (e.strerror or type(e).__name__)
+    event(name, "sink id=%s got=%d want=%d %s" %
+          (env["query"].get("id", "-"), got, want, how))
+    if how == "ok":
+        cs.sendall(head("200 OK", name, fam, addr, 3) + b"ok\n")
+
+
+def rb_early(name, env, cs, fam, addr, is_head):
+    code = qint(env, "code", 413)
+    msg = b"refused early\n"
+    cs.sendall(head("%d %s" % (code, REASONS.get(code, "Whatever")), name,
+                    fam, addr, len(msg)) + msg)
+    if qint(env, "hold", 1):
+        waited = wait_peer_close(cs)
+    else:
+        waited = 0.0
+    event(name, "early id=%s closed_after=%s" %
+          (env["query"].get("id", "-"),
+           "%.1f" % waited if waited is not None else "never"))
+
+
+RELAY_BEHAVIOURS = {
+    "status": rb_status, "nolen": rb_nolen, "chunked": rb_chunked,
+    "body100": rb_body100, "halfhead": rb_halfhead, "garbage": rb_garbage,
+    "hugehead": rb_hugehead, "manyhead": rb_manyhead, "stall": rb_stall,
+    "truncate": rb_truncate, "sink": rb_sink, "early": rb_early,
+    "drip": rb_drip,
+}
 
 
 def handle_fdpass(name, data, fd):
