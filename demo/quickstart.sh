@@ -30,7 +30,7 @@ cat >/etc/apache2/conf-available/xapi-forward-demo.conf <<'CONF'
 ProxyPass /demo "unix:/run/xf-demo/demo.forwarded|xapi://demo/"
 CONF
 a2enconf -q xapi-forward-demo
-apache2ctl graceful || apache2ctl start
+if pgrep -x apache2 >/dev/null; then apache2ctl graceful; else apache2ctl start; fi
 for i in 1 2 3 4 5 6 7 8 9 10; do
     curl -fsS 'http://localhost/demo/hello?x=1' && exit 0
     sleep 0.5
