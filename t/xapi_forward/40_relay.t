@@ -20,14 +20,12 @@ use XapiForward::AccessLog qw(access_mode);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::Envelope qw(expected_envelope decode_ordered);
-use XapiForward::Raw qw(port_of parse_responses read_all);
+use XapiForward::Raw qw(h2_skip port_of parse_responses read_all);
 
 plan tests => 30, need_module('proxy', 'xapi_forward', 'ssl');
 
 # HTTP/2 needs mod_http2 (not loaded under prefork) and a curl with nghttp2
-my $h2_skip = !Apache::Test::config()->{modules}{'mod_http2.c'}
-  ? 'mod_http2 not loaded'
-  : `curl --version 2>/dev/null` !~ /nghttp2/ ? 'curl without HTTP/2' : '';
+my $h2_skip = h2_skip();
 
 my $TLS = 'xf_tls';
 my $H2C = 'xf_h2c';

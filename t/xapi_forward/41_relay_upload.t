@@ -28,51 +28,20 @@ use XapiForward::AccessLog qw(access_mode);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::Envelope qw(decode_ordered);
-use XapiForward::Raw qw(port_of host_of raw_connect parse_responses);
+use XapiForward::Raw qw(h2_skip conn send_all port_of host_of raw_connect parse_responses);
 
 plan tests => 53, need_module('proxy', 'xapi_forward', 'ssl');
 
 $SIG{PIPE} = 'IGNORE';
 
-my $h2_skip = !Apache::Test::config()->{modules}{'mod_http2.c'}
-  ? 'mod_http2 not loaded'
-  : `curl --version 2>/dev/null` !~ /nghttp2/ ? 'curl without HTTP/2' : '';
+my $h2_skip = h2_skip();
 
 my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
 
 # ---- helpers ------------------------------------------------------------
 
-# a connection to a vhost: plaintext, or TLS (xf_tls) speaking HTTP/1.1
-sub conn {
-    my $vh = shift;
-    return raw_connect($vh) unless $vh eq 'xf_tls';
-    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
-                                 PeerPort => port_of($vh),
-                                 SSL_verify_mode => 0,
-                                 SSL_hostname => 'localhost',
-                                 SSL_alpn_protocols => ['http/1.1'],
-                                 Timeout => 10)
-      or die "TLS connect: $IO::Socket::SSL::SSL_ERROR\n";
-    return $s;
-}
 
-# write everything, in slices (IO::Socket::SSL copies what is left of the
-# buffer at every call); false when the peer went away
-sub send_all {
-    my($s, $bytes) = @_;
-    my $len = length $bytes;
-    for (my $at = 0; $at < $len; $at += 1 << 18) {
-        my $slice = substr $bytes, $at, 1 << 18;
-        my $off = 0;
-        while ($off < length $slice) {
-            my $n = syswrite($s, $slice, length($slice) - $off, $off);
-            return 0 unless $n;
-            $off += $n;
-        }
-    }
-    return 1;
-}
 
 # read until $n complete responses (interim 1xx count) are there, EOF, or
 # $timeout seconds without progress; returns the parsed responses

@@ -23,7 +23,7 @@ use Time::HiRes qw(time sleep);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::Envelope qw(expected_envelope);
-use XapiForward::Raw qw(port_of host_of raw_connect parse_responses);
+use XapiForward::Raw qw(conn send_all port_of host_of raw_connect parse_responses);
 
 plan tests => 45, need_module('proxy', 'xapi_forward', 'ssl');
 
@@ -34,29 +34,7 @@ my $d = XapiForward::Daemon->start(qw(rrdd));
 
 # ---- helpers (as in 41_relay_upload.t) -----------------------------------
 
-sub conn {
-    my $vh = shift;
-    return raw_connect($vh) unless $vh eq 'xf_tls';
-    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
-                                 PeerPort => port_of($vh),
-                                 SSL_verify_mode => 0,
-                                 SSL_hostname => 'localhost',
-                                 SSL_alpn_protocols => ['http/1.1'],
-                                 Timeout => 10)
-      or die "TLS connect: $IO::Socket::SSL::SSL_ERROR\n";
-    return $s;
-}
 
-sub send_all {
-    my($s, $bytes) = @_;
-    my $off = 0;
-    while ($off < length $bytes) {
-        my $n = syswrite($s, $bytes, length($bytes) - $off, $off);
-        return 0 unless $n;
-        $off += $n;
-    }
-    return 1;
-}
 
 # read until $n complete responses, EOF or $timeout s of silence; returns
 # (responses, eof seen)

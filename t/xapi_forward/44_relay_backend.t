@@ -26,18 +26,17 @@ use IO::Socket::SSL ();
 use Time::HiRes qw(time sleep);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
-use XapiForward::Raw qw(port_of host_of exchange parse_responses);
+use XapiForward::Raw qw(h2_skip port_of host_of exchange parse_responses);
 
 plan tests => 57, need_module('proxy', 'xapi_forward', 'ssl');
 
 $SIG{PIPE} = 'IGNORE';
 
-my $h2_skip = !Apache::Test::config()->{modules}{'mod_http2.c'}
-  ? 'mod_http2 not loaded'
-  : `curl --version 2>/dev/null` !~ /nghttp2/ ? 'curl without HTTP/2' : '';
+my $h2_skip = h2_skip();
 
 my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
+sub events { $d->events('rrdd', shift) }
 
 # one request, Connection: close; the answer as parse_responses sees it plus
 # eof (the server closed), elapsed seconds and the raw bytes
@@ -74,10 +73,6 @@ sub get {
     return $resp;
 }
 
-sub events {
-    my $re = shift;
-    return grep { $_ =~ $re } split /\n/, ($d->slurp('rrdd.events') // '');
-}
 
 sub wait_event {
     my($re, $timeout) = @_;

@@ -23,45 +23,22 @@ use IO::Socket::SSL ();
 use Time::HiRes qw(time sleep);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
-use XapiForward::Raw qw(port_of host_of raw_connect exchange parse_responses);
+use XapiForward::Raw qw(h2_skip conn send_all port_of host_of raw_connect exchange parse_responses);
 
 plan tests => 32, need_module('proxy', 'xapi_forward', 'ssl');
 
 $SIG{PIPE} = 'IGNORE';
 
-my $h2_skip = !Apache::Test::config()->{modules}{'mod_http2.c'}
-  ? 'mod_http2 not loaded'
-  : `curl --version 2>/dev/null` !~ /nghttp2/ ? 'curl without HTTP/2' : '';
+my $h2_skip = h2_skip();
 
 my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
+sub events { $d->events('rrdd', shift) }
 
 my $MIB = 1 << 20;
 my $ONE_MIB = 'u' x $MIB;
 
-sub conn {
-    my $vh = shift;
-    return raw_connect($vh) unless $vh =~ /tls/;
-    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
-                                 PeerPort => port_of($vh),
-                                 SSL_verify_mode => 0,
-                                 SSL_hostname => 'localhost',
-                                 SSL_alpn_protocols => ['http/1.1'],
-                                 Timeout => 10)
-      or die "TLS connect: $IO::Socket::SSL::SSL_ERROR\n";
-    return $s;
-}
 
-sub send_all {
-    my($s, $bytes) = @_;
-    my $off = 0;
-    while ($off < length $bytes) {
-        my $n = syswrite($s, $bytes, length($bytes) - $off, $off);
-        return 0 unless $n;
-        $off += $n;
-    }
-    return 1;
-}
 
 # PUT head announcing 10 MiB plus 1 MiB of it in one write, then close.
 # TLS: a TLS 1.3 server sends session tickets after the handshake; closing
@@ -106,10 +83,6 @@ sub get_and_leave {
     return $got;
 }
 
-sub events {
-    my $re = shift;
-    return grep { $_ =~ $re } split /\n/, ($d->slurp('rrdd.events') // '');
-}
 
 sub wait_events {
     my($re, $n, $timeout) = @_;

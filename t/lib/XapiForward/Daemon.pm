@@ -133,4 +133,11 @@ END {
     $? = $status;
 }
 
+
+# Lines of <name>.events (what the daemon saw) matching $re.
+sub events {
+    my($self, $name, $re) = @_;
+    return grep { $_ =~ $re } split /\n/, ($self->slurp("$name.events") // '');
+}
+
 1;

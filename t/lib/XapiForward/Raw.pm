@@ -16,7 +16,7 @@ use POSIX ();
 use Time::HiRes qw(time sleep);
 use Apache::Test ();
 
-our @EXPORT_OK = qw(port_of host_of raw_connect read_all exchange
+our @EXPORT_OK = qw(conn send_all h2_skip port_of host_of raw_connect read_all exchange
                     parse_responses capture_request);
 
 # port of a named <VirtualHost xf_...>
@@ -185,6 +185,47 @@ sub parse_responses {
                    raw => $head . $body, complete => $complete };
     }
     return @r;
+}
+
+
+# A connection to a vhost: plaintext, or TLS (vhosts named *tls*) speaking
+# HTTP/1.1.
+sub conn {
+    my $vh = shift;
+    return raw_connect($vh) unless $vh =~ /tls/;
+    require IO::Socket::SSL;
+    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
+                                 PeerPort => port_of($vh),
+                                 SSL_verify_mode => 0,
+                                 SSL_hostname => 'localhost',
+                                 SSL_alpn_protocols => ['http/1.1'],
+                                 Timeout => 10)
+      or die "TLS connect: $IO::Socket::SSL::SSL_ERROR\n";
+    return $s;
+}
+
+# Write everything, in slices (IO::Socket::SSL copies what is left of the
+# buffer at every call); false when the peer went away.
+sub send_all {
+    my($s, $bytes) = @_;
+    my $len = length $bytes;
+    for (my $at = 0; $at < $len; $at += 1 << 18) {
+        my $slice = substr $bytes, $at, 1 << 18;
+        my $off = 0;
+        while ($off < length $slice) {
+            my $n = syswrite($s, $slice, length($slice) - $off, $off);
+            return 0 unless $n;
+            $off += $n;
+        }
+    }
+    return 1;
+}
+
+# Why HTTP/2 tests cannot run here ('' when they can).
+sub h2_skip {
+    return !Apache::Test::config()->{modules}{'mod_http2.c'}
+      ? 'mod_http2 not loaded'
+      : `curl --version 2>/dev/null` !~ /nghttp2/ ? 'curl without HTTP/2' : '';
 }
 
 1;
