@@ -26,7 +26,7 @@ use IO::Socket::SSL ();
 use Time::HiRes qw(time sleep);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
-use XapiForward::Raw qw(h2_skip port_of host_of exchange parse_responses);
+use XapiForward::Raw qw(h2_skip conn port_of host_of exchange parse_responses);
 
 plan tests => 57, need_module('proxy', 'xapi_forward', 'ssl');
 
@@ -46,13 +46,7 @@ sub get {
       . "\r\nConnection: close\r\n\r\n";
     my($data, $eof, $t0) = ('', 0, time);
     if ($vh =~ /tls/) {
-        my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
-                                     PeerPort => port_of($vh),
-                                     SSL_verify_mode => 0,
-                                     SSL_hostname => 'localhost',
-                                     SSL_alpn_protocols => ['http/1.1'],
-                                     Timeout => 10)
-          or die "TLS connect: $IO::Socket::SSL::SSL_ERROR\n";
+        my $s = conn($vh);
         print $s $req;
         my $sel = IO::Select->new($s);
         while ($s->pending || $sel->can_read(20)) {
