@@ -24,7 +24,7 @@ use File::Temp ();
 use IO::Select ();
 use IO::Socket::SSL ();
 use Time::HiRes qw(time sleep);
-use XapiForward::AccessLog qw(access_mode);
+use XapiForward::AccessLog qw(access_mode log_line mark);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::Envelope qw(decode_ordered);
@@ -40,8 +40,6 @@ my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
 
 # ---- helpers ------------------------------------------------------------
-
-
 
 # read until $n complete responses (interim 1xx count) are there, EOF, or
 # $timeout seconds without progress; returns the parsed responses
@@ -108,27 +106,13 @@ sub chunked {
     return $out . "0\r\nX-Trailer: yes\r\n\r\n";
 }
 
-# t/conf/relay.conf.in's access log, from where it ended when this test
-# started (the file is not rotated between MPM passes):
+# t/conf/relay.conf.in's access log since this test started:
 # "METHOD TARGET STATUS BYTES fwd=... reply=..." of the first matching line
-my $ACCESS_LOG = Apache::Test::vars('t_logs') . '/xf_relay_access_log';
-my $ACCESS_POS = -s $ACCESS_LOG || 0;
+my $ACCESS_POS = mark('xf_relay_access_log');
 sub relay_access {
-    my($method, $target) = @_;
-    my $deadline = time + 5;
-    while (1) {
-        if (open my $fh, '<', $ACCESS_LOG) {
-            seek $fh, $ACCESS_POS, 0;
-            while (my $l = <$fh>) {
-                next unless index($l, " $method $target ") >= 0;
-                chomp $l;
-                $l =~ s/^\d+ //;
-                return $l;
-            }
-        }
-        return '' if time > $deadline;
-        sleep 0.05;
-    }
+    my $l = log_line('xf_relay_access_log', $ACCESS_POS, @_) // return '';
+    $l =~ s/^\d+ //;
+    return $l;
 }
 
 # ======================= 64 MiB PUT, first bytes with the head ============

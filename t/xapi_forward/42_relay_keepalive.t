@@ -34,8 +34,6 @@ my $d = XapiForward::Daemon->start(qw(rrdd));
 
 # ---- helpers (as in 41_relay_upload.t) -----------------------------------
 
-
-
 # read until $n complete responses, EOF or $timeout s of silence; returns
 # (responses, eof seen)
 sub read_responses {

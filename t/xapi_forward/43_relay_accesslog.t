@@ -20,6 +20,7 @@ use Apache::TestUtil;
 use IO::Select ();
 use IO::Socket::SSL ();
 use Time::HiRes qw(time sleep);
+use XapiForward::AccessLog qw(log_line mark);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::Raw qw(port_of host_of raw_connect exchange parse_responses);
@@ -31,25 +32,15 @@ $SIG{PIPE} = 'IGNORE';
 my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
 
-my $ACCESS_LOG = Apache::Test::vars('t_logs') . '/xf_relay_access_log';
-my $ACCESS_POS = -s $ACCESS_LOG || 0;
+my $ACCESS_POS = mark('xf_relay_access_log');
 
 # "STATUS BYTES fwd=... reply=..." of the request, logged after this test
 # started; '' when there is none after 5 s
 sub logged {
     my($method, $target) = @_;
-    my $deadline = time + 5;
-    while (1) {
-        if (open my $fh, '<', $ACCESS_LOG) {
-            seek $fh, $ACCESS_POS, 0;
-            while (my $l = <$fh>) {
-                chomp $l;
-                return $1 if $l =~ /^\d+ \Q$method $target\E (.*)$/;
-            }
-        }
-        return '' if time > $deadline;
-        sleep 0.05;
-    }
+    my $l = log_line('xf_relay_access_log', $ACCESS_POS, $method, $target)
+      // return '';
+    return $l =~ /^\d+ \Q$method $target\E (.*)$/ ? $1 : '';
 }
 
 sub tls_get {

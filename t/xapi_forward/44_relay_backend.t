@@ -67,7 +67,6 @@ sub get {
     return $resp;
 }
 
-
 sub wait_event {
     my($re, $timeout) = @_;
     my $deadline = time + ($timeout || 10);

@@ -21,7 +21,7 @@ use File::Temp ();
 use IO::Select ();
 use IO::Socket::SSL ();
 use Time::HiRes qw(time sleep);
-use XapiForward::Daemon;
+use XapiForward::Daemon qw(httpd_children);
 use XapiForward::ErrorLog;
 use XapiForward::Raw qw(h2_skip conn send_all port_of host_of raw_connect exchange parse_responses);
 
@@ -37,8 +37,6 @@ sub events { $d->events('rrdd', shift) }
 
 my $MIB = 1 << 20;
 my $ONE_MIB = 'u' x $MIB;
-
-
 
 # PUT head announcing 10 MiB plus 1 MiB of it in one write, then close.
 # TLS: a TLS 1.3 server sends session tickets after the handshake; closing
@@ -83,7 +81,6 @@ sub get_and_leave {
     return $got;
 }
 
-
 sub wait_events {
     my($re, $n, $timeout) = @_;
     my $deadline = time + ($timeout || 10);
@@ -94,16 +91,8 @@ sub wait_events {
 
 # pid => number of open fds, for every child of the httpd parent
 sub child_fds {
-    my $ppid = do {
-        open my $fh, '<', Apache::Test::vars('t_logs') . '/httpd.pid' or die;
-        0 + <$fh>;
-    };
     my %fds;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my($pid, $pp) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
-        next unless $pp == $ppid;
+    for my $pid (httpd_children()) {
         opendir my $dh, "/proc/$pid/fd" or next;
         $fds{$pid} = grep { /^\d+$/ } readdir $dh;
     }

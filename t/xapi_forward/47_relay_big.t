@@ -16,7 +16,7 @@ use Apache::TestUtil;
 use IO::Select ();
 use IO::Socket::SSL ();
 use Time::HiRes qw(time sleep);
-use XapiForward::Daemon;
+use XapiForward::Daemon qw(httpd_children);
 use XapiForward::ErrorLog;
 use XapiForward::Raw qw(port_of host_of raw_connect);
 
@@ -32,16 +32,8 @@ my $PAT = join('', map { chr } 0 .. 255) x (4 * 4096 + 1);    # 4 MiB + 256
 
 # pid => VmRSS in bytes, for every child of the httpd parent
 sub child_rss {
-    my $ppid = do {
-        open my $fh, '<', Apache::Test::vars('t_logs') . '/httpd.pid' or die;
-        0 + <$fh>;
-    };
     my %rss;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $fh, '<', $stat or next;
-        my $line = <$fh> // next;
-        my($pid, $pp) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
-        next unless $pp == $ppid;
+    for my $pid (httpd_children()) {
         open my $st, '<', "/proc/$pid/status" or next;
         while (<$st>) {
             $rss{$pid} = $1 * 1024 if /^VmRSS:\s+(\d+) kB/;

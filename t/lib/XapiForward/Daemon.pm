@@ -21,6 +21,9 @@ use File::Path ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
 use Apache::Test ();
+use Exporter 'import';
+
+our @EXPORT_OK = qw(stop_pid httpd_children);
 
 my @running;
 
@@ -118,12 +121,7 @@ sub stop {
     my $self = shift;
     return unless $self->{owner} == $$;   # not from a forked helper
     my $pid = delete $self->{pid} or return;
-    kill 'TERM', $pid;
-    my $deadline = time + 5;
-    while (waitpid($pid, POSIX::WNOHANG()) == 0) {
-        if (time > $deadline) { kill 'KILL', $pid; waitpid($pid, 0); last }
-        sleep 0.02;
-    }
+    stop_pid($pid);
     unlink map { $self->sock($_) } @{ $self->{names} };
 }
 
@@ -138,6 +136,34 @@ END {
 sub events {
     my($self, $name, $re) = @_;
     return grep { $_ =~ $re } split /\n/, ($self->slurp("$name.events") // '');
+}
+
+
+# TERM a child process of ours, KILL it after 5 s, and reap it.
+sub stop_pid {
+    my $pid = shift;
+    kill 'TERM', $pid;
+    my $deadline = time + 5;
+    while (waitpid($pid, POSIX::WNOHANG()) == 0) {
+        if (time > $deadline) { kill 'KILL', $pid; waitpid($pid, 0); last }
+        sleep 0.02;
+    }
+}
+
+# The pids of the children of the test httpd (its workers).
+sub httpd_children {
+    my $ppid = do {
+        open my $fh, '<', Apache::Test::vars('t_logs') . '/httpd.pid' or die;
+        0 + <$fh>;
+    };
+    my @pids;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $fh, '<', $stat or next;
+        my $line = <$fh> // next;
+        my($pid, $pp) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
+        push @pids, $pid if $pp == $ppid;
+    }
+    return @pids;
 }
 
 1;

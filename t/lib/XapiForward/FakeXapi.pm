@@ -41,6 +41,7 @@ use POSIX ();
 use Time::HiRes qw(time sleep);
 use Apache::Test ();
 use Apache::TestUtil qw(t_cmp);
+use XapiForward::Daemon qw(stop_pid);
 use XapiForward::Raw qw(exchange host_of parse_responses);
 
 our @EXPORT_OK = qw(conf_port users sessions pool_secret remember_secret
@@ -215,12 +216,7 @@ sub stop {
     my $self = shift;
     return unless $self->{owner} == $$;
     my $pid = delete $self->{pid} or return;
-    kill 'TERM', $pid;
-    my $deadline = time + 5;
-    while (waitpid($pid, POSIX::WNOHANG()) == 0) {
-        if (time > $deadline) { kill 'KILL', $pid; waitpid($pid, 0); last }
-        sleep 0.02;
-    }
+    stop_pid($pid);
 }
 
 END {
