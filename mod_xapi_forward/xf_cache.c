@@ -219,7 +219,7 @@ const unsigned char *xf_cache_key(void)
 
 xf_decision_e xf_cache_get(request_rec *r, const char *id)
 {
-    unsigned char buf[64];
+    unsigned char buf[XF_AUTH_DECISION_LEN + 1];
     unsigned int len = sizeof(buf);
     apr_status_t st;
 
@@ -231,7 +231,11 @@ xf_decision_e xf_cache_get(request_rec *r, const char *id)
                               XF_AUTH_CACHE_ID_LEN, buf, &len, r->pool);
     if (g.mutex)
         apr_global_mutex_unlock(g.mutex);
-    return st == APR_SUCCESS ? xf_auth_decision_decode(buf, len) : 0;
+    /* a value that is not sealed with our key for this id, or has expired,
+     * is a miss: whoever can write to the cache server cannot grant access */
+    return st == APR_SUCCESS
+               ? xf_auth_decision_open(buf, len, g.key, id, apr_time_now())
+               : 0;
 }
 
 void xf_cache_put(request_rec *r, const char *id, xf_decision_e d)
@@ -240,18 +244,20 @@ void xf_cache_put(request_rec *r, const char *id, xf_decision_e d)
         d == XF_DECISION_INVALID
             ? (g.neg_ttl >= 0 ? g.neg_ttl : apr_time_from_sec(10))
             : (g.ttl >= 0 ? g.ttl : apr_time_from_sec(60));
+    apr_time_t expiry = apr_time_now() + ttl;
     unsigned char *val;
-    unsigned int vlen;
     apr_status_t st;
 
     if (!g.inst || ttl == 0 || !*id)
         return;
-    xf_auth_decision_encode(&val, &vlen, d, r->pool);
+    xf_auth_decision_seal(&val, g.key, id, d, expiry, r->pool);
+    if (!val)
+        return;
     if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
         return;
     st = g.provider->store(g.inst, r->server, (const unsigned char *)id,
-                           XF_AUTH_CACHE_ID_LEN, apr_time_now() + ttl, val,
-                           vlen, r->pool);
+                           XF_AUTH_CACHE_ID_LEN, expiry, val,
+                           XF_AUTH_DECISION_LEN, r->pool);
     if (g.mutex)
         apr_global_mutex_unlock(g.mutex);
     if (st != APR_SUCCESS)
