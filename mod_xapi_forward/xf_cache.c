@@ -7,6 +7,7 @@
  */
 #include "xf_cache.h"
 
+#include <apr_atomic.h>
 #include <apr_global_mutex.h>
 #include <apr_strings.h>
 
@@ -21,6 +22,15 @@
 
 #define XF_CACHE_ID "xapi-forward-cache"
 #define XF_CACHE_MUTEX "xapi-forward-cache"
+/* after a cache server failure the cache is skipped for 2 s, doubling
+ * while it keeps failing up to this (seconds) */
+#define XF_CACHE_BACKOFF_MAX 16
+/* the failure is logged at most once per this (seconds, per process) */
+#define XF_CACHE_LOG_EVERY 60
+/* room for a value: larger than a sealed decision, so that a foreign or
+ * garbage value of modest size is read and refused rather than making the
+ * provider log an overflow */
+#define XF_CACHE_VALUE_MAX 512
 
 /* Global settings (main server only) and run-time state. */
 static struct {
@@ -34,6 +44,15 @@ static struct {
     apr_global_mutex_t *mutex; /* only for non-MP-safe providers */
     unsigned char key[XF_AUTH_KEY_BYTES];
 } g;
+
+/* Cache server health, per process, in seconds (apr_time_sec); updated
+ * with atomics by the threads of a child (a lost update only makes a
+ * back-off a little shorter or longer). */
+static struct {
+    volatile apr_uint32_t until;  /* skip the cache before this */
+    volatile apr_uint32_t step;   /* current back-off; 0: healthy */
+    volatile apr_uint32_t logged; /* last XAPIFWD0260 + 1; 0: never */
+} health;
 
 /* ---- directives ------------------------------------------------------ */
 
@@ -105,6 +124,9 @@ int xf_cache_pre_config(apr_pool_t *pconf)
     g.provider = NULL;
     g.inst = NULL;
     g.mutex = NULL;
+    apr_atomic_set32(&health.until, 0);
+    apr_atomic_set32(&health.step, 0);
+    apr_atomic_set32(&health.logged, 0);
     return OK;
 }
 
@@ -215,27 +237,81 @@ const unsigned char *xf_cache_key(void)
     return g.key;
 }
 
+/* ---- cache server failures ------------------------------------------- */
+
+static apr_uint32_t now_sec(void)
+{
+    return (apr_uint32_t)apr_time_sec(apr_time_now());
+}
+
+/* Skip the cache while a failure is recent: a dead cache server then
+ * costs one failed call per back-off period, not one per request. */
+static int cache_backing_off(void)
+{
+    return apr_atomic_read32(&health.step) &&
+           now_sec() < apr_atomic_read32(&health.until);
+}
+
+/* A store or retrieve failed for a reason other than a miss or an odd
+ * value: the cache server is down, refusing or timing out. */
+static void cache_failed(request_rec *r, const char *op, apr_status_t st)
+{
+    apr_uint32_t now = now_sec();
+    apr_uint32_t step = apr_atomic_read32(&health.step);
+    apr_uint32_t logged = apr_atomic_read32(&health.logged);
+
+    step = step ? step * 2 : 2;
+    if (step > XF_CACHE_BACKOFF_MAX)
+        step = XF_CACHE_BACKOFF_MAX;
+    apr_atomic_set32(&health.step, step);
+    apr_atomic_set32(&health.until, now + step);
+    if ((!logged || now + 1 - logged >= XF_CACHE_LOG_EVERY) &&
+        apr_atomic_cas32(&health.logged, now + 1, logged) == logged)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, st, r,
+                      XF_LOGNO(0260) "decision cache %s: %s failed; XAPI "
+                                     "decides alone, the cache is skipped "
+                                     "for %u s at a time while it fails "
+                                     "(logged at most once a minute)",
+                      g.provider_name ? g.provider_name : "shmcb", op,
+                      (unsigned)step);
+}
+
+static void cache_worked(request_rec *r)
+{
+    apr_uint32_t step = apr_atomic_read32(&health.step);
+
+    if (step && apr_atomic_cas32(&health.step, 0, step) == step)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      XF_LOGNO(0261) "decision cache %s answers again",
+                      g.provider_name ? g.provider_name : "shmcb");
+}
+
 /* ---- lookups ------------------------------------------------------------ */
 
 xf_decision_e xf_cache_get(request_rec *r, const char *id)
 {
-    unsigned char buf[XF_AUTH_DECISION_LEN + 1];
-    unsigned int len = sizeof(buf);
+    unsigned char *buf;
+    unsigned int len = XF_CACHE_VALUE_MAX;
     apr_status_t st;
 
-    if (!g.inst || !*id)
+    if (!g.inst || !*id || cache_backing_off())
         return 0;
+    buf = apr_palloc(r->pool, XF_CACHE_VALUE_MAX);
     if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
         return 0;
     st = g.provider->retrieve(g.inst, r->server, (const unsigned char *)id,
                               XF_AUTH_CACHE_ID_LEN, buf, &len, r->pool);
     if (g.mutex)
         apr_global_mutex_unlock(g.mutex);
+    if (st != APR_SUCCESS) {
+        /* a miss, or a value too large for us (garbage): not a failure */
+        if (st != APR_NOTFOUND && st != APR_ENOMEM && st != APR_ENOSPC)
+            cache_failed(r, "retrieve", st);
+        return 0;
+    }
     /* a value that is not sealed with our key for this id, or has expired,
      * is a miss: whoever can write to the cache server cannot grant access */
-    return st == APR_SUCCESS
-               ? xf_auth_decision_open(buf, len, g.key, id, apr_time_now())
-               : 0;
+    return xf_auth_decision_open(buf, len, g.key, id, apr_time_now());
 }
 
 void xf_cache_put(request_rec *r, const char *id, xf_decision_e d)
@@ -248,7 +324,7 @@ void xf_cache_put(request_rec *r, const char *id, xf_decision_e d)
     unsigned char *val;
     apr_status_t st;
 
-    if (!g.inst || ttl == 0 || !*id)
+    if (!g.inst || ttl == 0 || !*id || cache_backing_off())
         return;
     xf_auth_decision_seal(&val, g.key, id, d, expiry, r->pool);
     if (!val)
@@ -260,8 +336,16 @@ void xf_cache_put(request_rec *r, const char *id, xf_decision_e d)
                            XF_AUTH_DECISION_LEN, r->pool);
     if (g.mutex)
         apr_global_mutex_unlock(g.mutex);
-    if (st != APR_SUCCESS)
+    if (st == APR_SUCCESS) {
+        cache_worked(r);
+    }
+    else if (st == APR_EINVAL) {
+        /* memcache and redis store whole seconds: a TTL under 1 s */
         ap_log_rerror(
             APLOG_MARK, APLOG_DEBUG, st, r,
             XF_LOGNO(0211) "could not store the decision in the cache");
+    }
+    else {
+        cache_failed(r, "store", st);
+    }
 }
