@@ -25,6 +25,11 @@
 /* after a cache server failure the cache is skipped for 2 s, doubling
  * while it keeps failing up to this (seconds) */
 #define XF_CACHE_BACKOFF_MAX 16
+/* a cache call in flight without any call finishing for this long (seconds)
+ * means a hung cache server: the cache is skipped (httpd's memcache
+ * provider has no I/O timeout, and its redis provider turns RedisTimeout
+ * into millions of seconds) */
+#define XF_CACHE_STUCK 3
 /* the failure is logged at most once per this (seconds, per process) */
 #define XF_CACHE_LOG_EVERY 60
 /* room for a value: larger than a sealed decision, so that a foreign or
@@ -49,9 +54,12 @@ static struct {
  * with atomics by the threads of a child (a lost update only makes a
  * back-off a little shorter or longer). */
 static struct {
-    volatile apr_uint32_t until;  /* skip the cache before this */
-    volatile apr_uint32_t step;   /* current back-off; 0: healthy */
-    volatile apr_uint32_t logged; /* last XAPIFWD0260 + 1; 0: never */
+    volatile apr_uint32_t until;    /* skip the cache before this */
+    volatile apr_uint32_t step;     /* current back-off; 0: healthy */
+    volatile apr_uint32_t logged;   /* last XAPIFWD0260 + 1; 0: never */
+    volatile apr_uint32_t inflight; /* provider calls under way */
+    volatile apr_uint32_t progress; /* last call that started with none
+                                     * under way, or that finished */
 } health;
 
 /* ---- directives ------------------------------------------------------ */
@@ -127,6 +135,8 @@ int xf_cache_pre_config(apr_pool_t *pconf)
     apr_atomic_set32(&health.until, 0);
     apr_atomic_set32(&health.step, 0);
     apr_atomic_set32(&health.logged, 0);
+    apr_atomic_set32(&health.inflight, 0);
+    apr_atomic_set32(&health.progress, 0);
     return OK;
 }
 
@@ -274,6 +284,41 @@ static void cache_failed(request_rec *r, const char *op, apr_status_t st)
                                      "(logged at most once a minute)",
                       g.provider_name ? g.provider_name : "shmcb", op,
                       (unsigned)step);
+    else
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r,
+                      XF_LOGNO(0262) "decision cache %s: %s failed again; "
+                                     "skipped for %u s",
+                      g.provider_name ? g.provider_name : "shmcb", op,
+                      (unsigned)step);
+}
+
+/* Before a provider call: 0 when the cache is to be skipped (backing off,
+ * or calls under way make no progress: the server hangs, and only the
+ * workers already waiting on it stay stuck). */
+static int cache_enter(request_rec *r)
+{
+    apr_uint32_t now, since;
+
+    if (cache_backing_off())
+        return 0;
+    now = now_sec();
+    since = apr_atomic_read32(&health.progress);
+    if (apr_atomic_read32(&health.inflight) && now > since &&
+        now - since >= XF_CACHE_STUCK) {
+        cache_failed(
+            r, "a call (no answer for " APR_STRINGIFY(XF_CACHE_STUCK) " s)",
+            APR_TIMEUP);
+        return 0;
+    }
+    if (apr_atomic_inc32(&health.inflight) == 0)
+        apr_atomic_set32(&health.progress, now);
+    return 1;
+}
+
+static void cache_leave(void)
+{
+    apr_atomic_set32(&health.progress, now_sec());
+    apr_atomic_dec32(&health.inflight);
 }
 
 static void cache_worked(request_rec *r)
@@ -294,15 +339,18 @@ xf_decision_e xf_cache_get(request_rec *r, const char *id)
     unsigned int len = XF_CACHE_VALUE_MAX;
     apr_status_t st;
 
-    if (!g.inst || !*id || cache_backing_off())
+    if (!g.inst || !*id || !cache_enter(r))
         return 0;
     buf = apr_palloc(r->pool, XF_CACHE_VALUE_MAX);
-    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
+    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS) {
+        cache_leave();
         return 0;
+    }
     st = g.provider->retrieve(g.inst, r->server, (const unsigned char *)id,
                               XF_AUTH_CACHE_ID_LEN, buf, &len, r->pool);
     if (g.mutex)
         apr_global_mutex_unlock(g.mutex);
+    cache_leave();
     if (st != APR_SUCCESS) {
         /* a miss, or a value too large for us (garbage): not a failure */
         if (st != APR_NOTFOUND && st != APR_ENOMEM && st != APR_ENOSPC)
@@ -324,18 +372,21 @@ void xf_cache_put(request_rec *r, const char *id, xf_decision_e d)
     unsigned char *val;
     apr_status_t st;
 
-    if (!g.inst || ttl == 0 || !*id || cache_backing_off())
+    if (!g.inst || ttl == 0 || !*id)
         return;
     xf_auth_decision_seal(&val, g.key, id, d, expiry, r->pool);
-    if (!val)
+    if (!val || !cache_enter(r))
         return;
-    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
+    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS) {
+        cache_leave();
         return;
+    }
     st = g.provider->store(g.inst, r->server, (const unsigned char *)id,
                            XF_AUTH_CACHE_ID_LEN, expiry, val,
                            XF_AUTH_DECISION_LEN, r->pool);
     if (g.mutex)
         apr_global_mutex_unlock(g.mutex);
+    cache_leave();
     if (st == APR_SUCCESS) {
         cache_worked(r);
     }
