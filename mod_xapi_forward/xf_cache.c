@@ -18,6 +18,7 @@
 #include "util_mutex.h"
 
 #include "xf_access.h"
+#include "xf_confcheck.h"
 #include "xf_private.h"
 
 #define XF_CACHE_ID "xapi-forward-cache"
@@ -41,6 +42,7 @@
 static struct {
     const char *provider_name;   /* NULL: shmcb */
     const char *provider_args;   /* NULL: provider default */
+    const char *provider_where;  /* "line N of FILE" of XapiForwardCache */
     apr_interval_time_t ttl;     /* -1: 60 s */
     apr_interval_time_t neg_ttl; /* -1: 10 s */
     const char *key_file;        /* NULL: random key */
@@ -71,6 +73,7 @@ const char *xf_cache_set_provider(cmd_parms *cmd, void *dv, const char *arg)
 
     if (err)
         return err;
+    g.provider_where = xf_confcheck_where(cmd);
     sep = ap_strchr_c(arg, ':');
     if (sep) {
         g.provider_name = apr_pstrmemdup(cmd->pool, arg, sep - arg);
@@ -116,7 +119,9 @@ const char *xf_cache_set_key_file(cmd_parms *cmd, void *dv, const char *arg)
     if (err)
         return err;
     g.key_file = ap_server_root_relative(cmd->pool, arg);
-    return g.key_file ? NULL : "XapiForwardCacheKeyFile: bad path";
+    if (!g.key_file)
+        return "XapiForwardCacheKeyFile: bad path";
+    return xf_confcheck_file(cmd, g.key_file, 16);
 }
 
 /* ---- start-up -------------------------------------------------------- */
@@ -128,6 +133,7 @@ int xf_cache_pre_config(apr_pool_t *pconf)
     if (st != APR_SUCCESS)
         return 500;
     g.provider_name = g.provider_args = g.key_file = NULL;
+    g.provider_where = NULL;
     g.ttl = g.neg_ttl = -1;
     g.provider = NULL;
     g.inst = NULL;
@@ -137,6 +143,37 @@ int xf_cache_pre_config(apr_pool_t *pconf)
     apr_atomic_set32(&health.logged, 0);
     apr_atomic_set32(&health.inflight, 0);
     apr_atomic_set32(&health.progress, 0);
+    return OK;
+}
+
+int xf_cache_check_config(apr_pool_t *ptemp, server_rec *s)
+{
+    const char *name = g.provider_name ? g.provider_name : "shmcb";
+    const ap_socache_provider_t *prov;
+    ap_socache_instance_t *inst;
+    const char *err;
+
+    prov = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                              AP_SOCACHE_PROVIDER_VERSION);
+    if (!prov) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     XF_LOGNO(0506) "XapiForwardCache on %s: no socache "
+                                    "provider \"%s\" (LoadModule "
+                                    "socache_%s_module ...)",
+                     g.provider_where ? g.provider_where
+                                      : "(default, not configured)",
+                     name, name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* the provider parses its arguments here, without side effects */
+    err = prov->create(&inst, g.provider_args, ptemp, ptemp);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     XF_LOGNO(0507) "XapiForwardCache on %s: %s: %s",
+                     g.provider_where ? g.provider_where : "(default)", name,
+                     err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     return OK;
 }
 
