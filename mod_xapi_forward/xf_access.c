@@ -22,6 +22,7 @@
 #include "xf_auth.h"
 #include "xf_cache.h"
 #include "xf_config.h"
+#include "xf_path.h"
 #include "xf_private.h"
 #include "xf_xapi.h"
 
@@ -409,6 +410,9 @@ int xf_check_access(request_rec *r)
 
     if (!xf_dir_auth(d))
         return DECLINED;
+    /* subrequests skip the header_parser hook */
+    if (xf_path_check(r, "access check") != OK)
+        return HTTP_BAD_REQUEST;
     perms = d->perms;
     xf_auth_find(&cred, apr_table_get(r->headers_in, "Cookie"), r->args,
                  apr_table_get(r->headers_in, "Authorization"), r->pool);
