@@ -46,7 +46,7 @@ use XapiForward::Raw qw(exchange conn_exchange host_of parse_responses);
 
 our @EXPORT_OK = qw(conf_port users sessions pool_secret remember_secret
                     check_secrets request basic session_of start_pair
-                    checked_get);
+                    checked_get checked_request);
 
 my @running;
 
@@ -323,10 +323,17 @@ sub start_pair {
 # gets a short wait for a daemon connection that must not come)
 sub checked_get {
     my($d, $ux, $hx, $vh, $target, @h) = @_;
+    return checked_request($d, $ux, $hx, $vh, 'GET', $target, @h);
+}
+
+# checked_get with any method: checked_request($d, $ux, $hx, $vh, 'PUT',
+# '/rrd', 'Content-Length: 0')
+sub checked_request {
+    my($d, $ux, $hx, $vh, $method, $target, @h) = @_;
     my $before = $d->count('rrdd');
     $ux->reset;
     $hx->reset if $hx;
-    my $r = request($vh, 'GET', $target, @h);
+    my $r = request($vh, $method, $target, @h);
     $d->wait_count('rrdd', $before + 1, $r->{status} == 200 ? 1 : 0.2);
     $r->{unix_calls} = [$ux->calls];
     $r->{delta} = sprintf 'rrdd=%d unix=%s https=%s',
