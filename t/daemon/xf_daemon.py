@@ -10,13 +10,18 @@
 #   xf_daemon.py --dir RECORD_DIR [--ready FILE] NAME=PATH[:MODE] ...
 #
 # MODE (default from the name: "fdpass*" -> fdpass, "closer*" -> close,
-# "dead*" -> dead, else xapi):
+# "dead*" -> dead, "deaf*" -> deaf, "full*" -> full, else xapi):
 #   xapi    one recvmsg(16384) = JSON envelope + fd; answer by path (below)
 #   fdpass  one recvmsg = one NUL byte + fd (mod_proxy_fdpass protocol): httpd
 #           has written the status line and headers, write only a body
 #   close   accept, wait 0.2 s, close without reading anything
 #   dead    bind the path, then close the socket without unlinking it, so
 #           connect() gets ECONNREFUSED ("not listening")
+#   deaf    accept, never read; close when the peer closes (30 s at most):
+#           the message and its fd stay queued, unread
+#   full    listen with a backlog of 0 and never accept; one connection of
+#           the daemon's own fills the queue, so every connect() waits
+#           (EAGAIN: "backlog full")
 #
 # Behaviour in xapi mode, chosen by the envelope's "path" (else "uri"); the
 # first path segment that names a behaviour wins, so /r/echo, /rw/echo and
@@ -601,6 +606,20 @@ def closer(conn):
     conn.close()
 
 
+def deaf(conn):
+    """Accept, read nothing, hang up only when the peer does."""
+    wait_peer_close(conn)
+    conn.close()
+
+
+def fill_backlog(path, s):
+    """A listening socket that never accepts, its queue already full."""
+    s.listen(0)
+    filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    filler.connect(path)
+    return filler
+
+
 def main():
     global RECORD_DIR
     ap = argparse.ArgumentParser()
@@ -613,6 +632,7 @@ def main():
 
     sel = selectors.DefaultSelector()
     created = []
+    kept = []  # full: the listening socket and its filler stay open
     for spec in args.sockets:
         name, _, rest = spec.partition("=")
         path, mode = rest, None
@@ -621,8 +641,10 @@ def main():
         if not mode:
             mode = ("fdpass" if name.startswith("fdpass") else
                     "close" if name.startswith("closer") else
-                    "dead" if name.startswith("dead") else "xapi")
-        if mode not in ("xapi", "fdpass", "close", "dead"):
+                    "dead" if name.startswith("dead") else
+                    "deaf" if name.startswith("deaf") else
+                    "full" if name.startswith("full") else "xapi")
+        if mode not in ("xapi", "fdpass", "close", "dead", "deaf", "full"):
             ap.error("unknown mode %r" % mode)
         try:
             os.unlink(path)
@@ -633,6 +655,9 @@ def main():
         created.append(path)
         if mode == "dead":
             s.close()  # the file stays: connect() is refused
+            continue
+        if mode == "full":
+            kept.extend((s, fill_backlog(path, s)))
             continue
         s.listen(64)
         sel.register(s, selectors.EVENT_READ, (name, mode))
@@ -663,8 +688,9 @@ def main():
             except OSError as e:
                 log_error(name, "accept: %s" % e)
                 continue
-            target = closer if mode == "close" else serve
-            a = (conn,) if mode == "close" else (name, mode, conn)
+            target = (closer if mode == "close" else
+                      deaf if mode == "deaf" else serve)
+            a = (conn,) if mode in ("close", "deaf") else (name, mode, conn)
             threading.Thread(target=target, args=a, daemon=True).start()
 
 

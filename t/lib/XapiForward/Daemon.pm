@@ -7,6 +7,7 @@
 #   $d->count('rrdd');           # connections rrdd has served
 #   $d->errors;                  # lines of the daemon's errors.log
 #   $d->stop;                    # also done at exit
+#   $d->kill_hard;               # SIGKILL: dies mid-response, sockets stay
 #
 # Socket NAME is <xf_sockdir>/NAME.sock; the daemon picks its mode from the
 # name (fdpass*, closer*, dead*; see xf_daemon.py).  Each .t gets its own
@@ -138,6 +139,15 @@ sub events {
     return grep { $_ =~ $re } split /\n/, ($self->slurp("$name.events") // '');
 }
 
+
+# SIGKILL the daemon, as a crash would: its socket files stay behind.
+sub kill_hard {
+    my $self = shift;
+    return unless $self->{owner} == $$;
+    my $pid = delete $self->{pid} or return;
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
+}
 
 # TERM a child process of ours, KILL it after 5 s, and reap it.
 sub stop_pid {

@@ -14,6 +14,7 @@
 #   $x->mode('down');      # normal down slow:S garbage html500 slave:ADDR
 #   $x->expire($ref);      # the session is now SESSION_INVALID
 #   $x->stop;              # also done at exit
+#   $x->kill_hard;         # SIGKILL, calls in flight die with it
 #
 # Each instance NAME of a test gets the state dir
 # t/logs/fake_xapi/<test>/NAME; a unix socket NAME is <xf_sockdir>/NAME.
@@ -217,6 +218,14 @@ sub stop {
     return unless $self->{owner} == $$;
     my $pid = delete $self->{pid} or return;
     stop_pid($pid);
+}
+
+sub kill_hard {
+    my $self = shift;
+    return unless $self->{owner} == $$;
+    my $pid = delete $self->{pid} or return;
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
 }
 
 END {
