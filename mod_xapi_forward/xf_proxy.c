@@ -197,6 +197,15 @@ static int connect_daemon(int *pfd, request_rec *r, proxy_worker *worker,
                       "daemon socket %s: %s", uds, reason);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (APR_STATUS_IS_EMFILE(st) || APR_STATUS_IS_ENFILE(st)) {
+        /* httpd's shortage, not a missing daemon: never the 404 of
+         * XapiForwardMissingStatus */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0720)
+                      "daemon socket %s: %s: httpd is out of file "
+                      "descriptors (raise its limit, ulimit -n)", uds,
+                      reason);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0004)
                   "daemon socket %s: %s (is the daemon running?)", uds,
                   reason);

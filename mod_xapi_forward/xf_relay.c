@@ -497,7 +497,8 @@ int xf_relay_run(request_rec *r, int uds, const char *payload,
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r,
                       XF_LOGNO(0100) "socketpair() failed");
-        return HTTP_INTERNAL_SERVER_ERROR;
+        /* out of descriptors: as temporary as a missing daemon */
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     apr_pool_cleanup_register(r->pool, (void *)(intptr_t)sv[0],
                               close_fd_cleanup, apr_pool_cleanup_null);

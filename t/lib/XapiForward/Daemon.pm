@@ -160,9 +160,10 @@ sub stop_pid {
     }
 }
 
-# The pids of the children of the test httpd (its workers).
+# The pids of the children of the test httpd (its workers), or of the
+# httpd whose parent pid is given (XapiForward::FrontEnd's ->pid).
 sub httpd_children {
-    my $ppid = do {
+    my $ppid = shift || do {
         open my $fh, '<', Apache::Test::vars('t_logs') . '/httpd.pid' or die;
         0 + <$fh>;
     };

@@ -4,6 +4,7 @@
 # must be one a test expected (mod_h2 / ModSecurity practice).
 #
 #   my $log = XapiForward::ErrorLog->new;       # marks the current end
+#   XapiForward::ErrorLog->new(file => $fe->dir . '/error_log'); # another
 #   ... requests ...
 #   $log->check('missing socket', expect => ['XAPIFWD0004']);    # 1 test
 #   $log->check('ctl 404', expect => { XAPIFWD0011 => 'warn' }); # level too
@@ -26,8 +27,8 @@ use Apache::TestUtil qw(t_cmp);
 my $BAD = qr/^(?:emerg|alert|crit|error|warn)$/;
 
 sub new {
-    my $class = shift;
-    my $file = Apache::Test::vars('t_logs') . '/error_log';
+    my($class, %o) = @_;
+    my $file = $o{file} || Apache::Test::vars('t_logs') . '/error_log';
     my $self = bless { file => $file, pos => 0, buf => '' }, $class;
     $self->mark;
     return $self;

@@ -10,7 +10,7 @@
 #   $c->set($key, $value, $ttl); $c->get($key); $c->del($key); # RESP /
 #                                                   memcached text
 #   my $fe = XapiForward::FrontEnd->start('fe1', $config_body);
-#   $fe->port; $fe->error_log; $fe->stop;           # also done at exit
+#   $fe->port; $fe->pid; $fe->error_log; $fe->stop; # also done at exit
 #   my($rc, $out) = configtest($name, $config_body); # httpd -t -f
 #   module_conf(qw(proxy socache_redis));           # LoadModule lines
 #
@@ -171,6 +171,7 @@ sub start {
 }
 
 sub port { $_[0]{port} }
+sub pid  { $_[0]{pid} }
 sub dir  { $_[0]{dir} }
 sub error_log { slurp("$_[0]{dir}/error_log") // '' }
 
