@@ -20,7 +20,10 @@ use XapiForward::Raw qw(exchange host_of parse_responses);
 
 our @EXPORT_OK = qw(status wait_status run_clients get_status);
 
-# one GET, Connection: close; the response's status (0: none)
+# one GET, Connection: close; the response's status (0: no status line;
+# -1: the connection was refused; -2: closed or reset before a single byte
+# came back, as connections still in the listen backlog of a stopping
+# server are)
 sub get_status {
     my($vh, $target, %o) = @_;
     my $host = host_of($vh);
@@ -28,7 +31,8 @@ sub get_status {
         exchange($vh, "GET $target HTTP/1.1\r\nHost: $host\r\n"
                  . "Connection: close\r\n\r\n", timeout => $o{timeout} || 30);
     };
-    return 0 unless $r;
+    return $@ =~ /^connect to/ ? -1 : 0 unless $r;
+    return -2 unless length $r->{data};
     my($resp) = parse_responses($r->{data}, 'GET');
     return $resp ? $resp->{status} : 0;
 }
