@@ -29,16 +29,16 @@
 #define SLOT_NAMED 2u
 
 typedef struct xf_sock_slot_t {
-    apr_uint32_t state;        /* SLOT_*, changed atomically */
-    char path[XF_STATS_PATH];  /* written once, before SLOT_NAMED */
+    apr_uint32_t state;       /* SLOT_*, changed atomically */
+    char path[XF_STATS_PATH]; /* written once, before SLOT_NAMED */
     apr_uint64_t n[XF_SOCK_COUNT];
 } xf_sock_slot_t;
 
 /* The shared segment; the last socket slot is "other". */
 typedef struct xf_stats_shm_t {
     apr_uint32_t magic;
-    apr_uint32_t size;        /* sizeof(xf_stats_shm_t): layout check */
-    apr_time_t since;         /* when the counters started */
+    apr_uint32_t size; /* sizeof(xf_stats_shm_t): layout check */
+    apr_time_t since;  /* when the counters started */
     apr_uint64_t n[XF_STAT_COUNT];
     xf_sock_slot_t sock[XF_STATS_SOCKETS + 1];
 } xf_stats_shm_t;
@@ -54,23 +54,26 @@ static xf_stats_shm_t *stats;
 
 /* Per request: what the trace5 line and the variables tell. */
 typedef struct xf_req_t {
-    const char *way;       /* "handoff" / "relay" */
-    const char *why;       /* why not a hand-off, or NULL */
-    apr_size_t envelope;   /* bytes sent with the socket */
-    apr_time_t built;      /* times since r->request_time, 0 = not yet */
+    const char *way;     /* "handoff" / "relay" */
+    const char *why;     /* why not a hand-off, or NULL */
+    apr_size_t envelope; /* bytes sent with the socket */
+    apr_time_t built;    /* times since r->request_time, 0 = not yet */
     apr_time_t connected;
     apr_time_t handed;
-    const char *access;    /* XAPI_FORWARD_ACCESS, or NULL */
-    const char *cache;     /* XAPI_FORWARD_CACHE, or NULL */
+    const char *access; /* XAPI_FORWARD_ACCESS, or NULL */
+    const char *cache;  /* XAPI_FORWARD_CACHE, or NULL */
 } xf_req_t;
 
 static const char *const stat_names[XF_STAT_COUNT] = {
-    "Handoffs",        "Relays",         "Tunnels",
-    "Failed",          "AccessAllowed",  "AccessUnauthorized",
-    "AccessDenied",    "AccessErrors",   "CacheHits",
-    "CacheMisses",     "XapiCalls",      "XapiFailedCalls",
-    "XapiMicroseconds", "XapiLatencyLt1ms", "XapiLatencyLt10ms",
-    "XapiLatencyLt100ms", "XapiLatencyLt1s", "XapiLatencyGe1s"};
+    "Handoffs",          "Relays",
+    "Tunnels",           "Failed",
+    "AccessAllowed",     "AccessUnauthorized",
+    "AccessDenied",      "AccessErrors",
+    "CacheHits",         "CacheMisses",
+    "XapiCalls",         "XapiFailedCalls",
+    "XapiMicroseconds",  "XapiLatencyLt1ms",
+    "XapiLatencyLt10ms", "XapiLatencyLt100ms",
+    "XapiLatencyLt1s",   "XapiLatencyGe1s"};
 
 static const char *const sock_names[XF_SOCK_COUNT] = {
     "ok", "connect_failures", "timeouts", "oversize", "errors"};
@@ -99,9 +102,10 @@ int xf_stats_post_config(apr_pool_t *pconf, server_rec *s)
     st = apr_shm_create(&ret->shm, sizeof(xf_stats_shm_t), NULL,
                         s->process->pool);
     if (st != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, st, s, XF_LOGNO(0600)
-                     "cannot create the shared memory of the status "
-                     "counters");
+        ap_log_error(
+            APLOG_MARK, APLOG_CRIT, st, s,
+            XF_LOGNO(0600) "cannot create the shared memory of the status "
+                           "counters");
         return 500;
     }
     ret->base = apr_shm_baseaddr_get(ret->shm);
@@ -148,9 +152,8 @@ static xf_sock_slot_t *slot_of(const char *uds)
 
         state = __atomic_load_n(&sl->state, __ATOMIC_ACQUIRE);
         if (state == SLOT_FREE &&
-            __atomic_compare_exchange_n(&sl->state, &expect, SLOT_CLAIMING,
-                                        0, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE)) {
+            __atomic_compare_exchange_n(&sl->state, &expect, SLOT_CLAIMING, 0,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
             memcpy(sl->path, uds, len + 1);
             __atomic_store_n(&sl->state, SLOT_NAMED, __ATOMIC_RELEASE);
             return sl;
@@ -195,8 +198,7 @@ static apr_time_t since_start(request_rec *r)
     return t > 0 ? t : 1;
 }
 
-void xf_stats_way(request_rec *r, int relay, const char *why,
-                  const char *uds)
+void xf_stats_way(request_rec *r, int relay, const char *why, const char *uds)
 {
     xf_req_t *q = req_of(r);
 
@@ -235,8 +237,7 @@ void xf_stats_handed(request_rec *r)
                    apr_off_t_toa(r->pool, q->handed));
 }
 
-void xf_stats_forwarded(request_rec *r, const char *uds, int relay,
-                        int status)
+void xf_stats_forwarded(request_rec *r, const char *uds, int relay, int status)
 {
     xf_req_t *q = req_of(r);
 
@@ -254,11 +255,11 @@ void xf_stats_forwarded(request_rec *r, const char *uds, int relay,
                   " bytes; us since the request: built %" APR_TIME_T_FMT
                   ", connected %" APR_TIME_T_FMT ", handed %" APR_TIME_T_FMT
                   ", done %" APR_TIME_T_FMT "; access %s, cache %s",
-                  r->uri, q->way ? q->way : (relay ? "relay" : "handoff"),
-                  uds, q->why ? " because of a " : "", q->why ? q->why : "",
-                  status == OK ? HTTP_OK : status, q->envelope, q->built, q->connected, q->handed,
-                  since_start(r), q->access ? q->access : "off",
-                  q->cache ? q->cache : "-");
+                  r->uri, q->way ? q->way : (relay ? "relay" : "handoff"), uds,
+                  q->why ? " because of a " : "", q->why ? q->why : "",
+                  status == OK ? r->status : status, q->envelope, q->built,
+                  q->connected, q->handed, since_start(r),
+                  q->access ? q->access : "off", q->cache ? q->cache : "-");
 }
 
 void xf_stats_access(request_rec *r, int status)
@@ -362,16 +363,17 @@ static int status_hook(request_rec *r, int flags)
     }
     else {
         ap_rputs("<hr />\n<h2>mod_xapi_forward</h2>\n", r);
-        ap_rprintf(r, "<p>Counters since %s (kept across graceful "
-                      "restarts).</p>\n<table border=\"0\">\n",
-                   ap_ht_time(r->pool, stats->since, "%Y-%m-%d %H:%M:%S %Z",
-                              0));
+        ap_rprintf(
+            r,
+            "<p>Counters since %s (kept across graceful "
+            "restarts).</p>\n<table border=\"0\">\n",
+            ap_ht_time(r->pool, stats->since, "%Y-%m-%d %H:%M:%S %Z", 0));
         for (i = 0; i < XF_STAT_COUNT; i++)
-            ap_rprintf(r, "<tr><th align=\"left\">%s</th><td>%"
-                          APR_UINT64_T_FMT "</td></tr>\n",
+            ap_rprintf(r,
+                       "<tr><th align=\"left\">%s</th><td>%" APR_UINT64_T_FMT
+                       "</td></tr>\n",
                        stat_names[i], get(&stats->n[i]));
-        ap_rputs("</table>\n<table border=\"0\"><tr><th>daemon socket</th>",
-                 r);
+        ap_rputs("</table>\n<table border=\"0\"><tr><th>daemon socket</th>", r);
         for (i = 0; i < XF_SOCK_COUNT; i++)
             ap_rprintf(r, "<th>%s</th>", sock_names[i]);
         ap_rputs("</tr>\n", r);

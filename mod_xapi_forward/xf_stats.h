@@ -42,11 +42,11 @@ typedef enum {
 
 /** Per daemon socket outcomes. */
 typedef enum {
-    XF_SOCK_OK = 0,    /* forwarded (hand-off or relay completed) */
-    XF_SOCK_CONNFAIL,  /* connect refused, socket missing, bad path */
-    XF_SOCK_TIMEOUT,   /* connect, send or relay timed out (504) */
-    XF_SOCK_OVERSIZE,  /* envelope larger than XapiForwardMaxEnvelope */
-    XF_SOCK_ERROR,     /* other failures after connecting (502, 500) */
+    XF_SOCK_OK = 0,   /* forwarded (hand-off or relay completed) */
+    XF_SOCK_CONNFAIL, /* connect refused, socket missing, bad path */
+    XF_SOCK_TIMEOUT,  /* connect, send or relay timed out (504) */
+    XF_SOCK_OVERSIZE, /* envelope larger than XapiForwardMaxEnvelope */
+    XF_SOCK_ERROR,    /* other failures after connecting (502, 500) */
     XF_SOCK_COUNT
 } xf_sock_stat_e;
 
@@ -85,8 +85,7 @@ void xf_stats_sock(const char *uds, xf_sock_stat_e which);
  * @param why why it cannot be handed off (NULL: it can, or relay mode)
  * @param uds the daemon socket
  */
-void xf_stats_way(request_rec *r, int relay, const char *why,
-                  const char *uds);
+void xf_stats_way(request_rec *r, int relay, const char *why, const char *uds);
 
 /**
  * The envelope was built (status OK) or refused (oversize is counted).
@@ -108,8 +107,7 @@ void xf_stats_handed(request_rec *r);
  * Forwarding finished with status: counts it and writes the trace5 line.
  * @param relay 1 relay, 0 hand-off
  */
-void xf_stats_forwarded(request_rec *r, const char *uds, int relay,
-                        int status);
+void xf_stats_forwarded(request_rec *r, const char *uds, int relay, int status);
 
 /**
  * The access checker's outcome: OK (allowed), or the status it answers
@@ -128,8 +126,8 @@ void xf_stats_cache(request_rec *r, int hit);
  * xf_xapi_call(), counted and timed (same parameters and result).
  */
 apr_status_t xf_stats_xapi_call(struct xf_xapi_reply_t *rep,
-                        const struct xf_xapi_endpoint_t *ep,
-                        const char *method, const char *const *params,
-                        apr_pool_t *p);
+                                const struct xf_xapi_endpoint_t *ep,
+                                const char *method, const char *const *params,
+                                apr_pool_t *p);
 
 #endif /* XF_STATS_H */
