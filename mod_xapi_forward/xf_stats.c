@@ -54,7 +54,7 @@ static xf_stats_shm_t *stats;
 
 /* Per request: what the trace5 line and the variables tell. */
 typedef struct xf_req_t {
-    const char *way;     /* "handoff" / "relay" */
+    const char *way;     /* way_names[] */
     const char *why;     /* why not a hand-off, or NULL */
     apr_size_t envelope; /* bytes sent with the socket */
     apr_time_t built;    /* times since r->request_time, 0 = not yet */
@@ -179,6 +179,13 @@ void xf_stats_sock(const char *uds, xf_sock_stat_e which)
 
 /* ---- per request -------------------------------------------------------- */
 
+static const char *way_name(int way)
+{
+    return way == XF_WAY_TUNNEL  ? "tunnel"
+           : way == XF_WAY_RELAY ? "relay"
+                                 : "handoff";
+}
+
 static xf_req_t *req_of(request_rec *r)
 {
     void *v = NULL;
@@ -198,11 +205,11 @@ static apr_time_t since_start(request_rec *r)
     return t > 0 ? t : 1;
 }
 
-void xf_stats_way(request_rec *r, int relay, const char *why, const char *uds)
+void xf_stats_way(request_rec *r, int way, const char *why, const char *uds)
 {
     xf_req_t *q = req_of(r);
 
-    q->way = relay ? "relay" : "handoff";
+    q->way = way_name(way);
     q->why = why;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD_DAEMON", uds);
 }
@@ -237,12 +244,14 @@ void xf_stats_handed(request_rec *r)
                    apr_off_t_toa(r->pool, q->handed));
 }
 
-void xf_stats_forwarded(request_rec *r, const char *uds, int relay, int status)
+void xf_stats_forwarded(request_rec *r, const char *uds, int way, int status)
 {
     xf_req_t *q = req_of(r);
 
     if (status == OK) {
-        xf_stats_inc(relay ? XF_STAT_RELAY : XF_STAT_HANDOFF);
+        xf_stats_inc(way == XF_WAY_TUNNEL  ? XF_STAT_TUNNEL
+                     : way == XF_WAY_RELAY ? XF_STAT_RELAY
+                                           : XF_STAT_HANDOFF);
         xf_stats_sock(uds, XF_SOCK_OK);
     }
     else {
@@ -255,7 +264,7 @@ void xf_stats_forwarded(request_rec *r, const char *uds, int relay, int status)
                   " bytes; us since the request: built %" APR_TIME_T_FMT
                   ", connected %" APR_TIME_T_FMT ", handed %" APR_TIME_T_FMT
                   ", done %" APR_TIME_T_FMT "; access %s, cache %s",
-                  r->uri, q->way ? q->way : (relay ? "relay" : "handoff"), uds,
+                  r->uri, q->way ? q->way : way_name(way), uds,
                   q->why ? " because of a " : "", q->why ? q->why : "",
                   status == OK ? r->status : status, q->envelope, q->built,
                   q->connected, q->handed, since_start(r),

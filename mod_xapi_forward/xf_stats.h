@@ -42,13 +42,21 @@ typedef enum {
 
 /** Per daemon socket outcomes. */
 typedef enum {
-    XF_SOCK_OK = 0,   /* forwarded (hand-off or relay completed) */
+    XF_SOCK_OK = 0,   /* forwarded (hand-off, relay or tunnel done) */
     XF_SOCK_CONNFAIL, /* connect refused, socket missing, bad path */
     XF_SOCK_TIMEOUT,  /* connect, send or relay timed out (504) */
     XF_SOCK_OVERSIZE, /* envelope larger than XapiForwardMaxEnvelope */
     XF_SOCK_ERROR,    /* other failures after connecting (502, 500) */
     XF_SOCK_COUNT
 } xf_sock_stat_e;
+
+/** How a request reached its daemon (0 and 1 are the proxy handler's
+ * "relay" flag). */
+typedef enum {
+    XF_WAY_HANDOFF = 0, /* the client's socket was passed */
+    XF_WAY_RELAY = 1,   /* one end of a socketpair, httpd relays HTTP */
+    XF_WAY_TUNNEL = 2   /* one end of a socketpair, httpd copies bytes */
+} xf_way_e;
 
 /** Named daemon sockets counted apart; the rest share an "other" row. */
 #define XF_STATS_SOCKETS 32
@@ -81,11 +89,11 @@ void xf_stats_sock(const char *uds, xf_sock_stat_e which);
  * The way a request goes (proxy handler, once chosen): starts its record,
  * sets XAPI_FORWARD_DAEMON.
  * @param r the request
- * @param relay 1 relay, 0 hand-off
+ * @param way an xf_way_e (the proxy handler passes its relay flag)
  * @param why why it cannot be handed off (NULL: it can, or relay mode)
  * @param uds the daemon socket
  */
-void xf_stats_way(request_rec *r, int relay, const char *why, const char *uds);
+void xf_stats_way(request_rec *r, int way, const char *why, const char *uds);
 
 /**
  * The envelope was built (status OK) or refused (oversize is counted).
@@ -105,9 +113,9 @@ void xf_stats_handed(request_rec *r);
 
 /**
  * Forwarding finished with status: counts it and writes the trace5 line.
- * @param relay 1 relay, 0 hand-off
+ * @param way an xf_way_e
  */
-void xf_stats_forwarded(request_rec *r, const char *uds, int relay, int status);
+void xf_stats_forwarded(request_rec *r, const char *uds, int way, int status);
 
 /**
  * The access checker's outcome: OK (allowed), or the status it answers
