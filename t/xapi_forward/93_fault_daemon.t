@@ -19,7 +19,7 @@ use XapiForward::Daemon qw(httpd_children);
 use XapiForward::ErrorLog;
 use XapiForward::Faults qw(clients outcomes fd_counts fds_back);
 
-plan tests => 40, need_module('proxy', 'xapi_forward');
+plan tests => 39, need_module('proxy', 'xapi_forward');
 
 my $VH = 'xf_faults';
 my @NAMES = qw(fault deaf full perm);
