@@ -24,7 +24,7 @@ use Time::HiRes qw(time sleep);
 use Apache::Test ();
 use Exporter 'import';
 
-our @EXPORT_OK = qw(stop_pid httpd_children);
+our @EXPORT_OK = qw(stop_pid kill_pid httpd_children);
 
 my @running;
 
@@ -145,6 +145,12 @@ sub kill_hard {
     my $self = shift;
     return unless $self->{owner} == $$;
     my $pid = delete $self->{pid} or return;
+    kill_pid($pid);
+}
+
+# SIGKILL a child process of ours and reap it.
+sub kill_pid {
+    my $pid = shift;
     kill 'KILL', $pid;
     waitpid $pid, 0;
 }

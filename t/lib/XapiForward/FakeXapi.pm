@@ -42,7 +42,7 @@ use POSIX ();
 use Time::HiRes qw(time sleep);
 use Apache::Test ();
 use Apache::TestUtil qw(t_cmp);
-use XapiForward::Daemon qw(stop_pid);
+use XapiForward::Daemon qw(stop_pid kill_pid);
 use XapiForward::Raw qw(exchange conn_exchange host_of parse_responses);
 
 our @EXPORT_OK = qw(conf_port users sessions pool_secret remember_secret
@@ -223,9 +223,7 @@ sub stop {
 sub kill_hard {
     my $self = shift;
     return unless $self->{owner} == $$;
-    my $pid = delete $self->{pid} or return;
-    kill 'KILL', $pid;
-    waitpid $pid, 0;
+    kill_pid(delete $self->{pid} || return);
 }
 
 END {
