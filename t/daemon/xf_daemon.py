@@ -536,6 +536,68 @@ RELAY_BEHAVIOURS = {
 }
 
 
+
+# ---- early answers (46_relay_early*.t) ----------------------------------
+
+def read_body_digest(env, cs):
+    """Read the request body as the envelope announces it (content_length,
+    or chunked); return (bytes got, sha256 hex, how: ok|eof|error:...)."""
+    h = hashlib.sha256()
+    got, how = 0, "ok"
+    try:
+        if env.get("transfer_encoding", "").lower() == "chunked":
+            body = read_chunked(cs)
+            h.update(body)
+            got = len(body)
+        else:
+            want = env.get("content_length", 0)
+            while got < want:
+                chunk = cs.recv(min(1 << 20, want - got))
+                if not chunk:
+                    how = "eof"
+                    break
+                h.update(chunk)
+                got += len(chunk)
+    except (OSError, ValueError) as e:
+        how = "error:%s" % (getattr(e, "strerror", None) or e)
+    return got, h.hexdigest(), how
+
+
+RRD_HEAD = (b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n"
+            b"Cache-Control: no-cache, no-store\r\n\r\n")
+
+
+def rb_rrdput(name, env, cs, fam, addr, is_head):
+    """xcp-rrdd's PUT /rrd: a 200 head with no length *before* reading the
+    body (?after=1: after reading it, as a daemon that reads everything
+    first), then the body, then close.  Event "rrdput id=X got=N want=M
+    sha256=H ok|eof|error"."""
+    after = qint(env, "after", 0)
+    if not after:
+        cs.sendall(RRD_HEAD)
+    got, digest, how = read_body_digest(env, cs)
+    event(name, "rrdput id=%s got=%d want=%s sha256=%s %s" %
+          (env["query"].get("id", "-"), got,
+           env.get("content_length", "chunked"), digest, how))
+    if after:
+        cs.sendall(RRD_HEAD)
+
+
+def rb_early_close(name, env, cs, fam, addr, is_head):
+    """Refuse at once: ?code=N (413) with Connection: close and a short
+    body, then shut the read side (the relay's writes fail) and close."""
+    code = qint(env, "code", 413)
+    msg = b"refused early\n"
+    cs.sendall(head("%d %s" % (code, REASONS.get(code, "Whatever")), name,
+                    fam, addr, len(msg)) + msg)
+    cs.shutdown(socket.SHUT_RDWR)
+    event(name, "earlyclose id=%s" % env["query"].get("id", "-"))
+
+
+RELAY_BEHAVIOURS.update({"rrdput": rb_rrdput, "earlyclose": rb_early_close})
+BEHAVIOURS += ("rrdput", "earlyclose")
+
+
 def handle_fdpass(name, data, fd):
     record(name, data)
     if fd < 0:
