@@ -14,6 +14,8 @@
 #include "xf_config.h"
 #include "xf_private.h"
 #include "xf_proxy.h"
+#include "xf_tunnel.h"
+#include "xf_watch.h"
 #include "xf_version.h"
 
 static int xf_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -45,9 +47,11 @@ static void xf_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(xf_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(xf_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(xf_access_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(xf_watch_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_access(xf_check_access, NULL, NULL, APR_HOOK_MIDDLE,
                          AP_AUTH_INTERNAL_PER_CONF);
     xf_proxy_register_flushers(p);
+    xf_tunnel_register(p);
 }
 
 AP_DECLARE_MODULE(xapi_forward) = {

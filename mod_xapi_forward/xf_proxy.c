@@ -6,6 +6,8 @@
  */
 #include "xf_proxy.h"
 
+#include <unistd.h>
+
 #include <apr_strings.h>
 
 #include "ap_provider.h"
@@ -23,6 +25,8 @@
 #include "xf_private.h"
 #include "xf_relay.h"
 #include "xf_reqview.h"
+#include "xf_tunnel.h"
+#include "xf_watch.h"
 
 #define XF_SCHEME_PREFIX XF_SCHEME "://"
 #define XF_SCHEME_PREFIX_LEN (sizeof(XF_SCHEME_PREFIX) - 1)
@@ -217,6 +221,19 @@ static const char *handoff_obstacle(request_rec *r)
     return NULL;
 }
 
+/* A daemon that keeps its control socket open (status -1: it neither
+ * closed it nor wrote) keeps it for XapiForwardControlLifetime, watched
+ * by the child's watcher thread, not by this worker. */
+static void keep_control(request_rec *r, int uds, int status)
+{
+    apr_interval_time_t life = xf_dir_control_life(xf_config_dir_get(r));
+    int fd;
+
+    if (status != -1 || life <= 0 || (fd = dup(uds)) < 0)
+        return;
+    xf_watch_add(r, fd, life);
+}
+
 /* The daemon may answer on the control socket (xenopsd writes a 404 head
  * there for a path it does not know). Wait a bounded time, then close. */
 static void collect_reply(request_rec *r, int uds)
@@ -225,7 +242,8 @@ static void collect_reply(request_rec *r, int uds)
     int status = -1;
     apr_status_t st;
 
-    if (t > 0) {
+    {
+        /* t == 0: one look, without waiting */
         st = xf_fdpass_read_reply(&status, uds, to_ms(t));
         if (st != APR_SUCCESS)
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, XF_LOGNO(0014)
@@ -246,6 +264,7 @@ static void collect_reply(request_rec *r, int uds)
     if (status > 0)
         apr_table_setn(r->subprocess_env, "XAPI_FORWARD_REPLY",
                        apr_itoa(r->pool, status));
+    keep_control(r, uds, status);
 }
 
 /* Pass the client's socket itself (SPEC 3). */
@@ -360,6 +379,11 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
         if (status != OK)
             return status;
     }
+    if (relay && xf_dir_relay(d) == XF_RELAY_TUNNEL) {
+        status = xf_tunnel_check(r);
+        if (status != OK)
+            return status;
+    }
     status = connect_daemon(&uds_fd, r, worker, conf, uds);
     if (status != OK)
         return status;
@@ -368,7 +392,13 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
         if (status != OK)
             return status;
     }
-    if (relay)
+    if (relay && xf_dir_relay(d) == XF_RELAY_TUNNEL) {
+        status = xf_tunnel_run(r, worker, uds_fd, payload, plen,
+                               io_timeout(r, worker, conf));
+        if (status == DONE) /* xenopsd keeps it for the whole migration */
+            keep_control(r, uds_fd, -1);
+    }
+    else if (relay)
         status = xf_relay_run(r, uds_fd, payload, plen,
                               io_timeout(r, worker, conf));
     else
