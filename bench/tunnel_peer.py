@@ -40,10 +40,15 @@ def two_way_blocking(s, n):
     s.close()
 
 
-def serve_xapi(path, n):
+def listener(path):
     l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     l.bind(path)
     l.listen(16)
+    return l
+
+
+def serve_xapi(path, n):
+    l = listener(path)
     while True:
         c, _ = l.accept()
         _, anc, _, _ = c.recvmsg(16384, socket.CMSG_SPACE(4))
@@ -55,9 +60,7 @@ def serve_xapi(path, n):
 
 
 def serve_http(path, n):
-    l = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    l.bind(path)
-    l.listen(16)
+    l = listener(path)
     while True:
         c, _ = l.accept()
         buf = b""
