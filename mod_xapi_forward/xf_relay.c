@@ -503,7 +503,7 @@ static int refused(const relay_t *rl)
     conn = apr_table_get(xf_http_resp_headers(rl->resp), "Connection");
     if (conn && ap_find_token(rl->r->pool, conn, "close"))
         return 1;
-    return !strcmp(xf_http_resp_version(rl->resp), "HTTP/1.0")
+    return !strcmp(xf_http_resp_version(rl->resp), "1.0")
            && !(conn && ap_find_token(rl->r->pool, conn, "keep-alive"));
 }
 
