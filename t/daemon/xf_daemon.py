@@ -672,7 +672,7 @@ def cb_ctlhold(name, env, conn, cs, fam, addr):
            time.monotonic() - t0))
 
 
-CONTROL_BEHAVIOURS = {"migrate": cb_migrate, "ctlhold": cb_ctlhold}
+CONTROL_BEHAVIOURS = {"rawmigrate": cb_migrate, "ctlhold": cb_ctlhold}
 BEHAVIOURS += tuple(CONTROL_BEHAVIOURS)
 
 

@@ -1,8 +1,8 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
 # Tunnel relay (issue 10): a xenopsd-like migration through the front door.
-# The source side (t/daemon/xf_migrate_client.py) sends PUT /x/migrate with
-# no length, then a 32-byte handshake each way, 64 MiB each way at once, a
+# The source side (t/daemon/xf_migrate_client.py) sends PUT /x/rawmigrate
+# with no length, then a 32-byte handshake each way, 64 MiB each way at once, a
 # final handshake each way, and EOF; the daemon never answers HTTP.
 #   - plain hand-off (httpd holds nothing past the head)
 #   - tunnel, plaintext, the first handshake sent with the head (buffered)
@@ -34,7 +34,7 @@ my $pos = mark('xf_tunnel_access_log');
 sub migrate {
     my($vh, $id, @opt) = @_;
     my $port = port_of($vh);
-    my $out = `python3 $client --port $port --bytes $N @opt '/x/migrate?id=$id&bytes=$N'`;
+    my $out = `python3 $client --port $port --bytes $N @opt '/x/rawmigrate?id=$id&bytes=$N'`;
     return eval { JSON::PP::decode_json($out) } || { error => "no result: $out" };
 }
 
@@ -57,7 +57,7 @@ for my $case (['xf_tun_plain', 'handoff', 'handoff', []],
     my $bytes = $fwd eq 'tunnel' ? ' in=' . ($N + 64) . ' out=' . ($N + 64)
                                  : ' in=- out=-';
     ok t_cmp(log_line('xf_tunnel_access_log', $pos, 'PUT',
-                      "/x/migrate?id=$id&bytes=$N") // 'no line',
+                      "/x/rawmigrate?id=$id&bytes=$N") // 'no line',
              qr/ fwd=$fwd$bytes /,
              "$id: $fwd, bytes each way in the access log");
 }
@@ -70,7 +70,7 @@ if (my $skip = h2_skip()) {
 else {
     my $before = $d->count('xenopsd');
     my $host = 'localhost:' . port_of('xf_tun_tls');
-    my $w = `curl -s -k --http2 --max-time 30 -o /dev/null -w '%{http_code} %{http_version}' -X PUT --data-binary hello 'https://$host/x/migrate?id=h2'`;
+    my $w = `curl -s -k --http2 --max-time 30 -o /dev/null -w '%{http_code} %{http_version}' -X PUT --data-binary hello 'https://$host/x/rawmigrate?id=h2'`;
     ok t_cmp($w, '505 2', 'h2: a tunnel is refused with 505');
     ok t_cmp($d->count('xenopsd'), $before, 'h2: nothing reached the daemon');
 }
