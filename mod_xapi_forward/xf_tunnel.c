@@ -40,8 +40,8 @@ static apr_status_t count_in(ap_filter_t *f, apr_bucket_brigade *bb,
     apr_off_t len = 0;
     apr_status_t st = ap_get_brigade(f->next, bb, mode, block, readbytes);
 
-    if (st == APR_SUCCESS && apr_brigade_length(bb, 0, &len) == APR_SUCCESS
-        && len > 0)
+    if (st == APR_SUCCESS && apr_brigade_length(bb, 0, &len) == APR_SUCCESS &&
+        len > 0)
         n->from_daemon += len;
     return st;
 }
@@ -61,8 +61,8 @@ void xf_tunnel_register(apr_pool_t *p)
 {
     count_in_handle = ap_register_input_filter(XF_TUNNEL_IN, count_in, NULL,
                                                AP_FTYPE_CONNECTION);
-    count_out_handle = ap_register_output_filter(XF_TUNNEL_OUT, count_out,
-                                                 NULL, AP_FTYPE_CONNECTION);
+    count_out_handle = ap_register_output_filter(XF_TUNNEL_OUT, count_out, NULL,
+                                                 AP_FTYPE_CONNECTION);
 }
 
 int xf_tunnel_check(request_rec *r)
@@ -71,8 +71,10 @@ int xf_tunnel_check(request_rec *r)
      * extended CONNECT); the migration client, xenopsd, speaks HTTP/1.1 */
     if (!r->connection->master)
         return OK;
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0122)
-                  "XapiForwardRelay tunnel: an HTTP/2 stream cannot carry a "
+    ap_log_rerror(
+        APLOG_MARK, APLOG_ERR, 0, r,
+        XF_LOGNO(
+            0122) "XapiForwardRelay tunnel: an HTTP/2 stream cannot carry a "
                   "raw tunnel; the client must use HTTP/1.1");
     return HTTP_VERSION_NOT_SUPPORTED;
 }
@@ -96,8 +98,8 @@ int xf_tunnel_run(request_rec *r, proxy_worker *worker, int uds,
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "tunnel");
 
     /* the daemon's end as a mod_proxy backend connection (never reused) */
-    status = ap_proxy_acquire_connection(XF_SCHEME, &backend, worker,
-                                         r->server);
+    status =
+        ap_proxy_acquire_connection(XF_SCHEME, &backend, worker, r->server);
     if (status != OK)
         goto cleanup;
     backend->close = 1;
@@ -106,8 +108,8 @@ int xf_tunnel_run(request_rec *r, proxy_worker *worker, int uds,
     if (rv == APR_SUCCESS)
         rv = apr_socket_timeout_set(backend->sock, timeout);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, XF_LOGNO(0123)
-                      "tunnel: cannot set up the daemon's side");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      XF_LOGNO(0123) "tunnel: cannot set up the daemon's side");
         status = HTTP_INTERNAL_SERVER_ERROR;
         goto cleanup;
     }
@@ -115,12 +117,12 @@ int xf_tunnel_run(request_rec *r, proxy_worker *worker, int uds,
     if (status != OK)
         goto cleanup;
     ap_add_input_filter_handle(count_in_handle, n, NULL, backend->connection);
-    ap_add_output_filter_handle(count_out_handle, n, NULL,
-                                backend->connection);
+    ap_add_output_filter_handle(count_out_handle, n, NULL, backend->connection);
     rv = ap_proxy_tunnel_create(&tunnel, r, backend->connection, XF_SCHEME);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, XF_LOGNO(0124)
-                      "tunnel: cannot create httpd's proxy tunnel");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, rv, r,
+            XF_LOGNO(0124) "tunnel: cannot create httpd's proxy tunnel");
         status = HTTP_INTERNAL_SERVER_ERROR;
         goto cleanup;
     }
@@ -137,7 +139,7 @@ int xf_tunnel_run(request_rec *r, proxy_worker *worker, int uds,
                    apr_off_t_toa(r->pool, n->from_daemon));
     ap_log_rerror(APLOG_MARK, status == OK ? APLOG_DEBUG : APLOG_INFO, 0, r,
                   XF_LOGNO(0125) "tunnel %s: %" APR_OFF_T_FMT " bytes to "
-                  "the daemon, %" APR_OFF_T_FMT " bytes from it",
+                                 "the daemon, %" APR_OFF_T_FMT " bytes from it",
                   status == OK ? "closed by both sides"
                   : status == HTTP_GATEWAY_TIME_OUT
                       ? "idle for longer than its timeout"

@@ -46,12 +46,12 @@ typedef struct watch_t {
     apr_thread_mutex_t *mu;
     apr_thread_t *thread; /* NULL until the first hand-over */
 #endif
-    apr_pool_t *pool;     /* the child's */
-    int wake;             /* eventfd: new sockets, or stop */
-    int stop;             /* under mu */
-    watched_t *add;       /* handed over, not yet taken by the thread */
+    apr_pool_t *pool; /* the child's */
+    int wake;         /* eventfd: new sockets, or stop */
+    int stop;         /* under mu */
+    watched_t *add;   /* handed over, not yet taken by the thread */
     int nadd, cadd;
-    watched_t *w;         /* the thread's own */
+    watched_t *w; /* the thread's own */
     int n, c;
 } watch_t;
 
@@ -109,16 +109,16 @@ static int take_bytes(watched_t *e)
         if (memchr(e->head, '\n', e->hn) || e->hn == sizeof(e->head)) {
             status = xf_fdpass_parse_status(e->head, e->hn);
             e->reported = 1;
-            ap_log_error(APLOG_MARK,
-                         status >= 300 || status <= 0 ? APLOG_WARNING
-                                                      : APLOG_INFO,
-                         0, W->s, XF_LOGNO(0150)
-                         "daemon wrote %s%d on its control socket for %s, "
-                         "%.1f s after the hand-off",
-                         status > 0 ? "status " : "no status line: ",
-                         status > 0 ? status : 0, e->path,
-                         (double)(apr_time_now() - e->since)
-                             / APR_USEC_PER_SEC);
+            ap_log_error(
+                APLOG_MARK,
+                status >= 300 || status <= 0 ? APLOG_WARNING : APLOG_INFO, 0,
+                W->s,
+                XF_LOGNO(
+                    0150) "daemon wrote %s%d on its control socket for %s, "
+                          "%.1f s after the hand-off",
+                status > 0 ? "status " : "no status line: ",
+                status > 0 ? status : 0, e->path,
+                (double)(apr_time_now() - e->since) / APR_USEC_PER_SEC);
         }
     }
     return 0;
@@ -128,10 +128,10 @@ static void drop(int i, const char *why)
 {
     watched_t *e = &W->w[i];
 
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, W->s, XF_LOGNO(0151)
-                 "control socket for %s closed after %.1f s: %s", e->path,
-                 (double)(apr_time_now() - e->since) / APR_USEC_PER_SEC,
-                 why);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, W->s,
+                 XF_LOGNO(0151) "control socket for %s closed after %.1f s: %s",
+                 e->path,
+                 (double)(apr_time_now() - e->since) / APR_USEC_PER_SEC, why);
     close(e->fd);
     W->w[i] = W->w[--W->n];
 }
@@ -202,8 +202,8 @@ static void *APR_THREAD_FUNC watcher(apr_thread_t *t, void *data)
         }
         /* from the end: drop() moves the last entry into the hole */
         for (i = i - 1; i >= 0; i--)
-            if (pfd[i + 1].revents && pfd[i + 1].fd == W->w[i].fd
-                && take_bytes(&W->w[i]))
+            if (pfd[i + 1].revents && pfd[i + 1].fd == W->w[i].fd &&
+                take_bytes(&W->w[i]))
                 drop(i, "the daemon closed it");
     }
     free(pfd);
@@ -228,9 +228,11 @@ static apr_status_t watch_stop(void *data)
         apr_thread_join(&rv, W->thread);
     }
     if (W->n || W->nadd)
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, W->s, XF_LOGNO(0152)
-                     "child exiting: closing %d watched control socket(s)",
-                     W->n + W->nadd);
+        ap_log_error(
+            APLOG_MARK, APLOG_DEBUG, 0, W->s,
+            XF_LOGNO(
+                0152) "child exiting: closing %d watched control socket(s)",
+            W->n + W->nadd);
     for (i = 0; i < W->n; i++)
         close(W->w[i].fd);
     for (i = 0; i < W->nadd; i++)
@@ -252,13 +254,13 @@ void xf_watch_child_init(apr_pool_t *pchild, server_rec *s)
     w->s = s;
     w->pool = pchild;
     w->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (w->wake < 0
-        || apr_thread_mutex_create(&w->mu, APR_THREAD_MUTEX_DEFAULT, pchild)
-               != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, APR_FROM_OS_ERROR(errno), s,
-                     XF_LOGNO(0153) "cannot set up the control-socket "
-                     "watcher: control sockets are closed after the "
-                     "XapiForwardReplyTimeout wait");
+    if (w->wake < 0 || apr_thread_mutex_create(&w->mu, APR_THREAD_MUTEX_DEFAULT,
+                                               pchild) != APR_SUCCESS) {
+        ap_log_error(
+            APLOG_MARK, APLOG_CRIT, APR_FROM_OS_ERROR(errno), s,
+            XF_LOGNO(0153) "cannot set up the control-socket "
+                           "watcher: control sockets are closed after the "
+                           "XapiForwardReplyTimeout wait");
         if (w->wake >= 0)
             close(w->wake);
         return;
@@ -290,8 +292,8 @@ apr_status_t xf_watch_add(request_rec *r, int fd, apr_interval_time_t life)
         else {
             rv = APR_SUCCESS;
             if (!W->thread)
-                rv = apr_thread_create(&W->thread, NULL, watcher, NULL,
-                                       W->pool);
+                rv =
+                    apr_thread_create(&W->thread, NULL, watcher, NULL, W->pool);
             if (rv == APR_SUCCESS)
                 W->add[W->nadd++] = e;
         }
@@ -299,10 +301,11 @@ apr_status_t xf_watch_add(request_rec *r, int fd, apr_interval_time_t life)
     }
 #endif
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, XF_LOGNO(0154)
-                      "cannot watch the daemon's control socket (%s): "
-                      "closed now", rv == APR_ENOSPC ? "too many watched"
-                                                     : "no watcher");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_WARNING, rv, r,
+            XF_LOGNO(0154) "cannot watch the daemon's control socket (%s): "
+                           "closed now",
+            rv == APR_ENOSPC ? "too many watched" : "no watcher");
         close(fd);
         return rv;
     }
