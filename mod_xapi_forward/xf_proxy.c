@@ -26,6 +26,7 @@
 #include "xf_private.h"
 #include "xf_relay.h"
 #include "xf_reqview.h"
+#include "xf_stats.h"
 #include "xf_tunnel.h"
 #include "xf_watch.h"
 
@@ -312,6 +313,7 @@ static int handoff(request_rec *r, int uds, const char *payload,
     c->keepalive = AP_CONN_CLOSE;
     c->aborted = 1;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "handoff");
+    xf_stats_handed(r);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0010)
                   "handed the client socket off (%" APR_SIZE_T_FMT
                   " byte message)", len);
@@ -330,7 +332,7 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     const char *uds, *fname, *obstacle, *payload = NULL;
     apr_size_t plen = 0;
     xf_mode_e mode;
-    int status, uds_fd = -1, relay;
+    int status, uds_fd = -1, relay, way;
 
     if (strncasecmp(url, XF_SCHEME_PREFIX, XF_SCHEME_PREFIX_LEN))
         return DECLINED;
@@ -379,18 +381,24 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
                   "%s to %s (mode %s%s%s)", relay ? "relaying" : "handing off",
                   uds, xf_mode_name(mode), obstacle ? ": " : "",
                   obstacle ? obstacle : "");
+    way = !relay ? XF_WAY_HANDOFF
+          : xf_dir_relay(d) == XF_RELAY_TUNNEL ? XF_WAY_TUNNEL
+                                               : XF_WAY_RELAY;
+    xf_stats_way(r, way, obstacle, uds);
 
     if (!fl->writes_to_client) {
         status = fl->flusher(r, &payload, &plen, fl->context);
+        xf_stats_flushed(r, uds, status, plen);
         if (status != OK)
             return status;
     }
-    if (relay && xf_dir_relay(d) == XF_RELAY_TUNNEL) {
+    if (way == XF_WAY_TUNNEL) {
         status = xf_tunnel_check(r);
         if (status != OK)
             return status;
     }
     status = connect_daemon(&uds_fd, r, worker, conf, uds);
+    xf_stats_connected(r, uds, status);
     if (status != OK)
         return status;
     if (fl->writes_to_client) {
@@ -398,7 +406,7 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
         if (status != OK)
             return status;
     }
-    if (relay && xf_dir_relay(d) == XF_RELAY_TUNNEL) {
+    if (way == XF_WAY_TUNNEL) {
         status = xf_tunnel_run(r, worker, uds_fd, payload, plen,
                                io_timeout(r, worker, conf));
         if (status == DONE) /* xenopsd keeps it for the whole migration */
@@ -411,5 +419,7 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
         status = handoff(r, uds_fd, payload, plen,
                          io_timeout(r, worker, conf));
     xf_fdpass_close(uds_fd, r->pool);
+    /* a tunnel is DONE: httpd wrote no HTTP answer of its own */
+    xf_stats_forwarded(r, uds, way, status == DONE ? OK : status);
     return status;
 }

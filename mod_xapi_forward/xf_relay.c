@@ -28,6 +28,7 @@
 #include "xf_fdpass.h"
 #include "xf_http.h"
 #include "xf_private.h"
+#include "xf_stats.h"
 
 #define XF_RELAY_BUFSIZE 65536
 #define XF_HEAD_BUFSIZE 8192
@@ -672,6 +673,7 @@ int xf_relay_run(request_rec *r, int uds, const char *payload,
     if (status != OK)
         return status;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "relay");
+    xf_stats_handed(r);
 
     memset(&rl, 0, sizeof(rl));
     rl.r = r;
