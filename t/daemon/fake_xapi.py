@@ -25,7 +25,7 @@ At least one --unix or --https is required.
 Config file:
   {"users": {"root": {"password": "pw", "superuser": true},
              "ro":   {"password": "pw2",
-                      "permissions": ["http/get_rrd_updates"]}},
+                      "permissions": ["http/rrd_updates"]}},
    "sessions": {"OpaqueRef:fixed-1": {"user": "ro", "uuid": "<optional>"}}}
   A fixed session without "uuid" gets uuid5(URL namespace, ref).  Sessions
   made by login belong to the user that logged in and live until logout or
