@@ -43,7 +43,7 @@ my @ROUTES = (
 );
 my @FRONTS = ('plain', 'tls');
 
-plan tests => @FRONTS * (2 * @ROUTES + 10) + 1 + 2,
+plan tests => @FRONTS * (2 * @ROUTES + 10) + 1 + 2 + 2,
   need_module('proxy', 'proxy_http', 'xapi_forward', 'socache_shmcb',
               'ssl');
 
@@ -158,6 +158,21 @@ for my $front (@FRONTS) {
     ok t_cmp($resp ? $resp->{body} : '', qr/"result":"[0-9a-f-]{36}"/,
              "$front: JSON-RPC answer relayed");
     $log->check("$front: jsonrpc");
+}
+
+# a pool member asks for the pool certificate by name ("pool")
+{
+    my($before, $rb) = (counts(), nreq());
+    my $x = conn_exchange('xf_frontdoor',
+                          "GET /host_rrd HTTP/1.1\r\nHost: pool\r\n"
+                          . "Cookie: session_id=$ROOT\r\n"
+                          . "Connection: close\r\n\r\n",
+                          port => $TLS_PORT, tls => 1, sni => 'pool',
+                          timeout => 20);
+    my($resp) = parse_responses($x->{data});
+    ok t_cmp(($resp ? $resp->{status} : 0) . ' ' . where($before, $rb),
+             '200 rrdd', 'TLS vhost for SNI "pool": served');
+    $log->check('SNI pool');
 }
 
 ok t_cmp(join("\n", $ux->errors, $xapi->errors, $d->errors), '',

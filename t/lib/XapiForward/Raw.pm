@@ -190,7 +190,7 @@ sub parse_responses {
 
 # A connection to a vhost: plaintext, or TLS (vhosts named *tls*) speaking
 # HTTP/1.1.  Options: port => N (a port that is no Apache::Test vhost; TLS
-# when tls => 1), sni => 0 (send no server name, as XenCenter),
+# when tls => 1), sni => 0 (send no server name, as XenCenter) or a name,
 # ssl_version => 'TLSv1_2' (only that version).
 sub conn {
     my($vh, %o) = @_;
@@ -210,8 +210,8 @@ sub conn {
                                  PeerPort => $port,
                                  SSL_verify_mode => 0,
                                  SSL_hostname =>
-                                   (defined $o{sni} && !$o{sni} ? ''
-                                                               : 'localhost'),
+                                   (defined $o{sni} ? $o{sni} || ''
+                                                    : 'localhost'),
                                  ($o{ssl_version}
                                   ? (SSL_version => $o{ssl_version}) : ()),
                                  SSL_alpn_protocols => ['http/1.1'],
