@@ -548,11 +548,7 @@ class HttpServer(Quiet, socketserver.ThreadingMixIn,
     transport = "http"
 
 
-class HttpsServer(Quiet, socketserver.ThreadingMixIn,
-                  socketserver.TCPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
+class HttpsServer(HttpServer):
     transport = "https"
 
     def get_request(self):
