@@ -42,6 +42,10 @@ install: $(MODULE)
 	install -d $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available
 	install -m 644 conf.d/xapi_forward.load conf.d/xapi_forward.conf \
 	  $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available/
+	install -d $(DESTDIR)$(HTTPD_SYSCONFDIR)/conf-available
+	install -m 644 conf.d/xapi-frontdoor.conf \
+	  conf.d/xapi-frontdoor-vhost.conf \
+	  $(DESTDIR)$(HTTPD_SYSCONFDIR)/conf-available/
 
 # ---- unit tests (cmocka) --------------------------------------------------
 t/unit/test_xf_envelope: t/unit/test_xf_envelope.c $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c $(HDRS) t/unit/xf_test.h config.mk

@@ -50,7 +50,7 @@ PIDS+=("$BE")
 # a fake XAPI that knows one session (only the first request asks it)
 mkdir -p "$RUN/xapi-state"
 cat >"$RUN/users.json" <<'JSON'
-{"users": {"bench": {"password": "benchpw", "permissions": ["http/get_rrd_updates"]}},
+{"users": {"bench": {"password": "benchpw", "permissions": ["http/rrd_updates"]}},
  "sessions": {"OpaqueRef:bench-session": {"user": "bench"}}}
 JSON
 python3 "$TOP/t/daemon/fake_xapi.py" --state-dir "$RUN/xapi-state" \
@@ -104,7 +104,7 @@ Listen 127.0.0.1:18195
 <VirtualHost 127.0.0.1:18191>
     <Location />
         XapiForwardAuth On
-        XapiForwardRequirePermission http/get_rrd_updates
+        XapiForwardRequirePermission http/rrd_updates
     </Location>
     ProxyPass / "unix:$RUN/xapi.sock|xapi://auth/"
 </VirtualHost>

@@ -53,6 +53,8 @@ for d in TEST.PL lib daemon xapi_forward htdocs; do
     [ -e "$tdir/$d" ] && cp -R "$tdir/$d" "$tmp/t/"
 done
 cp "$tdir"/conf/*.in "$tdir"/conf/*.json "$tdir"/conf/ptoken "$tmp/t/conf/" 2>/dev/null
+# the shipped configuration some tests load (t/TEST.PL: frontdoor_conf)
+[ -d "$tdir/../conf.d" ] && cp -R "$tdir/../conf.d" "$tmp/"
 cp "$so" "$tmp/mod_xapi_forward.so" || die "cannot copy $so"
 
 if [ "$(id -u)" = 0 ]; then
