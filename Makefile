@@ -60,7 +60,7 @@ t/unit/test_xf_xapi: t/unit/test_xf_xapi.c $(SRCDIR)/xf_xapi.c $(HDRS) config.mk
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=0 ./$$t || exit 1; done
 
-check: all unit check-layering check-config
+check: all unit check-layering check-config fuzz-replay
 	@echo "make check: OK"
 
 check-valgrind: $(UNIT)
@@ -94,6 +94,8 @@ bench: $(MODULE)
 demo:
 	sh demo/quickstart.sh
 
+include fuzz/fuzz.mk
+
 format:
 	clang-format -i $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h
 
@@ -102,7 +104,7 @@ format-check:
 
 clean:
 	rm -rf .libs $(SRCDIR)/.libs *.la *.lo *.slo $(SRCDIR)/*.lo \
-	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs
+	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs fuzz/bin
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache \
