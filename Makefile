@@ -19,6 +19,9 @@ UNIT_CFLAGS = -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(SRCDIR) -It/unit \
 UNIT_LIBS = $(APR_LIBS) $(JSONC_LIBS) $(CMOCKA_LIBS)
 UNIT_CFLAGS += $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 APXS_WC = $(foreach f,$(WARN_CFLAGS) -O2,-Wc,$(f))
+# only xapi_forward_module is exported from the .so (check: make check-exports)
+EXPORTS = $(SRCDIR)/exports.map
+APXS_WL = -Wl,-Wl,--version-script=$(CURDIR)/$(EXPORTS)
 
 all: $(MODULE)
 
@@ -28,8 +31,8 @@ config.mk: configure.ac config.mk.in $(SRCDIR)/xf_version.h.in
 
 $(SRCDIR)/xf_version.h: config.mk
 
-$(MODULE): config.mk $(SRC) $(HDRS)
-	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
+$(MODULE): config.mk $(SRC) $(HDRS) $(EXPORTS)
+	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) $(APXS_WL) $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
 	  -I$(SRCDIR) $(SRC) $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)
 
 install: $(MODULE)
@@ -60,7 +63,7 @@ t/unit/test_xf_xapi: t/unit/test_xf_xapi.c $(SRCDIR)/xf_xapi.c $(HDRS) config.mk
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=0 ./$$t || exit 1; done
 
-check: all unit check-layering check-config fuzz-replay
+check: all unit check-layering check-config check-exports fuzz-replay
 	@echo "make check: OK"
 
 check-valgrind: $(UNIT)
@@ -72,6 +75,12 @@ check-layering:
 	@bad=$$(grep -lE '#include +[<"](http|mod_proxy\.h|httpd\.h|ap_)' \
 	  $(CORE) $(CORE:.c=.h) $(SRCDIR)/xf_types.h 2>/dev/null); \
 	if [ -n "$$bad" ]; then echo "httpd header in pure core: $$bad"; exit 1; fi
+
+# the .so exports the module record and nothing else
+check-exports: $(MODULE)
+	@syms=$$(nm -D --defined-only $(MODULE) | awk '$$2 !~ /^[aAuUvVwW]$$/ {print $$3}'); \
+	if [ "$$syms" != xapi_forward_module ]; then \
+	  echo "exported from $(MODULE) besides xapi_forward_module:"; echo "$$syms"; exit 1; fi
 
 # every conf field is in create and merge; every directive is documented
 check-config:
@@ -110,5 +119,5 @@ distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache \
 	  aclocal.m4 $(SRCDIR)/xf_version.h
 
-.PHONY: all install unit check check-valgrind check-layering check-config \
+.PHONY: all install unit check check-valgrind check-layering check-config check-exports \
         test bench demo format format-check clean distclean
