@@ -93,6 +93,34 @@ test: check
 	  exit 0; fi; \
 	sh t/run-apache-tests.sh $(CURDIR)/$(MODULE)
 
+# ---- the live module under memory checkers (t/run-checked.sh) ----------
+# the module built with ASan + UBSan in its own directory (the normal
+# objects stay as they are); httpd runs it with the runtimes preloaded
+ASAN_DIR    = build/asan
+ASAN_MODULE = $(ASAN_DIR)/.libs/mod_xapi_forward.so
+ASAN_WC     = -Wc,-O1 -Wc,-g -Wc,-fno-omit-frame-pointer \
+              -Wc,-fsanitize=address,undefined
+# hand-off and relay files run under valgrind (single process: slow)
+VALGRIND_LIVE_TESTS = $(wildcard t/xapi_forward/20_*.t t/xapi_forward/30_*.t \
+              t/xapi_forward/4[0-9]_relay*.t)
+
+$(ASAN_MODULE): config.mk $(SRC) $(HDRS) $(EXPORTS)
+	rm -rf $(ASAN_DIR) && mkdir -p $(ASAN_DIR)/$(SRCDIR)
+	cp $(sort $(SRC) $(HDRS)) $(ASAN_DIR)/$(SRCDIR)/
+	cd $(ASAN_DIR) && $(APXS) -c -o mod_xapi_forward.la $(APXS_WC) \
+	  $(ASAN_WC) $(APXS_WL) \
+	  $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
+	  -I$(SRCDIR) $(SRC) -lasan -lubsan $(JSONC_LIBS) $(CURL_LIBS) \
+	  $(CRYPTO_LIBS)
+
+# the whole suite (event MPM; XF_MPMS adds passes) against the ASan module
+test-asan: $(ASAN_MODULE)
+	sh t/run-checked.sh asan $(CURDIR)/$(ASAN_MODULE) $(TESTS)
+
+test-valgrind-live: $(MODULE)
+	sh t/run-checked.sh valgrind $(CURDIR)/$(MODULE) \
+	  $(or $(TESTS),$(VALGRIND_LIVE_TESTS))
+
 # the shared comparison (hand-off row, relay row), then our own rows
 # (authenticated hand-off, TLS relay vs mod_proxy_http); BENCH_ENV passes
 # knobs to both, e.g. BENCH_ENV="ROUNDS=1 DUR=5"
@@ -113,11 +141,11 @@ format-check:
 
 clean:
 	rm -rf .libs $(SRCDIR)/.libs *.la *.lo *.slo $(SRCDIR)/*.lo \
-	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs fuzz/bin
+	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs fuzz/bin build
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache \
 	  aclocal.m4 $(SRCDIR)/xf_version.h
 
 .PHONY: all install unit check check-valgrind check-layering check-config check-exports \
-        test bench demo format format-check clean distclean
+        test test-asan test-valgrind-live bench demo format format-check clean distclean
