@@ -17,6 +17,7 @@
 #   XF_MPM_TESTS   tests of the extra passes (default: 01, 20, 30, 40-47)
 #   XF_TEST_USER   user to run as when root (default xftest)
 #   XF_KEEP=1      keep the temp dir even on success
+#   XF_TMPDIR      where the temp dir is made (default /tmp)
 #   APACHE_TEST_PORT  base port (default "select": the first free one)
 
 set -u
@@ -46,7 +47,7 @@ for a in "$@"; do
     case $a in *.t|t/*|*/) has_tests=yes ;; esac
 done
 
-tmp=$(mktemp -d /tmp/xft.XXXXXX) || die "mktemp failed"
+tmp=$(mktemp -d "${XF_TMPDIR:-/tmp}/xft.XXXXXX") || die "mktemp failed"
 mkdir -p "$tmp/t/conf" || die "mkdir failed"
 for d in TEST.PL lib daemon xapi_forward htdocs; do
     [ -e "$tdir/$d" ] && cp -R "$tdir/$d" "$tmp/t/"

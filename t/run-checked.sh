@@ -31,11 +31,20 @@ so=$2
 shift 2
 tdir=$(cd "$(dirname "$0")" && pwd) || die "cannot find t/"
 httpd=${XF_HTTPD:-/usr/sbin/apache2}
+
+# the test files, named (relative to the copied t/): every one by default
+if [ $# -eq 0 ]; then
+    for f in "$tdir"/xapi_forward/*.t; do
+        set -- "$@" "t/xapi_forward/${f##*/}"
+    done
+fi
 [ -x "$httpd" ] || die "no httpd at $httpd (set XF_HTTPD)"
 
 work=$(mktemp -d /tmp/xfchk.XXXXXX) || die "mktemp failed"
 chmod 755 "$work"
 mkdir "$work/reports" && chmod 1777 "$work/reports"
+# not in a bin/ directory: Apache::Test would take the one above for an
+# httpd installation and look for modules there
 wrap="$work/httpd"
 
 case $mode in
@@ -73,8 +82,19 @@ EOT
 esac
 chmod 755 "$wrap"
 
-XF_MPMS=${XF_MPMS-} sh "$tdir/run-apache-tests.sh" "$so" -httpd "$wrap" "$@"
-rc=$?
+
+# the suite's tree goes to a dir of its own (not a /tmp/xft.* one: other
+# runs on a shared machine clean those up)
+trees=$(mktemp -d /tmp/xfchkt.XXXXXX) || die "mktemp failed"
+chmod 755 "$trees"
+{ XF_TMPDIR=$trees XF_MPMS=${XF_MPMS-} sh "$tdir/run-apache-tests.sh" "$so" \
+    -httpd "$wrap" "$@"; echo $? >"$work/rc"; } 2>&1 | tee "$work/suite.log"
+rc=$(cat "$work/rc")
+# a server that did not start (port taken...) skips every file: not a pass
+if grep -q 'skipped: cannot find module\|Result: NOTESTS' "$work/suite.log"; then
+    echo "=== $mode: tests were skipped: the server did not start as configured ==="
+    rc=1
+fi
 
 # asan.<pid> / ubsan.<pid> exist only when something was reported;
 # valgrind writes a file per process: errors are in its summary line
@@ -92,5 +112,5 @@ done
 n=$(ls "$work/reports" | wc -l)
 echo "=== $mode: suite exit $rc; $n report file(s) in $work/reports; errors: $bad ==="
 [ "$rc" -eq 0 ] && [ "$bad" -eq 0 ] || exit 1
-rm -rf "$work"
+[ "${XF_KEEP:-0}" = 1 ] || rm -rf "$work" "$trees"
 exit 0
