@@ -166,6 +166,9 @@ static void same(const outcome_t *a, const outcome_t *b)
     FUZZ_CHECK(a->length == b->length);
     FUZZ_CHECK(same_str(a->headers, b->headers));
     FUZZ_CHECK(a->blen == b->blen && memcmp(a->body, b->body, a->blen) == 0);
+    if (!same_str(a->why, b->why))
+        fprintf(stderr, "whole: %s; cut: %s\n", a->why ? a->why : "-",
+                b->why ? b->why : "-");
     FUZZ_CHECK(same_str(a->why, b->why));
     /* after an error, what earlier pieces took depends on the cuts */
     if (!a->why)

@@ -421,18 +421,20 @@ static apr_status_t body_chunked(xf_http_resp_t *r, const char *buf,
             const char *nl = memchr(buf + off, '\n', len - off);
             apr_size_t take =
                 nl ? (apr_size_t)(nl - (buf + off)) + 1 : len - off;
-            apr_size_t i, content = 0;
+            apr_size_t i, room = r->max_head - r->tr_total;
 
-            for (i = 0; i < take; i++) {
-                content += buf[off + i] != '\r' && buf[off + i] != '\n';
+            /* byte by byte: the limit passed first wins, however the
+             * line was cut into reads */
+            for (i = 0; i < take && !r->err; i++) {
+                if (i >= room) {
+                    r->err = "trailer section too large";
+                }
+                else if (buf[off + i] != '\r' && buf[off + i] != '\n' &&
+                         ++r->ch_line > r->max_line) {
+                    r->err = "trailer line too long";
+                }
             }
-            r->ch_line += content;
-            if (r->ch_line > r->max_line) {
-                r->err = "trailer line too long";
-                break;
-            }
-            if (take > r->max_head - r->tr_total) {
-                r->err = "trailer section too large";
+            if (r->err) {
                 break;
             }
             r->tr_total += take;
