@@ -121,6 +121,21 @@ test-valgrind-live: $(MODULE)
 	sh t/run-checked.sh valgrind $(CURDIR)/$(MODULE) \
 	  $(or $(TESTS),$(VALGRIND_LIVE_TESTS))
 
+# ---- soak: t/xapi_forward/95_soak_short.t with big counts ----------------
+# 200 concurrent ab clients, event MPM, loopback; 250 worker threads so
+# that no client waits for a thread (MaxRequestWorkers is never reached)
+SOAK_HANDOFFS    = 100000
+SOAK_RELAYED     = 100000
+SOAK_CONCURRENCY = 200
+SOAK_RSS_KB      = 16384
+SOAK_TIMEOUT     = 3600
+soak: $(MODULE)
+	XF_SOAK_HANDOFFS=$(SOAK_HANDOFFS) XF_SOAK_RELAYED=$(SOAK_RELAYED) \
+	XF_SOAK_CONCURRENCY=$(SOAK_CONCURRENCY) XF_SOAK_RSS_KB=$(SOAK_RSS_KB) \
+	XF_MPMS= timeout $(SOAK_TIMEOUT) sh t/run-apache-tests.sh \
+	  $(CURDIR)/$(MODULE) -verbose -threadsperchild 50 -minclients 250 \
+	  -maxclients 250 t/xapi_forward/95_soak_short.t
+
 # the shared comparison (hand-off row, relay row), then our own rows
 # (authenticated hand-off, TLS relay vs mod_proxy_http); BENCH_ENV passes
 # knobs to both, e.g. BENCH_ENV="ROUNDS=1 DUR=5"
@@ -148,4 +163,4 @@ distclean: clean
 	  aclocal.m4 $(SRCDIR)/xf_version.h
 
 .PHONY: all install unit check check-valgrind check-layering check-config check-exports \
-        test test-asan test-valgrind-live bench demo format format-check clean distclean
+        test test-asan test-valgrind-live soak bench demo format format-check clean distclean
