@@ -107,9 +107,8 @@ static int all_digits(const char *v, size_t n)
     return n > 0;
 }
 
-static void check_json(const char *json, apr_size_t len,
-                       const xf_reqview_t *rv, const xf_envelope_opts_t *o,
-                       int nul_keys, apr_pool_t *p)
+static void check_json(const char *json, apr_size_t len, const xf_reqview_t *rv,
+                       const xf_envelope_opts_t *o, int nul_keys, apr_pool_t *p)
 {
     json_tokener *tok = json_tokener_new();
     json_object *top, *m = NULL, *add = NULL, *close = NULL, *map = NULL;
@@ -132,13 +131,12 @@ static void check_json(const char *json, apr_size_t len,
 
         FUZZ_CHECK(json_object_array_length(m) == 2);
         FUZZ_CHECK(u && strcmp(json_object_get_string(u), "Unknown") == 0);
-        FUZZ_CHECK(v && (size_t)json_object_get_string_len(v) ==
-                            strlen(rv->method));
+        FUZZ_CHECK(v &&
+                   (size_t)json_object_get_string_len(v) == strlen(rv->method));
         FUZZ_CHECK(memcmp(json_object_get_string(v), rv->method,
                           strlen(rv->method)) == 0);
         FUZZ_CHECK(strcmp(rv->method, "GET") && strcmp(rv->method, "POST") &&
-                   strcmp(rv->method, "PUT") &&
-                   strcmp(rv->method, "CONNECT") &&
+                   strcmp(rv->method, "PUT") && strcmp(rv->method, "CONNECT") &&
                    strcmp(rv->method, "OPTIONS"));
     }
     else {
@@ -168,8 +166,8 @@ static void check_json(const char *json, apr_size_t len,
             other = !ieq(v, n, "close") && !ieq(v, n, "keep-alive");
         else if (strcmp(ln, "content-length") == 0)
             other = !(all_digits(v, n) &&
-                      (n < 19 || (n == 19 && memcmp(v, "9223372036854775807",
-                                                    19) <= 0)));
+                      (n < 19 ||
+                       (n == 19 && memcmp(v, "9223372036854775807", 19) <= 0)));
         else
             other = field_index(ln) < 0;
         if (!other)
@@ -225,8 +223,8 @@ static void check_json(const char *json, apr_size_t len,
             FUZZ_CHECK(json_object_object_get_ex(top, maps[j], &map));
             FUZZ_CHECK(json_object_is_type(map, json_type_object));
             for (i = 0; o->strip_params[i]; i++)
-                FUZZ_CHECK(!json_object_object_get_ex(map, o->strip_params[i],
-                                                      NULL));
+                FUZZ_CHECK(
+                    !json_object_object_get_ex(map, o->strip_params[i], NULL));
         }
     }
     json_object_put(top);

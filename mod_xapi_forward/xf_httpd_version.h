@@ -11,7 +11,7 @@
 #include "ap_mmn.h"
 
 #if !AP_MODULE_MAGIC_AT_LEAST(20120211, 105)
-#error "mod_xapi_forward needs Apache httpd 2.4.48 or later (module magic number 20120211.105)"
+#error "mod_xapi_forward needs httpd 2.4.48 or later (MMN 20120211.105)"
 #endif
 
 #endif /* XF_HTTPD_VERSION_H */
