@@ -50,6 +50,7 @@ mkdir "$work/reports" && chmod 1777 "$work/reports"
 # httpd installation and look for modules there
 wrap="$work/httpd"
 
+opts=
 case $mode in
 asan)
     asan=$(gcc -print-file-name=libasan.so)
@@ -68,16 +69,17 @@ valgrind)
     command -v valgrind >/dev/null || die "valgrind is not installed"
     cat >"$wrap" <<EOT
 #!/bin/sh
-# httpd under valgrind when it serves (-X); its -v/-V/-l queries as is
+# httpd under valgrind when it serves single-process (Apache::Test's
+# -one-process gives -D ONE_PROCESS); its -v/-V/-l queries as is
 case " \$* " in
-*" -X "*)
+*" -X "*|*" ONE_PROCESS "*)
     exec valgrind --trace-children=yes --leak-check=no --track-fds=no \\
         --error-exitcode=99 --num-callers=30 \\
         --log-file="$work/reports/valgrind.%p" "$httpd" "\$@" ;;
 esac
 exec "$httpd" "\$@"
 EOT
-    set -- -one-process -startup_timeout 300 "$@"
+    opts="-one-process -startup_timeout 300"
     ;;
 *)
     die "mode must be asan or valgrind"
@@ -91,8 +93,8 @@ chmod 755 "$wrap"
 trees=$(mktemp -d /tmp/xfchkt.XXXXXX) || die "mktemp failed"
 chmod 755 "$trees"
 # the verbose re-run of failed files goes through the wrapper too
-{ XF_RERUN_OPTS="-httpd $wrap" XF_TMPDIR=$trees XF_MPMS=${XF_MPMS-} \
-    sh "$tdir/run-apache-tests.sh" "$so" -httpd "$wrap" "$@"
+{ XF_RERUN_OPTS="-httpd $wrap $opts" XF_TMPDIR=$trees XF_MPMS=${XF_MPMS-} \
+    sh "$tdir/run-apache-tests.sh" "$so" -httpd "$wrap" $opts "$@"
     echo $? >"$work/rc"; } 2>&1 | tee "$work/suite.log"
 rc=$(cat "$work/rc")
 # a server that did not start (port taken...) skips every file: not a pass
