@@ -110,7 +110,14 @@ for f in "$work"/reports/*; do
     [ -f "$f" ] || continue
     case $f in
     */valgrind.*)
-        grep -q 'ERROR SUMMARY: [1-9]' "$f" || continue ;;
+        sum=$(grep 'ERROR SUMMARY' "$f")
+        echo "=== $f: ${sum:-no ERROR SUMMARY (process killed?)}"
+        # no summary: look for error headers instead
+        if [ -n "$sum" ]; then
+            echo "$sum" | grep -q 'ERROR SUMMARY: [1-9]' || continue
+        else
+            grep -qE '== (Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param|Mismatched free|Source and destination overlap)' "$f" || continue
+        fi ;;
     esac
     echo "=== report: $f ==="
     cat "$f"
