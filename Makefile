@@ -127,16 +127,19 @@ test-valgrind-live: $(MODULE)
 
 # ---- soak: t/xapi_forward/95_soak_short.t with big counts ----------------
 # 200 concurrent ab clients, event MPM, loopback; 250 worker threads so
-# that no client waits for a thread (MaxRequestWorkers is never reached)
+# that no client waits for a thread (MaxRequestWorkers is never reached);
+# the test tree in a /tmp/xfsoak.* dir of its own (the default /tmp/xft.*
+# ones were removed under long runs on the shared machine)
 SOAK_HANDOFFS    = 100000
 SOAK_RELAYED     = 100000
 SOAK_CONCURRENCY = 200
 SOAK_RSS_KB      = 16384
 SOAK_TIMEOUT     = 3600
 soak: $(MODULE)
+	dir=$$(mktemp -d /tmp/xfsoak.XXXXXX) && chmod 755 $$dir && \
 	XF_SOAK_HANDOFFS=$(SOAK_HANDOFFS) XF_SOAK_RELAYED=$(SOAK_RELAYED) \
 	XF_SOAK_CONCURRENCY=$(SOAK_CONCURRENCY) XF_SOAK_RSS_KB=$(SOAK_RSS_KB) \
-	XF_MPMS= timeout $(SOAK_TIMEOUT) sh t/run-apache-tests.sh \
+	XF_TMPDIR=$$dir XF_MPMS= timeout $(SOAK_TIMEOUT) sh t/run-apache-tests.sh \
 	  $(CURDIR)/$(MODULE) -verbose -threadsperchild 50 -minclients 250 \
 	  -maxclients 250 t/xapi_forward/95_soak_short.t
 
