@@ -11,16 +11,30 @@
 #include "mod_proxy.h"
 
 #include "xf_access.h"
+#include "xf_cache.h"
+#include "xf_confcheck.h"
 #include "xf_config.h"
 #include "xf_path.h"
 #include "xf_private.h"
 #include "xf_proxy.h"
+#include "xf_stats.h"
 #include "xf_version.h"
 
 static int xf_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp)
 {
     return xf_access_pre_config(pconf, plog, ptemp);
+}
+
+/* runs under httpd -t too (post_config does not) */
+static int xf_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    int rc = xf_confcheck_check_config(pconf, plog, ptemp, s);
+
+    if (xf_config_auth_used && xf_cache_check_config(ptemp, s) != OK)
+        rc = HTTP_INTERNAL_SERVER_ERROR;
+    return rc;
 }
 
 static int xf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -30,7 +44,9 @@ static int xf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
-    rc = xf_access_post_config(pconf, plog, ptemp, s);
+    rc = xf_stats_post_config(pconf, s);
+    if (rc == OK)
+        rc = xf_access_post_config(pconf, plog, ptemp, s);
     if (rc != OK)
         return rc;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, XF_LOGNO(0001)
@@ -44,6 +60,7 @@ static void xf_register_hooks(apr_pool_t *p)
     proxy_hook_scheme_handler(xf_proxy_handler, NULL, NULL, APR_HOOK_FIRST);
     proxy_hook_canon_handler(xf_proxy_canon, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_pre_config(xf_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(xf_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(xf_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(xf_access_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* before every access, authn and authz hook (Require included) */
@@ -51,6 +68,7 @@ static void xf_register_hooks(apr_pool_t *p)
     ap_hook_check_access(xf_check_access, NULL, NULL, APR_HOOK_MIDDLE,
                          AP_AUTH_INTERNAL_PER_CONF);
     xf_proxy_register_flushers(p);
+    xf_stats_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(xapi_forward) = {
