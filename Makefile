@@ -21,6 +21,9 @@ UNIT_CFLAGS = -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(SRCDIR) -It/unit \
 UNIT_LIBS = $(APR_LIBS) $(JSONC_LIBS) $(CMOCKA_LIBS)
 UNIT_CFLAGS += $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 APXS_WC = $(foreach f,$(WARN_CFLAGS) -O2,-Wc,$(f))
+# only xapi_forward_module is exported from the .so (check: make check-exports)
+EXPORTS = $(SRCDIR)/exports.map
+APXS_WL = -Wl,-Wl,--version-script=$(CURDIR)/$(EXPORTS)
 
 all: $(MODULE)
 
@@ -30,8 +33,8 @@ config.mk: configure.ac config.mk.in $(SRCDIR)/xf_version.h.in
 
 $(SRCDIR)/xf_version.h: config.mk
 
-$(MODULE): config.mk $(SRC) $(HDRS)
-	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
+$(MODULE): config.mk $(SRC) $(HDRS) $(EXPORTS)
+	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) $(APXS_WL) $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
 	  -I$(SRCDIR) $(SRC) $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)
 
 install: $(MODULE)
@@ -69,7 +72,7 @@ t/unit/test_xf_routes: t/unit/test_xf_routes.c $(SRCDIR)/xf_routes.c $(HDRS) t/u
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=0 ./$$t || exit 1; done
 
-check: all unit check-layering check-config
+check: all unit check-layering check-config check-exports fuzz-replay
 	@echo "make check: OK"
 
 check-valgrind: $(UNIT)
@@ -82,6 +85,12 @@ check-layering:
 	  $(CORE) $(CORE:.c=.h) $(SRCDIR)/xf_types.h 2>/dev/null); \
 	if [ -n "$$bad" ]; then echo "httpd header in pure core: $$bad"; exit 1; fi
 
+# the .so exports the module record and nothing else
+check-exports: $(MODULE)
+	@syms=$$(nm -D --defined-only $(MODULE) | awk '$$2 !~ /^[aAuUvVwW]$$/ {print $$3}'); \
+	if [ "$$syms" != xapi_forward_module ]; then \
+	  echo "exported from $(MODULE) besides xapi_forward_module:"; echo "$$syms"; exit 1; fi
+
 # every conf field is in create and merge; every directive is documented
 check-config:
 	@sh t/check-config.sh
@@ -93,6 +102,52 @@ test: check
 	  exit 0; fi; \
 	sh t/run-apache-tests.sh $(CURDIR)/$(MODULE)
 
+# ---- the live module under memory checkers (t/run-checked.sh) ----------
+# the module built with ASan + UBSan in its own directory (the normal
+# objects stay as they are); httpd runs it with the runtimes preloaded
+ASAN_DIR    = build/asan
+ASAN_MODULE = $(ASAN_DIR)/.libs/mod_xapi_forward.so
+ASAN_WC     = -Wc,-O1 -Wc,-g -Wc,-fno-omit-frame-pointer \
+              -Wc,-fsanitize=address,undefined
+# hand-off and relay files run under valgrind (single process: slow)
+VALGRIND_LIVE_TESTS = $(wildcard t/xapi_forward/20_*.t t/xapi_forward/30_*.t \
+              t/xapi_forward/4[0-9]_relay*.t)
+
+$(ASAN_MODULE): config.mk $(SRC) $(HDRS) $(EXPORTS)
+	rm -rf $(ASAN_DIR) && mkdir -p $(ASAN_DIR)/$(SRCDIR)
+	cp $(sort $(SRC) $(HDRS)) $(ASAN_DIR)/$(SRCDIR)/
+	cd $(ASAN_DIR) && $(APXS) -c -o mod_xapi_forward.la $(APXS_WC) \
+	  $(ASAN_WC) $(APXS_WL) \
+	  $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
+	  -I$(SRCDIR) $(SRC) -lasan -lubsan $(JSONC_LIBS) $(CURL_LIBS) \
+	  $(CRYPTO_LIBS)
+
+# the whole suite (event MPM; XF_MPMS adds passes) against the ASan module
+test-asan: $(ASAN_MODULE)
+	sh t/run-checked.sh asan $(CURDIR)/$(ASAN_MODULE) $(TESTS)
+
+test-valgrind-live: $(MODULE)
+	sh t/run-checked.sh valgrind $(CURDIR)/$(MODULE) \
+	  $(or $(TESTS),$(VALGRIND_LIVE_TESTS))
+
+# ---- soak: t/xapi_forward/95_soak_short.t with big counts ----------------
+# 200 concurrent ab clients, event MPM, loopback; 250 worker threads so
+# that no client waits for a thread (MaxRequestWorkers is never reached);
+# the test tree in a /tmp/xfsoak.* dir of its own (the default /tmp/xft.*
+# ones were removed under long runs on the shared machine)
+SOAK_HANDOFFS    = 100000
+SOAK_RELAYED     = 100000
+SOAK_CONCURRENCY = 200
+SOAK_RSS_KB      = 16384
+SOAK_TIMEOUT     = 3600
+soak: $(MODULE)
+	dir=$$(mktemp -d /tmp/xfsoak.XXXXXX) && chmod 755 $$dir && \
+	XF_SOAK_HANDOFFS=$(SOAK_HANDOFFS) XF_SOAK_RELAYED=$(SOAK_RELAYED) \
+	XF_SOAK_CONCURRENCY=$(SOAK_CONCURRENCY) XF_SOAK_RSS_KB=$(SOAK_RSS_KB) \
+	XF_TMPDIR=$$dir XF_MPMS= timeout $(SOAK_TIMEOUT) sh t/run-apache-tests.sh \
+	  $(CURDIR)/$(MODULE) -verbose -threadsperchild 50 -minclients 250 \
+	  -maxclients 250 t/xapi_forward/95_soak_short.t
+
 # the shared comparison (hand-off row, relay row), then our own rows
 # (authenticated hand-off, TLS relay vs mod_proxy_http); BENCH_ENV passes
 # knobs to both, e.g. BENCH_ENV="ROUNDS=1 DUR=5"
@@ -103,6 +158,8 @@ bench: $(MODULE)
 demo:
 	sh demo/quickstart.sh
 
+include fuzz/fuzz.mk
+
 format:
 	clang-format -i $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h
 
@@ -111,11 +168,11 @@ format-check:
 
 clean:
 	rm -rf .libs $(SRCDIR)/.libs *.la *.lo *.slo $(SRCDIR)/*.lo \
-	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs
+	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs fuzz/bin build
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache \
 	  aclocal.m4 $(SRCDIR)/xf_version.h
 
-.PHONY: all install unit check check-valgrind check-layering check-config \
-        test bench demo format format-check clean distclean
+.PHONY: all install unit check check-valgrind check-layering check-config check-exports \
+        test test-asan test-valgrind-live soak bench demo format format-check clean distclean

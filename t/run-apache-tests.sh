@@ -18,6 +18,8 @@
 #                  40-48, 80, 81)
 #   XF_TEST_USER   user to run as when root (default xftest)
 #   XF_KEEP=1      keep the temp dir even on success
+#   XF_TMPDIR      where the temp dir is made (default /tmp)
+#   XF_RERUN_OPTS  TEST.PL options for the verbose re-run of failed files
 #   APACHE_TEST_PORT  base port (default "select": the first free one)
 
 set -u
@@ -47,7 +49,7 @@ for a in "$@"; do
     case $a in *.t|t/*|*/) has_tests=yes ;; esac
 done
 
-tmp=$(mktemp -d /tmp/xft.XXXXXX) || die "mktemp failed"
+tmp=$(mktemp -d "${XF_TMPDIR:-/tmp}/xft.XXXXXX") || die "mktemp failed"
 mkdir -p "$tmp/t/conf" || die "mkdir failed"
 for d in TEST.PL lib daemon xapi_forward htdocs; do
     [ -e "$tdir/$d" ] && cp -R "$tdir/$d" "$tmp/t/"
@@ -92,7 +94,7 @@ run_pass() {
         failed=$(sed -n 's/^\(t\/[^ ]*\.t\) *(Wstat.*/\1/p' "$out" | tr '\n' ' ')
         if [ -n "$failed" ]; then
             echo "=== $mpm: re-running $failed with -verbose ==="
-            as_user "$base -verbose $failed"
+            as_user "$base -verbose ${XF_RERUN_OPTS:-} $failed"
         fi
     fi
     # never leave a server behind (TEST.PL stops it unless it crashed)
