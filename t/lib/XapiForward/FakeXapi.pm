@@ -13,6 +13,8 @@
 #   $x->reset;             # forget the calls
 #   $x->mode('down');      # normal down slow:S garbage html500 slave:ADDR
 #   $x->expire($ref);      # the session is now SESSION_INVALID
+#   $x->rpc('task.create', $s, 'l', 'd');  # a JSON-RPC call of our own:
+#                          # its result, or dies with "NAME [params]"
 #   $x->stop;              # also done at exit
 #
 # Each instance NAME of a test gets the state dir
@@ -77,13 +79,15 @@ sub spew {
     rename $tmp, $f or die "rename $tmp: $!\n" unless $append;
 }
 
-# a port reserved in t/conf/access.conf.in by "Define NAME @NextAvailablePort@"
+# a port reserved in t/conf/access.conf.in (or t/conf/$file.in) by
+# "Define NAME @NextAvailablePort@"
 sub conf_port {
-    my $name = shift;
-    my $conf = slurp(vars()->{t_conf} . '/access.conf')
-      or die "no generated t/conf/access.conf\n";
+    my($name, $file) = @_;
+    $file ||= 'access.conf';
+    my $conf = slurp(vars()->{t_conf} . "/$file")
+      or die "no generated t/conf/$file\n";
     $conf =~ /^\s*Define\s+\Q$name\E\s+(\d+)\s*$/m
-      or die "no 'Define $name <port>' in t/conf/access.conf\n";
+      or die "no 'Define $name <port>' in t/conf/$file\n";
     return $1;
 }
 
@@ -210,6 +214,40 @@ sub expire {
     my($self, @refs) = @_;
     spew("$self->{dir}/expired", join('', map { "$_\n" } @refs), 1);
     return $self;
+}
+
+# One JSON-RPC 2.0 call to this fake, as a client of XAPI would make it
+# (over its unix socket, else over HTTPS). Returns the result; dies with
+# "NAME [param, ...]" on an XAPI error.
+sub rpc {
+    my($self, $method, @params) = @_;
+    my $json = JSON::PP->new->canonical;
+    my $body = $json->encode({ jsonrpc => '2.0', method => $method,
+                               params => \@params, id => 1 });
+    my $s;
+    if ($self->{sock}) {
+        require IO::Socket::UNIX;
+        $s = IO::Socket::UNIX->new(Peer => $self->{sock})
+          or die "connect $self->{sock}: $!\n";
+    }
+    else {
+        require IO::Socket::SSL;
+        $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{port},
+                                  SSL_verify_mode => 0, Timeout => 10)
+          or die "TLS connect: $IO::Socket::SSL::SSL_ERROR\n";
+    }
+    print $s "POST /jsonrpc HTTP/1.1\r\nHost: localhost\r\n"
+      . "Content-Type: application/json\r\nContent-Length: "
+      . length($body) . "\r\nConnection: close\r\n\r\n$body";
+    my $resp = do { local $/; <$s> } // '';
+    close $s;
+    my(undef, $rbody) = split /\r\n\r\n/, $resp, 2;
+    my $r = eval { $json->decode($rbody // '') }
+      or die "$method: no JSON-RPC answer: $resp\n";
+    die join(' ', $r->{error}{message}, @{ $r->{error}{data} || [] }) . "\n"
+      if $r->{error};
+    return $r->{result};
 }
 
 sub stop {
