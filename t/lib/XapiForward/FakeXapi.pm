@@ -362,6 +362,16 @@ sub checked_get {
     $hx->reset;
     my $r = request($vh, 'GET', $target, @h);
     $d->wait_count('rrdd', $before + 1, 1) if $r->{status} == 200;
+    # a Basic login's session is logged out after the response
+    if ($r->{status} == 200 || $r->{status} == 403) {
+        for my $x ($ux, $hx) {
+            my $deadline = time + 10;
+            sleep 0.05 while grep({ $_ eq 'session.login_with_password' }
+                                  $x->calls)
+              && !grep({ $_ eq 'session.logout' } $x->calls)
+              && time < $deadline;
+        }
+    }
     $r->{unix_calls} = [$ux->calls];
     $r->{delta} = sprintf 'rrdd=%d unix=%s https=%s',
       $d->count('rrdd') - $before, join(',', $ux->calls) || '-',
