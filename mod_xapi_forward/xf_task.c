@@ -100,10 +100,10 @@ static void update_task(after_t *a, xf_ep_t *ep, const char *forwarded)
     if (!task_call(&rep, a, ep, "task.get_status", NULL, 0))
         return;
     if (!rep.str || strcmp(rep.str, "pending")) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      XF_LOGNO(0224) "task %s is %s already: left as it is",
-                      task, rep.str ? ap_escape_logitem(r->pool, rep.str)
-                                    : "(not a string)");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, 0, r,
+            XF_LOGNO(0224) "task %s is %s already: left as it is", task,
+            rep.str ? ap_escape_logitem(r->pool, rep.str) : "(not a string)");
         return;
     }
     memset(&prm, 0, sizeof(prm));
@@ -122,11 +122,10 @@ static void update_task(after_t *a, xf_ep_t *ep, const char *forwarded)
     prm.s = fail ? "failure" : "success";
     if (!task_call(&rep, a, ep, "task.set_status", &prm, 0))
         return;
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  XF_LOGNO(0220) "task %s %s", task,
-                  fail ? "failed: RBAC_PERMISSION_DENIED"
-                       : apr_pstrcat(r->pool, "finished after the ",
-                                     forwarded, NULL));
+    ap_log_rerror(
+        APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0220) "task %s %s", task,
+        fail ? "failed: RBAC_PERMISSION_DENIED"
+             : apr_pstrcat(r->pool, "finished after the ", forwarded, NULL));
 }
 
 /* After a hand-off the daemon owns the client; httpd's descriptor of the
