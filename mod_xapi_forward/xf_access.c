@@ -479,7 +479,9 @@ int xf_check_access(request_rec *r)
     else {
         if (cred.kind == XF_CRED_SESSION)
             dec = session_decision(
-                r, xf_access_endpoint(r, xf_srv_xapi_url(xf_config_srv_get(r->server))),
+                r,
+                xf_access_endpoint(
+                    r, xf_srv_xapi_url(xf_config_srv_get(r->server))),
                 cred.value, perms, &why);
         else
             dec = basic_decision(r, &cred, perms, &bsess, &why);

@@ -407,16 +407,15 @@ static const char *transport_error(const xf_xapi_endpoint_t *ep,
         return apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc));
     if (curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK &&
         oserr > 0)
-        return apr_psprintf(p, "%s: %s (%s)", ep->url, curl_easy_strerror(rc),
-                            apr_strerror((apr_status_t)oserr, buf,
-                                         sizeof(buf)));
+        return apr_psprintf(
+            p, "%s: %s (%s)", ep->url, curl_easy_strerror(rc),
+            apr_strerror((apr_status_t)oserr, buf, sizeof(buf)));
     return apr_psprintf(p, "%s: %s", ep->url, curl_easy_strerror(rc));
 }
 
-apr_status_t xf_xapi_call_ex(xf_xapi_reply_t *rep,
-                             const xf_xapi_endpoint_t *ep, const char *method,
-                             const xf_xapi_param_t *params, int nparams,
-                             apr_pool_t *p)
+apr_status_t xf_xapi_call_ex(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
+                             const char *method, const xf_xapi_param_t *params,
+                             int nparams, apr_pool_t *p)
 {
     CURL *h = NULL;
     struct curl_slist *hdrs = NULL, *h2;

@@ -54,9 +54,9 @@ typedef enum {
 
 typedef struct xf_xapi_param_t {
     xf_xapi_param_e type;
-    const char *s;             /* XF_XAPI_STRING */
-    double f;                  /* XF_XAPI_FLOAT */
-    const char *const *list;   /* XF_XAPI_STRINGS: NULL-terminated */
+    const char *s;           /* XF_XAPI_STRING */
+    double f;                /* XF_XAPI_FLOAT */
+    const char *const *list; /* XF_XAPI_STRINGS: NULL-terminated */
 } xf_xapi_param_t;
 
 /** Call once per process before any other function (curl_global_init). */
@@ -81,10 +81,9 @@ apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
  * task.set_progress [session, task, 1.0]. Otherwise as xf_xapi_call.
  * @param params nparams params
  */
-apr_status_t xf_xapi_call_ex(xf_xapi_reply_t *rep,
-                             const xf_xapi_endpoint_t *ep, const char *method,
-                             const xf_xapi_param_t *params, int nparams,
-                             apr_pool_t *p);
+apr_status_t xf_xapi_call_ex(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
+                             const char *method, const xf_xapi_param_t *params,
+                             int nparams, apr_pool_t *p);
 
 /**
  * The endpoint for a HOST_IS_SLAVE master address: "https://<master>"

@@ -163,8 +163,8 @@ static void test_param_find(void **state)
     v = xf_auth_param_find(NULL, "start=1&task_id=OpaqueRef%3At1", "task_id",
                            p);
     assert_string_equal(v, "OpaqueRef:t1");
-    v = xf_auth_param_find("task_id=OpaqueRef:c; x=y",
-                           "task_id=OpaqueRef:q", "task_id", p);
+    v = xf_auth_param_find("task_id=OpaqueRef:c; x=y", "task_id=OpaqueRef:q",
+                           "task_id", p);
     assert_string_equal(v, "OpaqueRef:c"); /* the cookie first */
     v = xf_auth_param_find("x=y", "task_id=&task_id=OpaqueRef:q2", "task_id",
                            p);

@@ -422,9 +422,8 @@ static void test_typed_params(void **state)
     prm[3].list = info;
     prm[4].type = XF_XAPI_STRINGS; /* an empty set */
     fake_start(ans, strlen(ans), 1);
-    assert_int_equal(
-        xf_xapi_call_ex(&rep, &ep, "task.set_progress", prm, 5, p),
-        APR_SUCCESS);
+    assert_int_equal(xf_xapi_call_ex(&rep, &ep, "task.set_progress", prm, 5, p),
+                     APR_SUCCESS);
     fake_stop();
     assert_int_equal(rep.code, XF_XAPI_OK); /* null result */
     assert_int_equal(fake.served, 1);
@@ -452,7 +451,7 @@ static void test_typed_params(void **state)
     json_object_put(o);
     /* the number goes on the wire as a JSON number, not a string */
     assert_non_null(strstr(fake.body, ",1.0,") ? fake.body
-                                              : strstr(fake.body, ",1,"));
+                                               : strstr(fake.body, ",1,"));
 }
 
 /* ---- XAPI errors ------------------------------------------------------- */
