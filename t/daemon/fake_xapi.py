@@ -54,7 +54,7 @@ Methods:
   task.set_status [s, self, "pending"|"success"|"failure"|"cancelling"|
       "cancelled"], task.set_progress [s, self, number], task.set_result
       [s, self, string], task.set_error_info [s, self, [strings]] -> null
-      (a success or failure status also sets "finished")
+      (as xapi's Xapi_task: each sets its field only; "finished" stays)
   task.destroy [s, self] -> null
       As xapi's TaskHelper.assert_op_valid: only the task's owner (same
       user) or a superuser may change or destroy it, else
@@ -306,9 +306,6 @@ class State:
             else:
                 bad = False
                 task[field] = float(value) if field == "progress" else value
-                if field == "status" and value in ("success", "failure",
-                                                   "cancelled"):
-                    task["finished"] = now_stamp()
         if bad:
             self.complain("task.%s: bad value %r" % (op, value))
             raise XapiError("FIELD_TYPE_ERROR", "value")
