@@ -23,7 +23,7 @@ use JSON::PP ();
 use Time::HiRes qw(time sleep);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
-use XapiForward::FakeXapi qw(conf_port users check_secrets remember_secret
+use XapiForward::FakeXapi qw(start_task_xapi users check_secrets remember_secret
                              request basic);
 use XapiForward::Raw qw(port_of);
 
@@ -32,8 +32,7 @@ plan tests => 65, need_module('proxy', 'xapi_forward', 'socache_shmcb');
 my $VH = 'xf_task';
 my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
-my $x = XapiForward::FakeXapi->start(
-    'task', https => conf_port('xf_task_xapi_port', 'task.conf'));
+my $x = start_task_xapi();
 my %PW = users();
 
 my $UUID = 'session.get_uuid';
@@ -209,13 +208,7 @@ SKIP: {
     my $basic = 'Authorization: ' . basic('rw', $PW{rw});
     my $r = get("/t/echo?start=8&task_id=$t", qr/XAPIFWD0220/, $basic);
     # the logout comes last, after the task
-    my $deadline = time + 10;
-    my $calls;
-    while (1) {
-        $calls = join ',', $x->calls;
-        last if $calls =~ /\Q$LOGOUT\E/ || time > $deadline;
-        sleep 0.05;
-    }
+    my $calls = $x->calls_once($LOGOUT);
     ok t_cmp($r->{status}, 200, 'Basic with task_id: 200');
     ok t_cmp($calls, "$LOGIN,$UUID,$DONE,$LOGOUT",
              'Basic: login, check, task, then logout');
@@ -227,12 +220,7 @@ SKIP: {
     $t = new_task($s);
     $x->reset;
     $r = request($VH, 'GET', "/t/echo?start=9&task_id=$t", $basic);
-    $deadline = time + 10;
-    while (1) {
-        $calls = join ',', $x->calls;
-        last if $calls =~ /\Q$LOGOUT\E/ || time > $deadline;
-        sleep 0.05;
-    }
+    $calls = $x->calls_once($LOGOUT);
     ok t_cmp($r->{status}, 200, 'Basic, cached decision, task_id: 200');
     ok t_cmp($calls, "$LOGIN,$DONE,$LOGOUT",
              'cached Basic decision: a login for the task only, then logout');

@@ -14,34 +14,20 @@ use lib "$FindBin::Bin/../lib";
 
 use Apache::Test;
 use Apache::TestUtil;
-use Time::HiRes qw(time sleep);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
-use XapiForward::FakeXapi qw(conf_port users check_secrets remember_secret
+use XapiForward::FakeXapi qw(start_task_xapi users check_secrets remember_secret
                              request basic);
 
 plan tests => 16, need_module('proxy', 'xapi_forward', 'socache_shmcb');
 
 my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
-my $x = XapiForward::FakeXapi->start(
-    'xapi', https => conf_port('xf_task_xapi_port', 'task.conf'));
+my $x = start_task_xapi();
 my %PW = users();
 my $LOGIN = 'session.login_with_password';
 my $UUID = 'session.get_uuid';
 my $LOGOUT = 'session.logout';
-
-# the fake's calls once $method was called (or after 15 s)
-sub calls_once {
-    my $method = shift;
-    my $deadline = time + 15;
-    my $calls;
-    while (1) {
-        $calls = join ',', $x->calls;
-        return $calls if $calls =~ /\Q$method\E/ || time > $deadline;
-        sleep 0.05;
-    }
-}
 
 # --- XAPI's unix socket is missing -------------------------------------------
 {
@@ -73,7 +59,7 @@ sub calls_once {
     ok t_cmp($r->{elapsed} < 2 ? 'before the limit' : "$r->{elapsed} s",
              'before the limit',
              'the response does not wait for the logout');
-    ok t_cmp(calls_once($LOGOUT), "$LOGIN,$UUID,$LOGOUT",
+    ok t_cmp($x->calls_once($LOGOUT, 15), "$LOGIN,$UUID,$LOGOUT",
              'the logout comes, after the response');
     ok t_cmp(defined $log->wait_for(qr/XAPIFWD0213.*timed out/, 15)
              ? 'logged' : 'not logged', 'logged',
@@ -91,7 +77,7 @@ sub calls_once {
     # generous: twice the limit (the check is bounded by one limit)
     ok t_cmp($r->{elapsed} < 4 ? 'bounded' : "$r->{elapsed} s", 'bounded',
              'the 503 comes within the limit (plus margin)');
-    ok t_cmp(calls_once($LOGOUT), "$LOGIN,$UUID,$LOGOUT",
+    ok t_cmp($x->calls_once($LOGOUT, 15), "$LOGIN,$UUID,$LOGOUT",
              'the Basic login is logged out anyway (no session left behind)');
     $log->check('slow check', expect => { XAPIFWD0205 => 'error' });
     $x->mode('normal');

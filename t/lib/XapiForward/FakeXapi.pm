@@ -11,6 +11,8 @@
 #   $x->count;             # JSON-RPC calls since start (or reset)
 #   $x->calls;             # their method names, in order
 #   $x->reset;             # forget the calls
+#   $x->calls_once('session.logout');  # "m1,m2,..." once that method was
+#                          # called (at most 10 s): work after a response
 #   $x->mode('down');      # normal down slow:S garbage html500 slave:ADDR
 #   $x->expire($ref);      # the session is now SESSION_INVALID
 #   $x->rpc('task.create', $s, 'l', 'd');  # a JSON-RPC call of our own:
@@ -48,7 +50,7 @@ use XapiForward::Raw qw(exchange conn_exchange host_of parse_responses);
 
 our @EXPORT_OK = qw(conf_port users sessions pool_secret remember_secret
                     check_secrets request basic session_of start_pair
-                    checked_get checked_request);
+                    checked_get start_task_xapi checked_request);
 
 my @running;
 
@@ -190,6 +192,19 @@ sub count {
 sub calls {
     my $s = slurp("$_[0]{dir}/calls.log");
     return defined $s ? split /\n/, $s : ();
+}
+
+# the calls, joined with ',', once $method is among them (or after
+# $timeout seconds, default 10): for what the module does after a response
+sub calls_once {
+    my($self, $method, $timeout) = @_;
+    my $deadline = time + ($timeout || 10);
+    while (1) {
+        my $calls = join ',', $self->calls;
+        return $calls if $calls =~ /(?:^|,)\Q$method\E(?:,|$)/
+          || time > $deadline;
+        sleep 0.05;
+    }
 }
 
 # lines of errors.log: protocol complaints (bad Content-Type, bad JSON-RPC)
@@ -354,6 +369,14 @@ sub start_pair {
                                https => conf_port('xf_fake_https_port')));
 }
 
+# The one fake of t/conf/task.conf.in (56, 57): sessions, Basic logins and
+# tasks over HTTPS, where its vhosts' XapiForwardXapiURL and
+# XapiForwardLoginURL both point.
+sub start_task_xapi {
+    return __PACKAGE__->start(
+        'task', https => conf_port('xf_task_xapi_port', 'task.conf'));
+}
+
 # GET $target on vhost $vh; returns the response plus what changed:
 # {delta} = "rrdd=N unix=calls https=calls" (N: requests the daemon got)
 # and {unix_calls} (the methods the unix fake got).
@@ -376,11 +399,8 @@ sub checked_request {
     # a Basic login's session is logged out after the response
     if ($r->{status} == 200 || $r->{status} == 403) {
         for my $x (grep { $_ } $ux, $hx) {
-            my $deadline = time + 10;
-            sleep 0.05 while grep({ $_ eq 'session.login_with_password' }
-                                  $x->calls)
-              && !grep({ $_ eq 'session.logout' } $x->calls)
-              && time < $deadline;
+            $x->calls_once('session.logout')
+              if grep { $_ eq 'session.login_with_password' } $x->calls;
         }
     }
     $r->{unix_calls} = [$ux->calls];
