@@ -27,7 +27,7 @@ use XapiForward::FakeXapi qw(start_task_xapi users check_secrets remember_secret
                              request basic);
 use XapiForward::Raw qw(port_of);
 
-plan tests => 65, need_module('proxy', 'xapi_forward', 'socache_shmcb');
+plan tests => 70, need_module('proxy', 'xapi_forward', 'socache_shmcb');
 
 my $VH = 'xf_task';
 my $log = XapiForward::ErrorLog->new;
@@ -111,6 +111,31 @@ sub query_of_envelope {
     ok t_cmp($env->{query}{task_id}, $t,
              'task_id stays in the envelope\'s query (xapi passes it on)');
     $log->check('hand-off task', expect => { XAPIFWD0220 => 'debug' });
+}
+
+# --- a hand-off whose response ends with the connection: the task update
+#     (slow here) does not hold the connection open -------------------------
+{
+    my $s = login('ro');
+    my $t = new_task($s);
+    # slow, yet within XapiForwardXapiTimeout (2 s)
+    $x->mode('slowcall:task.get_status=1.8');
+    $x->reset;
+    my $r = request($VH, 'GET', "/t/nolen?bytes=1000&task_id=$t",
+                    "Cookie: session_id=$s");
+    ok t_cmp($r->{status} . ' ' . length($r->{body}), '200 1000',
+             'hand-off, body delimited by close: the whole body');
+    # httpd releases its descriptor of the handed-off socket before it asks
+    # XAPI: the client sees the end when the daemon closes, not 1.8 s later
+    ok t_cmp($r->{elapsed} < 1.8 ? 'before the task update' : "$r->{elapsed} s",
+             'before the task update',
+             'the end of the response does not wait for XAPI');
+    ok t_cmp($x->calls_once('task.set_status', 15),
+             "$UUID,$DONE", 'the task is finished afterwards');
+    ok t_cmp(summary($s, $t), 'success 1', 'close-delimited hand-off: '
+             . 'task finished');
+    $x->mode('normal');
+    $log->check('close-delimited hand-off', expect => { XAPIFWD0220 => 'debug' });
 }
 
 # --- the task-id header -----------------------------------------------------
