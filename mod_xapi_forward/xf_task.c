@@ -189,11 +189,10 @@ static apr_status_t after_response(void *data)
     if (a->task && a->session)
         update_task(a, ep, fwd);
     if (a->logout && a->session) {
-        const char *out[2] = {a->session, NULL};
         xf_xapi_param_t prm;
 
         memset(&prm, 0, sizeof(prm));
-        prm.s = out[0];
+        prm.s = a->session;
         xf_access_call(&rep, r, ep, "session.logout", &prm, 1);
         if (rep.code != XF_XAPI_OK)
             ap_log_rerror(
