@@ -17,6 +17,7 @@
 #include "xf_path.h"
 #include "xf_private.h"
 #include "xf_proxy.h"
+#include "xf_stats.h"
 #include "xf_version.h"
 
 static int xf_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -43,7 +44,9 @@ static int xf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
-    rc = xf_access_post_config(pconf, plog, ptemp, s);
+    rc = xf_stats_post_config(pconf, s);
+    if (rc == OK)
+        rc = xf_access_post_config(pconf, plog, ptemp, s);
     if (rc != OK)
         return rc;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, XF_LOGNO(0001)
@@ -65,6 +68,7 @@ static void xf_register_hooks(apr_pool_t *p)
     ap_hook_check_access(xf_check_access, NULL, NULL, APR_HOOK_MIDDLE,
                          AP_AUTH_INTERNAL_PER_CONF);
     xf_proxy_register_flushers(p);
+    xf_stats_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(xapi_forward) = {
