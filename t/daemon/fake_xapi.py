@@ -53,7 +53,21 @@ Methods:
   session.get_uuid [s, self] -> uuid
   session.get_is_local_superuser [s, self] -> bool
   session.get_rbac_permissions [s, self] -> [names]  (superuser: [])
-  errors: SESSION_INVALID [s]; HANDLE_INVALID ["session", self];
+  task.create [s, label, description] -> ref  (owned by s's user; pending)
+  task.get_record [s, self] -> {uuid, name_label, name_description,
+      status, progress, result, error_info, created, finished, ...}
+  task.get_FIELD [s, self] -> that field (status, progress, result,
+      error_info, name_label, uuid)
+  task.set_status [s, self, "pending"|"success"|"failure"|"cancelling"|
+      "cancelled"], task.set_progress [s, self, number], task.set_result
+      [s, self, string], task.set_error_info [s, self, [strings]] -> null
+      (as xapi's Xapi_task: each sets its field only; "finished" stays)
+  task.destroy [s, self] -> null
+      As xapi's TaskHelper.assert_op_valid: only the task's owner (same
+      user) or a superuser may change or destroy it, else
+      RBAC_PERMISSION_DENIED ["task.destroy/any", msg]; a value of the
+      wrong type is FIELD_TYPE_ERROR ["value"] and a complaint.
+  errors: SESSION_INVALID [s]; HANDLE_INVALID ["session"|"task", self];
   MESSAGE_PARAMETER_COUNT_MISMATCH [method, expected, got];
   MESSAGE_METHOD_UNKNOWN [method].
 Any other path or HTTP method: 404.  A body that is not a JSON-RPC call:
@@ -71,6 +85,7 @@ Control files in DIR, read on every request:
                                HOST_IS_SLAVE [ADDR]
              slave-all:ADDR    the same, login included (what real xapi does
                                for a login over TCP on a pool member)
+             slowcall:METHOD=SECONDS  sleep before answering METHOD only
            an unknown mode answers 500 and complains on stderr
   expired  session refs, one a line ('#' comments): now SESSION_INVALID
 Records in DIR, written BEFORE the answer is sent (so a client that has its
@@ -108,7 +123,22 @@ ARITY = {
     "session.get_uuid": 2,
     "session.get_is_local_superuser": 2,
     "session.get_rbac_permissions": 2,
+    "task.create": 3,
+    "task.get_record": 2,
+    "task.get_status": 2,
+    "task.get_progress": 2,
+    "task.get_result": 2,
+    "task.get_error_info": 2,
+    "task.get_name_label": 2,
+    "task.get_uuid": 2,
+    "task.set_status": 3,
+    "task.set_progress": 3,
+    "task.set_result": 3,
+    "task.set_error_info": 3,
+    "task.destroy": 2,
 }
+TASK_STATUS = ("pending", "success", "failure", "cancelling", "cancelled")
+NEVER = "19700101T00:00:00Z"
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found",
            411: "Length Required", 413: "Request Entity Too Large",
            500: "Internal Server Error"}
@@ -129,7 +159,8 @@ class XapiError(Exception):
 
 
 class State:
-    """Users, sessions, control files and counters, shared by all threads."""
+    """Users, sessions, tasks, control files and counters, shared by all
+    threads."""
 
     def __init__(self, args):
         self.dir = args.state_dir
@@ -145,6 +176,7 @@ class State:
         self.fixed = {}                     # ref -> {"user", "uuid"}
         self.logins = {}                    # ref -> {"user","uuid","preauth"}
         self.logged_out = set()
+        self.tasks = {}                     # ref -> record (+ "_owner")
         self.load_config(initial=True)
 
     def path(self, name):
@@ -233,6 +265,60 @@ class State:
             if self.logins.pop(ref, None) is None:
                 self.logged_out.add(ref)
 
+    # --- tasks (xapi's TaskHelper rules) ---------------------------------
+    def task_call(self, op, caller, args):
+        user, superuser = caller
+        if op == "create":
+            label, desc = args
+            if not isinstance(label, str) or not isinstance(desc, str):
+                self.complain("task.create: label/description not strings")
+                raise XapiError("FIELD_TYPE_ERROR", "label")
+            ref = "OpaqueRef:%s" % uuid.uuid4()
+            with self.lock:
+                self.tasks[ref] = {
+                    "uuid": str(uuid.uuid4()), "name_label": label,
+                    "name_description": desc, "allowed_operations": [],
+                    "current_operations": {}, "created": now_stamp(),
+                    "finished": NEVER, "status": "pending",
+                    "resident_on": "OpaqueRef:NULL", "progress": 0.0,
+                    "type": "<none/>", "result": "", "error_info": [],
+                    "other_config": {}, "subtask_of": "OpaqueRef:NULL",
+                    "subtasks": [], "backtrace": "()", "_owner": user}
+            return ref
+        self_ref = args[0]
+        with self.lock:
+            task = self.tasks.get(self_ref) if isinstance(self_ref, str) \
+                else None
+            if task is None:
+                raise XapiError("HANDLE_INVALID", "task", self_ref)
+            if op == "get_record":
+                return {k: v for k, v in task.items() if k[0] != "_"}
+            if op.startswith("get_"):
+                return task[op[4:]]
+            if task["_owner"] != user and not superuser:
+                raise XapiError("RBAC_PERMISSION_DENIED", "task.destroy/any",
+                                "No permission in user session.")
+            if op == "destroy":
+                del self.tasks[self_ref]
+                return None
+            value = args[1]
+            field = op[4:]
+            ok = {"status": lambda v: v in TASK_STATUS,
+                  "progress": lambda v: isinstance(v, (int, float))
+                  and not isinstance(v, bool),
+                  "result": lambda v: isinstance(v, str),
+                  "error_info": lambda v: isinstance(v, list)
+                  and all(isinstance(x, str) for x in v)}[field]
+            if not ok(value):
+                bad = True
+            else:
+                bad = False
+                task[field] = float(value) if field == "progress" else value
+        if bad:
+            self.complain("task.%s: bad value %r" % (op, value))
+            raise XapiError("FIELD_TYPE_ERROR", "value")
+        return None
+
     # --- records -------------------------------------------------------------
     def record(self, method):
         method = "".join(c if c.isprintable() and c != " " else "?"
@@ -252,6 +338,16 @@ class State:
             with open(self.path("errors.log"), "a", encoding="utf-8") as f:
                 f.write(msg + "\n")
         log(msg)
+
+
+def rec_user(state, ref, expired):
+    """(user name, superuser?) of a valid session."""
+    rec = state.lookup(ref, expired)
+    return (rec["user"], rec["superuser"])
+
+
+def now_stamp():
+    return time.strftime("%Y%m%dT%H:%M:%SZ", time.gmtime())
 
 
 def parse_config(cfg):
@@ -318,6 +414,9 @@ def dispatch(state, transport, method, params, mode):
     if method == "session.logout":
         state.logout(ref)
         return ""
+    if method.startswith("task."):
+        return state.task_call(method[5:], rec_user(state, ref, expired),
+                               params[1:])
     rec = state.lookup(params[1], expired)
     if rec is None:
         raise XapiError("HANDLE_INVALID", "session", params[1])
@@ -481,6 +580,15 @@ class Handler(BaseHTTPRequestHandler):
         if name == "slow":
             try:
                 time.sleep(float(arg))
+            except ValueError:
+                name = "bad"
+        if name == "slowcall":
+            slow_method, _, secs = arg.partition("=")
+            try:
+                if call is not None and not isinstance(call, str) and \
+                        call[2] == slow_method:
+                    time.sleep(float(secs))
+                name = "normal"
             except ValueError:
                 name = "bad"
         if name == "garbage":
