@@ -79,7 +79,7 @@ check-valgrind: $(UNIT)
 	@for t in $(UNIT); do echo "== valgrind $$t"; \
 	  valgrind -q --error-exitcode=1 --leak-check=full ./$$t || exit 1; done
 
-# the pure core must not include httpd headers (STYLE A)
+# the pure core must not include httpd headers (README: Source layout)
 check-layering:
 	@bad=$$(grep -lE '#include +[<"](http|mod_proxy\.h|httpd\.h|ap_)' \
 	  $(CORE) $(CORE:.c=.h) $(SRCDIR)/xf_types.h 2>/dev/null); \

@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * xf_access.c - access control against XAPI (SPEC 5), in an access_checker
+ * xf_access.c - access control against XAPI, in an access_checker
  * so that an unauthenticated request never reaches a daemon. Credentials
  * come in xapi's order (xf_auth.c); sessions and Basic logins are checked
  * over JSON-RPC (xf_xapi.c); decisions are cached (xf_cache.c). Fails

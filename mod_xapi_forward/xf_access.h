@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * xf_access.h - the access_checker that validates credentials against
- * XAPI (SPEC 5), its decision cache (mod_socache) and its start-up work.
+ * XAPI, its decision cache (mod_socache) and its start-up work.
  */
 #ifndef XF_ACCESS_H
 #define XF_ACCESS_H

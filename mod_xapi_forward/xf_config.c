@@ -338,7 +338,7 @@ static const char *set_login_url(cmd_parms *cmd, void *cv, const char *arg)
         ap_get_module_config(cmd->server->module_config, &xapi_forward_module);
 
     /* xapi treats callers on its unix socket as root: a login there
-     * succeeds for any password (SPEC 5) */
+     * succeeds for any password */
     if (!strncasecmp(arg, "unix:", 5))
         return "XapiForwardLoginURL: must be https://host (never a unix "
                "socket: xapi accepts any password there)";

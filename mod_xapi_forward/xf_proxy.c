@@ -2,7 +2,7 @@
  *
  * xf_proxy.c - the xapi:// scheme handler (mod_proxy_fdpass is the model):
  * find the daemon's socket, build the message with the worker's flusher,
- * connect, and hand the client's socket over (SPEC 3), or relay (SPEC 4).
+ * connect, and hand the client's socket over, or relay.
  */
 #include "xf_proxy.h"
 
@@ -269,7 +269,7 @@ static void collect_reply(request_rec *r, int uds)
     keep_control(r, uds, status);
 }
 
-/* Pass the client's socket itself (SPEC 3). */
+/* Pass the client's socket itself. */
 static int handoff(request_rec *r, int uds, const char *payload,
                    apr_size_t len, apr_interval_time_t timeout)
 {
@@ -309,7 +309,7 @@ static int handoff(request_rec *r, int uds, const char *payload,
         return st == APR_TIMEUP ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY;
     }
     /* From here the daemon owns the connection: httpd must write nothing
-     * more, read nothing more, and not shutdown() it (SPEC 3.5). */
+     * more, read nothing more, and not shutdown() it. */
     c->keepalive = AP_CONN_CLOSE;
     c->aborted = 1;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "handoff");

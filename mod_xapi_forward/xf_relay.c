@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * xf_relay.c - relay mode (SPEC 4): the daemon gets one end of a
+ * xf_relay.c - relay mode: the daemon gets one end of a
  * socketpair with the same envelope; httpd writes the request body into the
  * other end (HTTP_IN has already served buffered bytes, de-chunked and sent
  * 100-continue), parses the daemon's HTTP/1.x response (xf_http.c) and
@@ -412,7 +412,7 @@ static void resp_read(relay_t *rl)
             rl->done = 1;
         }
         else {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0106)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0112)
                           "reading the daemon's response body failed "
                           "after %" APR_OFF_T_FMT " body bytes", rl->total);
             resp_broke(rl);
@@ -433,7 +433,7 @@ static void resp_read(relay_t *rl)
         else if (xf_http_resp_eof(rl->resp) == APR_SUCCESS)
             resp_finish(rl);
         else {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0106)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0113)
                           "daemon closed the connection after %"
                           APR_OFF_T_FMT " body bytes: response truncated",
                           rl->total);
@@ -586,7 +586,7 @@ static int relay_loop(relay_t *rl)
                 break;
             }
             ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_TIMEUP, r,
-                          XF_LOGNO(0106) "timed out %s after %"
+                          XF_LOGNO(0114) "timed out %s after %"
                           APR_OFF_T_FMT " response body bytes",
                           rl->niov ? "writing the request body"
                                    : "reading the daemon's response body",
@@ -596,7 +596,7 @@ static int relay_loop(relay_t *rl)
         }
         if (rc < 0) {
             st = APR_FROM_OS_ERROR(errno);
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0105)
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0115)
                           "poll() on the daemon's socket failed");
             if (rl->head == 0) {
                 rl->status = HTTP_BAD_GATEWAY;
@@ -611,7 +611,7 @@ static int relay_loop(relay_t *rl)
             && rl->body == B_SENDING) {
             st = body_send(rl);
             if (st != APR_SUCCESS && st != APR_EAGAIN) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0105)
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0116)
                               "writing the request body to the daemon "
                               "failed");
                 if (rl->head == 0) {

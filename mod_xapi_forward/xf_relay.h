@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * xf_relay.h - relay mode (SPEC 4): the daemon gets one end of a
+ * xf_relay.h - relay mode: the daemon gets one end of a
  * socketpair instead of the client's socket, and httpd copies the request
  * body in and the response out through its filters.
  */
