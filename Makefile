@@ -5,15 +5,16 @@
 SRCDIR  = mod_xapi_forward
 GLUE    = $(SRCDIR)/mod_xapi_forward.c $(SRCDIR)/xf_config.c \
           $(SRCDIR)/xf_access.c $(SRCDIR)/xf_cache.c \
-          $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_reqview.c
+          $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_reqview.c \
+          $(SRCDIR)/xf_plugin.c
 CORE    = $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c \
           $(SRCDIR)/xf_fdpass.c $(SRCDIR)/xf_http.c $(SRCDIR)/xf_auth.c \
-          $(SRCDIR)/xf_xapi.c
+          $(SRCDIR)/xf_xapi.c $(SRCDIR)/xf_svc.c
 SRC     = $(GLUE) $(CORE)
 HDRS    = $(wildcard $(SRCDIR)/*.h) $(SRCDIR)/xf_version.h
 MODULE  = .libs/mod_xapi_forward.so
 UNIT    = t/unit/test_xf_envelope t/unit/test_xf_fdpass t/unit/test_xf_http \
-          t/unit/test_xf_auth t/unit/test_xf_xapi
+          t/unit/test_xf_auth t/unit/test_xf_xapi t/unit/test_xf_svc
 UNIT_CFLAGS = -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(SRCDIR) -It/unit \
           $(APR_CFLAGS) $(JSONC_CFLAGS) $(CMOCKA_CFLAGS)
 UNIT_LIBS = $(APR_LIBS) $(JSONC_LIBS) $(CMOCKA_LIBS)
@@ -56,6 +57,9 @@ t/unit/test_xf_auth: t/unit/test_xf_auth.c $(SRCDIR)/xf_auth.c $(SRCDIR)/xf_pars
 
 t/unit/test_xf_xapi: t/unit/test_xf_xapi.c $(SRCDIR)/xf_xapi.c $(HDRS) config.mk
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_xapi.c $(UNIT_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) -lssl -lpthread
+
+t/unit/test_xf_svc: t/unit/test_xf_svc.c $(SRCDIR)/xf_svc.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_svc.c $(UNIT_LIBS)
 
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=0 ./$$t || exit 1; done

@@ -22,6 +22,7 @@
 #include "xf_auth.h"
 #include "xf_cache.h"
 #include "xf_config.h"
+#include "xf_plugin.h"
 #include "xf_private.h"
 #include "xf_xapi.h"
 
@@ -379,6 +380,7 @@ static int answer(request_rec *r, int status, const char *msg)
 {
     const char *accept = apr_table_get(r->headers_in, "Accept");
 
+    status = xf_plugin_auth_status(r, status); /* custom services: 403 */
     if (status == HTTP_UNAUTHORIZED)
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        apr_psprintf(r->pool, "Basic realm=\"%s\"",
@@ -508,4 +510,9 @@ int xf_check_access(request_rec *r)
         r->ap_auth_type = "Basic";
     }
     return OK;
+}
+
+int xf_access_answer(request_rec *r, int status, const char *msg)
+{
+    return answer(r, status, msg);
 }
