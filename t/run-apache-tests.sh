@@ -53,6 +53,9 @@ for d in TEST.PL lib daemon xapi_forward htdocs; do
 done
 cp "$tdir"/conf/*.in "$tdir"/conf/*.json "$tdir"/conf/ptoken "$tmp/t/conf/" 2>/dev/null
 cp "$so" "$tmp/mod_xapi_forward.so" || die "cannot copy $so"
+# the receiver kit (Python): t/daemon/xf_daemon.py receives with it
+mkdir -p "$tmp/kit" && cp -R "$tdir/../kit/python" "$tmp/kit/" \
+    || die "cannot copy kit/python"
 
 if [ "$(id -u)" = 0 ]; then
     if ! id "$user" >/dev/null 2>&1; then
