@@ -27,6 +27,9 @@ API
       descriptor, malformed JSON, or JSON that is no envelope are errors;
       extra descriptors are closed.  With allow_http, a plain HTTP request
       on conn (mod_proxy_http: the "http" way) is read as one too.
+  recv_message(conn, max_size=16384) -> Message (.data, .fd or -1,
+      .extra_fds): the raw layer of receive(), for daemons that want the
+      bytes as sent; parse(data, fd) -> Request is the other half.
   serve(path_or_socket, handler, max_size=16384) -> never returns: accept,
       receive, handler(request) in a thread per connection, close.
   Request: .method ("GET", ...), .path ("path", else "uri"), .query and
@@ -45,8 +48,8 @@ import sys
 import threading
 import urllib.parse
 
-__all__ = ["ReceiveError", "Request", "listen", "receive", "serve",
-           "response_bytes", "MAX_FDS"]
+__all__ = ["ReceiveError", "Request", "Message", "listen", "receive",
+           "recv_message", "parse", "serve", "response_bytes", "MAX_FDS"]
 
 MAX_FDS = 8
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 302: "Found",
@@ -242,10 +245,20 @@ def _plain_http(conn, data, max_size):
     return Request(head, env, conn, rest, channel=False)
 
 
-def receive(conn, max_size=16384, allow_http=True):
-    """Receive one envelope and its descriptor from a connected socket.
-    With allow_http, a plain HTTP request on conn itself (no descriptor)
-    is accepted too: then .sock is conn and .channel is False."""
+class Message:
+    """One message as received: .data (bytes), .fd (the first descriptor,
+    or -1), .extra_fds (how many more came; they are closed already)."""
+
+    def __init__(self, data, fd, extra_fds):
+        self.data = data
+        self.fd = fd
+        self.extra_fds = extra_fds
+
+
+def recv_message(conn, max_size=16384):
+    """One recvmsg(MSG_CMSG_CLOEXEC) of at most max_size bytes and up to
+    MAX_FDS descriptors; raises ReceiveError for a closed connection,
+    MSG_TRUNC or a longer message, and MSG_CTRUNC (descriptors closed)."""
     try:
         data, fds, flags, _ = socket.recv_fds(
             conn, max_size + 1, MAX_FDS, socket.MSG_CMSG_CLOEXEC)
@@ -262,25 +275,40 @@ def receive(conn, max_size=16384, allow_http=True):
     if not data and not fds:
         raise ReceiveError("eof", "connection closed without a message")
     _close_all(fds[1:])
-    if not fds:
-        if allow_http and data[:1].isalpha():
-            return _plain_http(conn, data, max_size)
-        raise ReceiveError("no_fd", "message without a descriptor")
+    return Message(data, fds[0] if fds else -1, max(0, len(fds) - 1))
+
+
+def parse(data, fd):
+    """The Request of an envelope (bytes) and its descriptor; the
+    descriptor is closed when data is no envelope."""
     try:
         env = json.loads(data.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
-        _close_all(fds[:1])
+        if not isinstance(env, dict):
+            raise ReceiveError("envelope", "the JSON is not an object")
+    except (ValueError, UnicodeDecodeError, ReceiveError) as e:
+        _close_all([fd])
+        if isinstance(e, ReceiveError):
+            raise
         raise ReceiveError("json", "malformed JSON: %s" % e)
-    if not isinstance(env, dict):
-        _close_all(fds[:1])
-        raise ReceiveError("envelope", "the JSON is not an object")
-    sock = socket.socket(fileno=fds[0])
+    sock = socket.socket(fileno=fd)
     try:
         sock.setblocking(True)
         return Request(data, env, sock)
     except Exception:
         sock.close()
         raise
+
+
+def receive(conn, max_size=16384, allow_http=True):
+    """Receive one envelope and its descriptor from a connected socket.
+    With allow_http, a plain HTTP request on conn itself (no descriptor)
+    is accepted too: then .sock is conn and .channel is False."""
+    m = recv_message(conn, max_size)
+    if m.fd < 0:
+        if allow_http and m.data[:1].isalpha():
+            return _plain_http(conn, m.data, max_size)
+        raise ReceiveError("no_fd", "message without a descriptor")
+    return parse(m.data, m.fd)
 
 
 def listen(path, backlog=64, mode=0o666):
