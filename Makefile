@@ -14,14 +14,47 @@ SRC     = $(GLUE) $(CORE)
 HDRS    = $(wildcard $(SRCDIR)/*.h) $(SRCDIR)/xf_version.h
 MODULE  = .libs/mod_xapi_forward.so
 UNIT    = t/unit/test_xf_envelope t/unit/test_xf_fdpass t/unit/test_xf_http \
-          t/unit/test_xf_auth t/unit/test_xf_xapi t/unit/test_xf_svc
+          t/unit/test_xf_auth t/unit/test_xf_xapi t/unit/test_xf_svc \
+          t/unit/test_xfrecv
 UNIT_CFLAGS = -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(SRCDIR) -It/unit \
           $(APR_CFLAGS) $(JSONC_CFLAGS) $(CMOCKA_CFLAGS)
 UNIT_LIBS = $(APR_LIBS) $(JSONC_LIBS) $(CMOCKA_LIBS)
 UNIT_CFLAGS += $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 APXS_WC = $(foreach f,$(WARN_CFLAGS) -O2,-Wc,$(f))
 
-all: $(MODULE)
+# the receiver kit for service authors (kit/): C library, Python module
+PREFIX  ?= /usr/local
+KIT     = kit/c/libxfrecv.so.1 kit/c/xfr-hello kit/c/xapi-forward-receiver.pc
+KIT_SRC = kit/c/xapi_forward_receiver.c kit/c/xapi_forward_receiver.h
+PYTHON_SITE ?= $(PREFIX)/lib/python3/dist-packages
+
+all: $(MODULE) $(KIT)
+
+kit/c/libxfrecv.so.1: $(KIT_SRC) config.mk
+	$(CC) -shared -fPIC -O2 -g $(WARN_CFLAGS) $(JSONC_CFLAGS) \
+	  -Wl,-soname,libxfrecv.so.1 -o $@ kit/c/xapi_forward_receiver.c \
+	  $(JSONC_LIBS)
+	ln -sf libxfrecv.so.1 kit/c/libxfrecv.so
+
+kit/c/xfr-hello: kit/c/hello.c kit/c/libxfrecv.so.1
+	$(CC) -O2 -g $(WARN_CFLAGS) -Ikit/c -o $@ kit/c/hello.c \
+	  -Lkit/c -lxfrecv
+
+kit/c/xapi-forward-receiver.pc: kit/c/xapi-forward-receiver.pc.in config.mk
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(PACKAGE_VERSION)|' $< >$@
+
+install-kit: $(KIT)
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PYTHON_SITE)
+	install -m 755 kit/c/libxfrecv.so.1 $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libxfrecv.so.1 $(DESTDIR)$(PREFIX)/lib/libxfrecv.so
+	install -m 644 kit/c/xapi_forward_receiver.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 kit/c/xapi-forward-receiver.pc \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 755 kit/c/xfr-hello $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 kit/python/xapi_forward_receiver.py $(DESTDIR)$(PYTHON_SITE)/
+	install -m 755 kit/python/hello.py $(DESTDIR)$(PREFIX)/bin/xfr-hello.py
+	if [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
 config.mk: configure.ac config.mk.in $(SRCDIR)/xf_version.h.in
 	autoreconf -fi
@@ -33,7 +66,7 @@ $(MODULE): config.mk $(SRC) $(HDRS)
 	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
 	  -I$(SRCDIR) $(SRC) $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)
 
-install: $(MODULE)
+install: $(MODULE) install-kit
 	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(HTTPD_LIBEXECDIR) -n xapi_forward \
 	  mod_xapi_forward.la
 	install -d $(DESTDIR)$(HTTPD_INCLUDEDIR)
@@ -61,8 +94,13 @@ t/unit/test_xf_xapi: t/unit/test_xf_xapi.c $(SRCDIR)/xf_xapi.c $(HDRS) config.mk
 t/unit/test_xf_svc: t/unit/test_xf_svc.c $(SRCDIR)/xf_svc.c $(HDRS) config.mk
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_svc.c $(UNIT_LIBS)
 
+t/unit/test_xfrecv: t/unit/test_xfrecv.c $(KIT_SRC) config.mk
+	$(CC) $(UNIT_CFLAGS) -Ikit/c -o $@ $< kit/c/xapi_forward_receiver.c $(UNIT_LIBS)
+
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=0 ./$$t || exit 1; done
+	@echo "== kit/python (unittest)"
+	@cd kit/python && python3 -B -m unittest -q test_xapi_forward_receiver
 
 check: all unit check-layering check-config
 	@echo "make check: OK"
@@ -99,18 +137,21 @@ demo:
 	sh demo/quickstart.sh
 
 format:
-	clang-format -i $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h
+	clang-format -i $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h \
+	  kit/c/*.c kit/c/*.h
 
 format-check:
-	clang-format --dry-run --Werror $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h
+	clang-format --dry-run --Werror $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h \
+	  kit/c/*.c kit/c/*.h
 
 clean:
 	rm -rf .libs $(SRCDIR)/.libs *.la *.lo *.slo $(SRCDIR)/*.lo \
-	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs
+	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs kit/c/libxfrecv.so* \
+	  kit/c/xfr-hello kit/c/xapi-forward-receiver.pc
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache \
 	  aclocal.m4 $(SRCDIR)/xf_version.h
 
-.PHONY: all install unit check check-valgrind check-layering check-config \
+.PHONY: all install install-kit unit check check-valgrind check-layering check-config \
         test bench demo format format-check clean distclean
