@@ -30,6 +30,28 @@ cat >/etc/apache2/conf-available/xapi-forward-demo.conf <<'CONF'
 ProxyPass /demo "unix:/run/xf-demo/demo.forwarded|xapi://demo/"
 CONF
 a2enconf -q xapi-forward-demo
+# custom services: the receiver kit's hello example in the plugin directory,
+# and /services/plugin/ open without access control (no XAPI on this host):
+# curl 'http://localhost/services/plugin/hello/x?name=you'
+install -d /var/lib/xcp/plugin
+if [ -f /run/xf-demo/hello.pid ]; then
+    kill "$(cat /run/xf-demo/hello.pid)" 2>/dev/null || true
+fi
+nohup /usr/local/bin/xfr-hello.py /var/lib/xcp/plugin/hello \
+    >/var/log/xf-demo-hello.log 2>&1 &
+echo $! >/run/xf-demo/hello.pid
+a2enmod -q proxy_http
+cat >/etc/apache2/conf-available/xapi-forward-plugin-demo.conf <<'CONF'
+# mod_xapi_forward demo: custom services, no access control (add
+# "XapiForwardAuth On" and "XapiForwardRequirePermission http/get_services"
+# on a XenServer / XCP-ng host)
+<Location /services/plugin/>
+    XapiForwardPlugin On
+    XapiForwardPluginDir /var/lib/xcp/plugin
+</Location>
+CONF
+a2enconf -q xapi-forward-plugin-demo
+
 if pgrep -x apache2 >/dev/null; then apache2ctl graceful; else apache2ctl start; fi
 for i in 1 2 3 4 5 6 7 8 9 10; do
     curl -fsS 'http://localhost/demo/hello?x=1' && exit 0
