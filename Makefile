@@ -26,8 +26,10 @@ APXS_WC = $(foreach f,$(WARN_CFLAGS) -O2,-Wc,$(f))
 PREFIX  ?= /usr/local
 KIT     = kit/c/libxfrecv.so.1 kit/c/xfr-hello kit/c/xapi-forward-receiver.pc
 KIT_SRC = kit/c/xapi_forward_receiver.c kit/c/xapi_forward_receiver.h
-# where python3 looks for local modules (Debian: /usr/local/lib/python3.X/dist-packages)
-PYTHON_SITE ?= $(shell python3 -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null || echo $(PREFIX)/lib/python3/dist-packages)
+# where the examples' /usr/bin/python3 looks for local modules (Debian:
+# /usr/local/lib/python3.X/dist-packages)
+KIT_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
+PYTHON_SITE ?= $(shell $(KIT_PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null || echo $(PREFIX)/lib/python3/dist-packages)
 
 all: $(MODULE) $(KIT)
 
