@@ -56,6 +56,12 @@ cp "$so" "$tmp/mod_xapi_forward.so" || die "cannot copy $so"
 # the receiver kit (Python): t/daemon/xf_daemon.py receives with it
 mkdir -p "$tmp/kit" && cp -R "$tdir/../kit/python" "$tmp/kit/" \
     || die "cannot copy kit/python"
+# and the C kit's example service, when built (64_plugin_c.t)
+if [ -x "$tdir/../kit/c/xfr-hello" ]; then
+    mkdir -p "$tmp/kit/c" &&
+        cp "$tdir/../kit/c/xfr-hello" "$tdir/../kit/c/libxfrecv.so.1" \
+            "$tmp/kit/c/" || die "cannot copy kit/c"
+fi
 
 if [ "$(id -u)" = 0 ]; then
     if ! id "$user" >/dev/null 2>&1; then

@@ -32,7 +32,8 @@ sub plugin_dir { Apache::Test::vars('xf_sockdir') . '/p' }
 # kit/python beside t/ (t/run-apache-tests.sh copies it there)
 sub kit_dir { Apache::Test::vars('t_dir') . '/../kit/python' }
 
-# start(NAME [, script => PATH, args => [...]]): a service on <dir>/NAME
+# start(NAME [, cmd => [PROGRAM, ARGS...]]): a service on <dir>/NAME (the
+# socket path is appended to cmd; default: the Python hello example)
 sub start {
     my($class, $name, %o) = @_;
     my $dir = plugin_dir();
@@ -40,8 +41,7 @@ sub start {
     my $path = "$dir/$name";
     unlink $path;
     my $log = Apache::Test::vars('t_logs') . "/plugin-$name.log";
-    my @cmd = ('python3', $o{script} || kit_dir() . '/hello.py',
-               @{ $o{args} || [$path] });
+    my @cmd = (@{ $o{cmd} || ['python3', kit_dir() . '/hello.py'] }, $path);
     my $pid = fork;
     die "fork: $!\n" unless defined $pid;
     if (!$pid) {
