@@ -63,6 +63,7 @@ static void send_msg(int s, const char *data, size_t len, int nfds,
         peers[i] = sp[1];
     }
     memset(&mh, 0, sizeof(mh));
+    memset(&ctl, 0, sizeof(ctl));
     iov.iov_base = (void *)data;
     iov.iov_len = len;
     mh.msg_iov = &iov;

@@ -20,12 +20,11 @@ use File::Temp ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
 use Apache::Test ();
-use XapiForward::Daemon qw(stop_pid);
+use XapiForward::Daemon qw(stop_at_exit);
+use XapiForward::FakeXapi ();
 use XapiForward::Raw qw(port_of);
 
 our @EXPORT_OK = qw(plugin_dir kit_dir curl);
-
-my @running;
 
 sub plugin_dir { Apache::Test::vars('xf_sockdir') . '/p' }
 
@@ -51,7 +50,7 @@ sub start {
         POSIX::_exit(127);
     }
     my $self = bless { pid => $pid, path => $path, owner => $$ }, $class;
-    push @running, $self;
+    stop_at_exit($self);
     my $deadline = time + 15;
     until (-S $path) {
         die "service $name did not start (see $log)\n"
@@ -63,18 +62,8 @@ sub start {
 
 sub path { $_[0]{path} }
 
-sub stop {
-    my $self = shift;
-    return unless $self->{owner} == $$;
-    my $pid = delete $self->{pid} or return;
-    stop_pid($pid);
-}
-
-END {
-    my $status = $?;
-    $_->stop for @running;
-    $? = $status;
-}
+# the same fields (pid, owner) as a fake XAPI: stopped the same way
+sub stop { XapiForward::FakeXapi::stop(@_) }
 
 # curl(VHOST, TARGET, CURL ARGS...): one request; TLS for *tls* vhosts.
 # Returns status, h (last response's headers, lower-case names), body,
