@@ -6,16 +6,16 @@ SRCDIR  = mod_xapi_forward
 GLUE    = $(SRCDIR)/mod_xapi_forward.c $(SRCDIR)/xf_config.c \
           $(SRCDIR)/xf_access.c $(SRCDIR)/xf_cache.c \
           $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_reqview.c \
-          $(SRCDIR)/xf_plugin.c
+          $(SRCDIR)/xf_path.c $(SRCDIR)/xf_plugin.c
 CORE    = $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c \
           $(SRCDIR)/xf_fdpass.c $(SRCDIR)/xf_http.c $(SRCDIR)/xf_auth.c \
-          $(SRCDIR)/xf_xapi.c $(SRCDIR)/xf_svc.c
+          $(SRCDIR)/xf_xapi.c $(SRCDIR)/xf_routes.c $(SRCDIR)/xf_svc.c
 SRC     = $(GLUE) $(CORE)
 HDRS    = $(wildcard $(SRCDIR)/*.h) $(SRCDIR)/xf_version.h
 MODULE  = .libs/mod_xapi_forward.so
 UNIT    = t/unit/test_xf_envelope t/unit/test_xf_fdpass t/unit/test_xf_http \
-          t/unit/test_xf_auth t/unit/test_xf_xapi t/unit/test_xf_svc \
-          t/unit/test_xfrecv
+          t/unit/test_xf_auth t/unit/test_xf_xapi t/unit/test_xf_routes \
+          t/unit/test_xf_svc t/unit/test_xfrecv
 UNIT_CFLAGS = -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(SRCDIR) -It/unit \
           $(APR_CFLAGS) $(JSONC_CFLAGS) $(CMOCKA_CFLAGS)
 UNIT_LIBS = $(APR_LIBS) $(JSONC_LIBS) $(CMOCKA_LIBS)
@@ -99,6 +99,9 @@ t/unit/test_xf_svc: t/unit/test_xf_svc.c $(SRCDIR)/xf_svc.c $(HDRS) config.mk
 
 t/unit/test_xfrecv: t/unit/test_xfrecv.c $(KIT_SRC) config.mk
 	$(CC) $(UNIT_CFLAGS) -Ikit/c -o $@ $< kit/c/xapi_forward_receiver.c $(UNIT_LIBS)
+
+t/unit/test_xf_routes: t/unit/test_xf_routes.c $(SRCDIR)/xf_routes.c $(HDRS) t/unit/xf_test.h config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_routes.c $(UNIT_LIBS)
 
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=0 ./$$t || exit 1; done

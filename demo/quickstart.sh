@@ -43,7 +43,7 @@ echo $! >/run/xf-demo/hello.pid
 a2enmod -q proxy_http
 cat >/etc/apache2/conf-available/xapi-forward-plugin-demo.conf <<'CONF'
 # mod_xapi_forward demo: custom services, no access control (add
-# "XapiForwardAuth On" and "XapiForwardRequirePermission http/get_services"
+# "XapiForwardAuth On" and "XapiForwardRequirePermission xapi"
 # on a XenServer / XCP-ng host)
 <Location /services/plugin/>
     XapiForwardPlugin On

@@ -12,6 +12,7 @@
 
 #include "xf_access.h"
 #include "xf_config.h"
+#include "xf_path.h"
 #include "xf_plugin.h"
 #include "xf_private.h"
 #include "xf_proxy.h"
@@ -47,6 +48,8 @@ static void xf_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(xf_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(xf_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(xf_access_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before every access, authn and authz hook (Require included) */
+    ap_hook_header_parser(xf_path_header_parser, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_access(xf_check_access, NULL, NULL, APR_HOOK_MIDDLE,
                          AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_header_parser(xf_plugin_header_parser, NULL, NULL,

@@ -22,8 +22,10 @@
 #include "xf_auth.h"
 #include "xf_cache.h"
 #include "xf_config.h"
+#include "xf_path.h"
 #include "xf_plugin.h"
 #include "xf_private.h"
+#include "xf_routes.h"
 #include "xf_xapi.h"
 
 #define XF_ORIGINATOR "mod_xapi_forward"
@@ -400,6 +402,35 @@ static int answer(request_rec *r, int status, const char *msg)
 
 /* ---- the hook ----------------------------------------------------------- */
 
+/* The permissions a request needs: the configured names, the word "xapi"
+ * replaced by the permission xapi derives from the method and the longest
+ * matching URI prefix (xf_routes.c). NULL when a derivation finds no
+ * action of xapi for the request. */
+static const apr_array_header_t *required_perms(request_rec *r,
+                                                const apr_array_header_t *conf)
+{
+    apr_array_header_t *out;
+    int i;
+
+    if (!conf || !conf->nelts)
+        return conf;
+    out = apr_array_make(r->pool, conf->nelts, sizeof(const char *));
+    for (i = 0; i < conf->nelts; i++) {
+        const char *perm = APR_ARRAY_IDX(conf, i, const char *);
+
+        if (!strcmp(perm, XF_PERM_DERIVED)) {
+            perm = xf_routes_permission(r->method, r->uri);
+            if (!perm)
+                return NULL;
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
+                          "xapi's permission for %s %s: %s", r->method,
+                          r->uri, perm);
+        }
+        APR_ARRAY_PUSH(out, const char *) = perm;
+    }
+    return out;
+}
+
 int xf_check_access(request_rec *r)
 {
     const xf_dir_conf_t *d = xf_config_dir_get(r);
@@ -411,7 +442,20 @@ int xf_check_access(request_rec *r)
 
     if (!xf_dir_auth(d))
         return DECLINED;
-    perms = d->perms;
+    /* subrequests skip the header_parser hook */
+    if (xf_path_check(r, "access check") != OK)
+        return HTTP_BAD_REQUEST;
+    /* xapi has no handler for a method/path without an action: 403
+     * before any credential is looked at, as xapi answers */
+    perms = required_perms(r, d->perms);
+    if (!perms && d->perms) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      XF_LOGNO(0301) "%s %s matches none of xapi's HTTP "
+                                     "actions (" XF_ROUTES_XAPI_VERSION
+                                     "): no permission to derive",
+                      r->method, r->uri);
+        return answer(r, HTTP_FORBIDDEN, "permission denied");
+    }
     xf_auth_find(&cred, apr_table_get(r->headers_in, "Cookie"), r->args,
                  apr_table_get(r->headers_in, "Authorization"), r->pool);
 

@@ -415,7 +415,8 @@ const command_rec xf_cmds[] = {
     AP_INIT_ITERATE("XapiForwardRequirePermission", set_require, NULL,
                     XF_DIR_CTX,
                     "XAPI permissions the session must hold, e.g. "
-                    "http/get_rrd_updates (default none)"),
+                    "http/rrd_updates, or xapi: the one xapi checks for the "
+                    "request's method and path (default none)"),
     AP_INIT_FLAG("XapiForwardForwardCredentials", ap_set_flag_slot,
                  (void *)APR_OFFSETOF(xf_dir_conf_t, forward_creds), XF_DIR_CTX,
                  "On: forward the session_id and Authorization used for the "

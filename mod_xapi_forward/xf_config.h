@@ -12,6 +12,10 @@
 
 #define XF_UNSET (-1)
 
+/** XapiForwardRequirePermission's word for "the permission xapi derives
+ *  from the request's method and path" (xf_routes.c). */
+#define XF_PERM_DERIVED "xapi"
+
 /** How a request reaches the daemon. */
 typedef enum {
     XF_MODE_AUTO = 0,    /* hand off when possible, relay otherwise */
@@ -41,7 +45,8 @@ typedef struct xf_dir_conf_t {
                                         * unset: off */
     const char *realm;                 /* Basic realm; NULL: "xapi" */
     apr_array_header_t *perms;         /* required permissions (const char *),
-                                        * lower-case; NULL: none */
+                                        * lower-case, XF_PERM_DERIVED for
+                                        * xapi's own; NULL: none */
     int forward_creds;                 /* flag: forward the credentials used for
                                         * the check to the daemon; unset: off */
     int plugin;                        /* flag: /<prefix>/<name> reaches the

@@ -312,6 +312,22 @@ static apr_status_t fail(const char **preason, const char *why)
     return APR_EINVAL;
 }
 
+apr_size_t xf_envelope_path(const char **ppath, const char *target,
+                            apr_pool_t *p)
+{
+    xf_span_t path, query;
+    int has_query;
+    char *dec;
+    apr_size_t n;
+
+    xf_parse_target(&path, &query, &has_query, target);
+    dec = apr_palloc(p, path.n + 1);
+    n = xf_parse_pct_decode(dec, path.p, path.n, 0);
+    dec[n] = '\0';
+    *ppath = dec;
+    return n;
+}
+
 apr_status_t xf_envelope_build(const char **pjson, apr_size_t *plen,
                                const char **preason, const xf_reqview_t *rv,
                                const xf_envelope_opts_t *o, apr_pool_t *p)
@@ -321,7 +337,7 @@ apr_status_t xf_envelope_build(const char **pjson, apr_size_t *plen,
     unsigned char *cls = NULL;
     xf_span_t *val = NULL, path, query, cl;
     apr_size_t est, path_len = 0;
-    char *path_dec;
+    const char *path_dec;
     json_writer w;
     map_writer m;
 
@@ -383,9 +399,8 @@ apr_status_t xf_envelope_build(const char **pjson, apr_size_t *plen,
     /* m, then the path under "uri" and/or "path". */
     JW_LIT(&w, "{\"m\":");
     write_method(&w, rv->method);
+    path_len = xf_envelope_path(&path_dec, rv->target, p);
     xf_parse_target(&path, &query, &has_query, rv->target);
-    path_dec = apr_palloc(p, path.n + 1);
-    path_len = xf_parse_pct_decode(path_dec, path.p, path.n, 0);
     if (o->path_keys & XF_PATHKEY_URI) {
         JW_LIT(&w, ",\"uri\":");
         jw_str(&w, path_dec, path_len);

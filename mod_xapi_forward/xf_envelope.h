@@ -29,4 +29,18 @@ apr_status_t xf_envelope_build(const char **pjson, apr_size_t *plen,
                                const char **preason, const xf_reqview_t *rv,
                                const xf_envelope_opts_t *o, apr_pool_t *p);
 
+/**
+ * The path the envelope carries under "uri"/"path": the path of the
+ * request target (as xf_parse_target splits it) percent-decoded as
+ * ocaml-uri does. The glue compares it with the path httpd matched.
+ *
+ * @param ppath   out: the decoded path, NUL-terminated (it may hold NUL
+ *                bytes of its own: use the returned length), from p
+ * @param target  the raw request target
+ * @param p       pool for the copy
+ * @return the length of *ppath in bytes
+ */
+apr_size_t xf_envelope_path(const char **ppath, const char *target,
+                            apr_pool_t *p);
+
 #endif /* XF_ENVELOPE_H */

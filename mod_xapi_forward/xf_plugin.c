@@ -27,6 +27,7 @@
 
 #include "xf_access.h"
 #include "xf_config.h"
+#include "xf_path.h"
 #include "xf_private.h"
 #include "xf_svc.h"
 
@@ -211,7 +212,9 @@ int xf_plugin_header_parser(request_rec *r)
         return DECLINED;
     if (r->method_number == M_PUT || r->method_number == M_POST ||
         (r->method_number == M_GET && !r->header_only))
-        return DECLINED;
+        /* the service is named by, and gets, the path httpd matched */
+        return xf_path_check(r, "custom service") == OK ? DECLINED
+                                                         : HTTP_BAD_REQUEST;
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0406)
                   "method %s not allowed for custom services (%s)", r->method,
                   XF_PLUGIN_ALLOW);

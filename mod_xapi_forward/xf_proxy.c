@@ -20,6 +20,7 @@
 #include "xf_config.h"
 #include "xf_envelope.h"
 #include "xf_fdpass.h"
+#include "xf_path.h"
 #include "xf_private.h"
 #include "xf_relay.h"
 #include "xf_reqview.h"
@@ -315,6 +316,11 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     if (strncasecmp(url, XF_SCHEME_PREFIX, XF_SCHEME_PREFIX_LEN))
         return DECLINED;
     d = xf_config_dir_get(r);
+    /* the forms the header_parser cannot see (a RewriteRule [P] inside
+     * <Location>): still nothing reaches the daemon */
+    status = xf_path_check(r, "handler");
+    if (status != OK)
+        return status;
 
     uds = *worker->s->uds_path ? worker->s->uds_path
                                : apr_table_get(r->notes, "uds_path");

@@ -850,6 +850,26 @@ static void test_einval(void **state)
                      APR_EINVAL);
 }
 
+/* The path the envelope carries, which the glue compares with r->uri:
+ * decoded, dot-segments and slashes left as they are. */
+static void test_envelope_path(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *path;
+    apr_size_t n;
+
+    n = xf_envelope_path(&path, "/a/%2e%2E/b/./c//d?x=%2e#f", p);
+    assert_int_equal(n, strlen("/a/../b/./c//d"));
+    assert_string_equal(path, "/a/../b/./c//d");
+    n = xf_envelope_path(&path, "http://h:1/r%41?q", p);
+    assert_string_equal(path, "/rA");
+    n = xf_envelope_path(&path, "/x%00y", p);
+    assert_int_equal(n, 4);
+    assert_memory_equal(path, "/x\0y", 4);
+    n = xf_envelope_path(&path, "*", p);
+    assert_string_equal(path, "*");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -888,6 +908,7 @@ int main(void)
         XF_TEST(test_over_cap),
         XF_TEST(test_over_cap_big_header),
         XF_TEST(test_einval),
+        XF_TEST(test_envelope_path),
     };
 
     if (xf_test_init() != 0) {

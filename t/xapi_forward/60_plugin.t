@@ -5,7 +5,8 @@
 # the API's statuses in the API's order: 405 + Allow for other methods,
 # 403 without a valid session (401 + WWW-Authenticate by directive), 404
 # for no such service or one not running, 302 to the host that runs it;
-# RBAC as xapi checks /services; a non-200 answer passes unchanged.
+# RBAC as xapi checks /services (XapiForwardRequirePermission xapi:
+# http/get_services, http/put_services); a non-200 answer passes unchanged.
 use strict;
 use warnings FATAL => 'all';
 
@@ -18,7 +19,7 @@ use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(session_of);
 use XapiForward::Plugin qw(curl);
 
-plan tests => 62, need_module('proxy', 'proxy_http', 'xapi_forward', 'ssl',
+plan tests => 65, need_module('proxy', 'proxy_http', 'xapi_forward', 'ssl',
                               'socache_shmcb');
 
 my $log = XapiForward::ErrorLog->new;
@@ -103,6 +104,16 @@ $log->check('405', expect => ['XAPIFWD0406']);
     $r = curl('xf_plugin_tls', '/services/plugin/hello/x?name=t&session_id='
               . session_of('rbac-ro'));
     ok t_cmp($r->{status}, 200, 'TLS, session in the query: 200');
+    # XapiForwardRequirePermission xapi: PUT needs http/put_services
+    $log->mark;
+    $r = curl('xf_plugin', '/services/plugin/hello/x', '-H', $RO, '-X', 'PUT',
+              '--data-binary', 'abc');
+    ok t_cmp($r->{status}, 403, 'PUT without http/put_services: 403');
+    $log->check('RBAC PUT', expect => ['XAPIFWD0204']);
+    $r = curl('xf_plugin', '/services/plugin/hello/x', '-X', 'PUT',
+              '-H', 'Cookie: session_id=' . session_of('rbac-root'),
+              '--data-binary', 'abc');
+    ok t_cmp($r->{body}, qr/\nbody: 3 bytes\n/, 'PUT as pool admin: 200');
 }
 
 # ---- 404: valid session, service missing or not running ---------------------------

@@ -1,7 +1,8 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
 # Custom services: what names no service. Every case is a 404 (400 for a
-# raw NUL, which httpd refuses itself) and no connection to any socket:
+# raw NUL, which httpd refuses itself, and for a target whose path is not
+# the one httpd matched: /./, //) and no connection to any socket:
 # the test daemon's sockets sit beside the services directory, one of them
 # the target of a symlink in it, and count every connection; the dispatch
 # line XAPIFWD0408 never appears.
@@ -24,14 +25,14 @@ my @cases = (
     ['/xfp/open/../x', 404, undef],
     ['/xfp/open/%2e%2e/x', 404, undef],
     ['/xfp/open/%2E%2e', 404, undef],
-    ['/xfp/open/./escape', 404, 'XAPIFWD0403'],
+    ['/xfp/open/./escape', 400, 'XAPIFWD0300'],
     ['/xfp/open/a%2Fb/x', 404, undef],
     ['/xfp/open/a%00b', 404, undef],
     ['/xfp/open/a%20b', 404, 'XAPIFWD0400'],
     ['/xfp/open/%C3%A9t%C3%A9', 404, 'XAPIFWD0400'],
     ['/xfp/open/a:b', 404, 'XAPIFWD0400'],
     ['/xfp/open/', 404, 'XAPIFWD0400'],
-    ['/xfp/open//rrdd/x', 404, 'XAPIFWD0400'],
+    ['/xfp/open//rrdd/x', 400, 'XAPIFWD0300'],
     ['/xfp/open/' . ('x' x 120), 404, 'XAPIFWD0400'],
     ['/xfp/open/escape/x', 404, 'XAPIFWD0403'],
     ['/xfp/chan/escape', 404, 'XAPIFWD0403'],

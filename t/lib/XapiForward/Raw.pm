@@ -16,7 +16,7 @@ use POSIX ();
 use Time::HiRes qw(time sleep);
 use Apache::Test ();
 
-our @EXPORT_OK = qw(conn send_all h2_skip port_of host_of raw_connect read_all exchange
+our @EXPORT_OK = qw(conn conn_exchange send_all h2_skip port_of host_of raw_connect read_all exchange
                     parse_responses capture_request);
 
 # port of a named <VirtualHost xf_...>
@@ -219,6 +219,31 @@ sub send_all {
         }
     }
     return 1;
+}
+
+# exchange() over conn(): send $bytes on a new plaintext or TLS connection
+# and read until the server closes it (or `timeout` seconds, default 30,
+# pass without progress), minding bytes IO::Socket::SSL already holds.
+# Returns a hash: data, eof, error, lport.
+sub conn_exchange {
+    my($vh, $bytes, %o) = @_;
+    my $s = conn($vh);
+    my %r = (data => '', eof => 0, error => '', lport => $s->sockport);
+    send_all($s, $bytes) or $r{error} = 'write failed';
+    my $sel = IO::Select->new($s);
+    while (!$r{error}) {
+        my $pending = $s->can('pending') ? $s->pending : 0;
+        unless ($pending || $sel->can_read($o{timeout} || 30)) {
+            $r{error} = 'timeout';
+            last;
+        }
+        my $n = sysread($s, my $buf, 1 << 20);
+        if (!defined $n) { $r{error} = "$!"; last }
+        if ($n == 0) { $r{eof} = 1; last }
+        $r{data} .= $buf;
+    }
+    close $s;
+    return \%r;
 }
 
 # Why HTTP/2 tests cannot run here ('' when they can).
