@@ -51,7 +51,7 @@ mkdir -p "$tmp/t/conf" || die "mkdir failed"
 for d in TEST.PL lib daemon xapi_forward htdocs; do
     [ -e "$tdir/$d" ] && cp -R "$tdir/$d" "$tmp/t/"
 done
-cp "$tdir"/conf/*.in "$tdir"/conf/*.json "$tdir"/conf/ptoken "$tmp/t/conf/" 2>/dev/null
+cp "$tdir"/conf/*.in "$tdir"/conf/*.inc "$tdir"/conf/*.json "$tdir"/conf/ptoken "$tmp/t/conf/" 2>/dev/null
 cp "$so" "$tmp/mod_xapi_forward.so" || die "cannot copy $so"
 # the receiver kit (Python): t/daemon/xf_daemon.py receives with it
 mkdir -p "$tmp/kit" && cp -R "$tdir/../kit/python" "$tmp/kit/" \
