@@ -19,7 +19,7 @@ use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(session_of);
 use XapiForward::Plugin qw(curl);
 
-plan tests => 65, need_module('proxy', 'proxy_http', 'xapi_forward', 'ssl',
+plan tests => 69, need_module('proxy', 'proxy_http', 'xapi_forward', 'ssl',
                               'socache_shmcb');
 
 my $log = XapiForward::ErrorLog->new;
@@ -146,6 +146,21 @@ $log->check('405', expect => ['XAPIFWD0406']);
     ok t_cmp($r->{h}{location}, "https://far.example:8443$t",
              'Location: that host + the original path and query');
     $log->check('302', expect => ['XAPIFWD0401']);
+}
+
+# ---- mod_proxy's workers: the default reverse one, or a declared one ----------
+{
+    my $pooled = XapiForward::Plugin->start('pooled');
+    $log->mark;
+    my $r = curl('xf_plugin', '/xfp/open/hello/w');
+    ok t_cmp($r->{status}, 200, 'undeclared service: 200');
+    my $l = $log->wait_for(qr/default reverse proxy worker for http:\/\/hello\.plugin/);
+    ok t_cmp(defined $l ? 1 : 0, 1, 'undeclared service: default reverse worker');
+    $log->mark;
+    $r = curl('xf_plugin', '/xfp/open/pooled/w?name=p');
+    ok t_cmp($r->{body}, qr/^hello p\n/, 'declared worker: 200');
+    $l = $log->wait_for(qr/default reverse proxy worker for http:\/\/pooled/, 1);
+    ok t_cmp(defined $l ? 1 : 0, 0, 'declared worker: used');
 }
 
 $x->stop;
