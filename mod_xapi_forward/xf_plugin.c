@@ -38,7 +38,8 @@
 const char *xf_plugin_set_on(cmd_parms *cmd, void *dv, int on)
 {
     xf_dir_conf_t *d = dv;
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_FILES);
+    const char *err =
+        ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_FILES);
 
     if (err)
         return err;
@@ -88,8 +89,8 @@ const char *xf_plugin_set_way(cmd_parms *cmd, void *dv, const char *a1,
     }
     if (xf_svc_name_check(a1, strlen(a1), 0))
         return apr_psprintf(cmd->pool,
-                            "XapiForwardPluginWay: bad service name %s: %s",
-                            a1, xf_svc_name_check(a1, strlen(a1), 0));
+                            "XapiForwardPluginWay: bad service name %s: %s", a1,
+                            xf_svc_name_check(a1, strlen(a1), 0));
     if (!d->plugin_ways)
         d->plugin_ways = apr_table_make(cmd->pool, 4);
     apr_table_set(d->plugin_ways, a1,
@@ -108,8 +109,8 @@ const char *xf_plugin_set_host(cmd_parms *cmd, void *dv, const char *name,
     if (!why)
         why = xf_svc_url_check(url);
     if (why)
-        return apr_psprintf(cmd->pool, "XapiForwardPluginHost %s %s: %s",
-                            name, url, why);
+        return apr_psprintf(cmd->pool, "XapiForwardPluginHost %s %s: %s", name,
+                            url, why);
     u = apr_pstrdup(cmd->pool, url);
     n = strlen(u);
     while (n > 0 && u[n - 1] == '/')
@@ -121,8 +122,7 @@ const char *xf_plugin_set_host(cmd_parms *cmd, void *dv, const char *name,
 }
 
 /* Read at every configuration pass, hence at every graceful restart. */
-const char *xf_plugin_set_host_map(cmd_parms *cmd, void *dv,
-                                   const char *file)
+const char *xf_plugin_set_host_map(cmd_parms *cmd, void *dv, const char *file)
 {
     xf_dir_conf_t *d = dv;
     const char *path = ap_server_root_relative(cmd->temp_pool, file);
@@ -159,8 +159,8 @@ const char *xf_plugin_set_host_map(cmd_parms *cmd, void *dv,
                             path, apr_strerror(st, err, sizeof(err)));
     }
     if (strlen(buf) != n)
-        return apr_psprintf(cmd->pool,
-                            "XapiForwardPluginHostMap: %s: NUL byte", path);
+        return apr_psprintf(cmd->pool, "XapiForwardPluginHostMap: %s: NUL byte",
+                            path);
     if (!d->plugin_hosts)
         d->plugin_hosts = apr_table_make(cmd->pool, 8);
     if (xf_svc_parse_map(&line, &why, d->plugin_hosts, buf, cmd->pool) !=
@@ -170,8 +170,7 @@ const char *xf_plugin_set_host_map(cmd_parms *cmd, void *dv,
     return NULL;
 }
 
-const char *xf_plugin_set_nosession(cmd_parms *cmd, void *dv,
-                                    const char *arg)
+const char *xf_plugin_set_nosession(cmd_parms *cmd, void *dv, const char *arg)
 {
     xf_dir_conf_t *d = dv;
     int s = atoi(arg);
@@ -187,10 +186,12 @@ const char *xf_plugin_set_nosession(cmd_parms *cmd, void *dv,
 void xf_plugin_post_config(server_rec *s)
 {
     if (!ap_find_linked_module("mod_proxy_http.c"))
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, XF_LOGNO(0409)
-                     "mod_proxy_http is not loaded: custom services reached "
-                     "the \"http\" way (XapiForwardPluginWay) will answer "
-                     "500");
+        ap_log_error(
+            APLOG_MARK, APLOG_DEBUG, 0, s,
+            XF_LOGNO(
+                0409) "mod_proxy_http is not loaded: custom services reached "
+                      "the \"http\" way (XapiForwardPluginWay) will answer "
+                      "500");
 }
 
 int xf_plugin_auth_status(request_rec *r, int status)
@@ -200,9 +201,10 @@ int xf_plugin_auth_status(request_rec *r, int status)
     if (status != HTTP_UNAUTHORIZED || !xf_dir_plugin(d))
         return status;
     status = xf_dir_plugin_nosession(d);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0407)
-                  "no valid session for custom service path %s: %d", r->uri,
-                  status);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_INFO, 0, r,
+        XF_LOGNO(0407) "no valid session for custom service path %s: %d",
+        r->uri, status);
     return status;
 }
 
@@ -214,10 +216,11 @@ int xf_plugin_header_parser(request_rec *r)
         (r->method_number == M_GET && !r->header_only))
         /* the service is named by, and gets, the path httpd matched */
         return xf_path_check(r, "custom service") == OK ? DECLINED
-                                                         : HTTP_BAD_REQUEST;
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0406)
-                  "method %s not allowed for custom services (%s)", r->method,
-                  XF_PLUGIN_ALLOW);
+                                                        : HTTP_BAD_REQUEST;
+    ap_log_rerror(
+        APLOG_MARK, APLOG_INFO, 0, r,
+        XF_LOGNO(0406) "method %s not allowed for custom services (%s)",
+        r->method, XF_PLUGIN_ALLOW);
     apr_table_setn(r->err_headers_out, "Allow", XF_PLUGIN_ALLOW);
     return xf_access_answer(r, HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 }
@@ -246,28 +249,33 @@ static int resolve_socket(const char **psock, request_rec *r, const char *dir,
         !(rsock = realpath(sock, NULL))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r,
                       XF_LOGNO(0402) "custom service %s is not installed: "
-                      "no socket %s", name, sock);
+                                     "no socket %s",
+                      name, sock);
         status = HTTP_NOT_FOUND;
         goto cleanup;
     }
     dl = strlen(rdir);
     if (strncmp(rsock, rdir, dl) || (rsock[dl] != '/' && dl > 1)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0403)
-                      "custom service %s: %s resolves outside %s: refused",
-                      name, sock, dir);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            XF_LOGNO(0403) "custom service %s: %s resolves outside %s: refused",
+            name, sock, dir);
         status = HTTP_NOT_FOUND;
         goto cleanup;
     }
     if (strlen(rsock) + 1 > XF_SVC_SUN_PATH) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0410)
-                      "custom service %s: socket path %s is longer than "
-                      "sun_path", name, rsock);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            XF_LOGNO(0410) "custom service %s: socket path %s is longer than "
+                           "sun_path",
+            name, rsock);
         status = HTTP_NOT_FOUND;
         goto cleanup;
     }
     if (stat(rsock, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0404)
-                      "custom service %s: %s is not a socket", name, sock);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      XF_LOGNO(0404) "custom service %s: %s is not a socket",
+                      name, sock);
         status = HTTP_NOT_FOUND;
         goto cleanup;
     }
@@ -289,12 +297,12 @@ int xf_plugin_handler(request_rec *r)
         apr_table_get(r->notes, XF_NOTE_PLUGIN))
         return DECLINED;
     dir = xf_dir_plugin_dir(d);
-    if (xf_svc_name_from_path(&name, &why,
-                              r->parsed_uri.path ? r->parsed_uri.path : "",
-                              d->plugin_prefix, strlen(dir),
-                              r->pool) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0400)
-                      "no custom service for %s: %s", r->uri, why);
+    if (xf_svc_name_from_path(
+            &name, &why, r->parsed_uri.path ? r->parsed_uri.path : "",
+            d->plugin_prefix, strlen(dir), r->pool) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      XF_LOGNO(0400) "no custom service for %s: %s", r->uri,
+                      why);
         return HTTP_NOT_FOUND;
     }
     base = d->plugin_hosts ? apr_table_get(d->plugin_hosts, name) : NULL;
@@ -302,8 +310,9 @@ int xf_plugin_handler(request_rec *r)
         /* the query goes along unchanged; it is not logged (session_id) */
         apr_table_setn(r->headers_out, "Location",
                        apr_pstrcat(r->pool, base, original_target(r), NULL));
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, XF_LOGNO(0401)
-                      "custom service %s runs on %s: 302", name, base);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      XF_LOGNO(0401) "custom service %s runs on %s: 302", name,
+                      base);
         return HTTP_MOVED_TEMPORARILY;
     }
     rc = resolve_socket(&sock, r, dir, name);
@@ -319,30 +328,33 @@ int xf_plugin_handler(request_rec *r)
     if (way == XF_PLUGIN_CHANNEL)
         url = apr_pstrcat(r->pool, XF_SCHEME "://", name, ".plugin/", NULL);
     else
-        url = apr_pstrcat(r->pool, "http://", name, ".plugin",
-                          r->parsed_uri.path, r->args ? "?" : "",
-                          r->args ? r->args : "", NULL);
+        url =
+            apr_pstrcat(r->pool, "http://", name, ".plugin", r->parsed_uri.path,
+                        r->args ? "?" : "", r->args ? r->args : "", NULL);
     apr_table_setn(r->notes, "uds_path", sock);
     apr_table_setn(r->notes, XF_NOTE_PLUGIN, name);
     r->filename = apr_pstrcat(r->pool, "proxy:", url, NULL);
     r->proxyreq = PROXYREQ_REVERSE;
     r->handler = "proxy-server";
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0408)
-                  "custom service %s: %s way over %s", name,
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  XF_LOGNO(0408) "custom service %s: %s way over %s", name,
                   way == XF_PLUGIN_CHANNEL ? "channel" : "http", sock);
     rc = ap_run_handler(r);
     if (rc == HTTP_SERVICE_UNAVAILABLE && !r->sent_bodyct) {
         /* mod_proxy_http's and xf_proxy.c's answer to a refused connect:
          * the service is installed but not running */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0405)
-                      "custom service %s is not running (%s refuses): 404",
-                      name, sock);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            XF_LOGNO(0405) "custom service %s is not running (%s refuses): 404",
+            name, sock);
         return HTTP_NOT_FOUND;
     }
     if (rc == DECLINED) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0411)
-                      "custom service %s: no handler for %s (load "
-                      "mod_proxy_http)", name, url);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            XF_LOGNO(0411) "custom service %s: no handler for %s (load "
+                           "mod_proxy_http)",
+            name, url);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return rc;

@@ -74,8 +74,7 @@ const char *xf_svc_url_check(const char *url)
 }
 
 apr_status_t xf_svc_parse_map(int *pline, const char **preason,
-                              apr_table_t *map, const char *text,
-                              apr_pool_t *p)
+                              apr_table_t *map, const char *text, apr_pool_t *p)
 {
     char *copy = apr_pstrdup(p, text), *line, *next;
     int n = 0;

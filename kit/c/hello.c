@@ -34,9 +34,10 @@ int main(int argc, char **argv)
         err = xfr_receive(&req, c, 0);
         if (err == XFR_OK) {
             name = xfr_query(req, "name");
-            snprintf(out, sizeof(out), "hello %s\nway: channel\nmethod: %s\n"
-                     "path: %s\n", name ? name : "world", req->method,
-                     req->path);
+            snprintf(out, sizeof(out),
+                     "hello %s\nway: channel\nmethod: %s\n"
+                     "path: %s\n",
+                     name ? name : "world", req->method, req->path);
             xfr_respond(req->fd, 200, "text/plain", out, strlen(out));
             xfr_request_free(req);
         }

@@ -116,8 +116,7 @@ static const char *method_of(json_object *m)
 }
 
 /* An object of strings (or absent) -> count; -1 if not. */
-static int count_strings(json_object *root, const char *key,
-                         json_object **pobj)
+static int count_strings(json_object *root, const char *key, json_object **pobj)
 {
     int n = 0;
 
@@ -441,8 +440,8 @@ static int write_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-int xfr_respond(int fd, int status, const char *content_type,
-                const void *body, size_t len)
+int xfr_respond(int fd, int status, const char *content_type, const void *body,
+                size_t len)
 {
     char head[512];
     int n;

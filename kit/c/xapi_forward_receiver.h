@@ -124,14 +124,14 @@ typedef struct xfr_kv {
 
 /** A received request. Strings live as long as the request. */
 typedef struct xfr_request {
-    const char *method;            /* "GET", "PUT", "POST", "HEAD", ... */
-    const char *path;              /* "path", else "uri": decoded path */
-    const char *version;           /* "1.1", "1.0" */
-    const xfr_kv *query;           /* query parameters */
+    const char *method;  /* "GET", "PUT", "POST", "HEAD", ... */
+    const char *path;    /* "path", else "uri": decoded path */
+    const char *version; /* "1.1", "1.0" */
+    const xfr_kv *query; /* query parameters */
     size_t n_query;
-    const xfr_kv *cookie;          /* cookies */
+    const xfr_kv *cookie; /* cookies */
     size_t n_cookie;
-    const xfr_kv *headers;         /* additional_headers (lower-case) */
+    const xfr_kv *headers; /* additional_headers (lower-case) */
     size_t n_headers;
     long long content_length;      /* -1: absent */
     const char *transfer_encoding; /* NULL: absent; "chunked" */
@@ -141,8 +141,8 @@ typedef struct xfr_request {
     int close;                     /* the envelope's "close" */
     const char *envelope;          /* the bytes received, NUL-terminated */
     size_t envelope_len;
-    int fd;                        /* the client's socket; -1 once taken */
-    void *priv;                    /* internal */
+    int fd;     /* the client's socket; -1 once taken */
+    void *priv; /* internal */
 } xfr_request;
 
 int xfr_listen(const char *path, int backlog);
@@ -153,8 +153,8 @@ const char *xfr_cookie(const xfr_request *req, const char *key);
 const char *xfr_header(const xfr_request *req, const char *name);
 int xfr_read_body(const xfr_request *req, char **pbody, size_t *plen,
                   size_t limit);
-int xfr_respond(int fd, int status, const char *content_type,
-                const void *body, size_t len);
+int xfr_respond(int fd, int status, const char *content_type, const void *body,
+                size_t len);
 int xfr_request_take_fd(xfr_request *req);
 void xfr_request_free(xfr_request *req);
 

@@ -39,12 +39,16 @@ static void test_name_from_path(void **state)
 {
     apr_pool_t *p = *state;
     const char *name = NULL, *why = NULL;
-    static const char *const bad[] = {
-        "/services/plugin/",       "/services/plugin",
-        "/services/plugin//x",     "/services/plugin/../x",
-        "/services/plugin/%2e%2e", "/services/plugin/a%2Fb",
-        "/services/plugin/a%00",   "/services/pluginx/a",
-        "/other/a",                NULL};
+    static const char *const bad[] = {"/services/plugin/",
+                                      "/services/plugin",
+                                      "/services/plugin//x",
+                                      "/services/plugin/../x",
+                                      "/services/plugin/%2e%2e",
+                                      "/services/plugin/a%2Fb",
+                                      "/services/plugin/a%00",
+                                      "/services/pluginx/a",
+                                      "/other/a",
+                                      NULL};
     int i;
 
     assert_int_equal(xf_svc_name_from_path(&name, &why, "/services/plugin/hi",

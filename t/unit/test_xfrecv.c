@@ -45,8 +45,7 @@ static int open_fds(void)
 
 /* send data with nfds descriptors (each a fresh socketpair end; the other
  * ends are put in peers) on s */
-static void send_msg(int s, const char *data, size_t len, int nfds,
-                     int *peers)
+static void send_msg(int s, const char *data, size_t len, int nfds, int *peers)
 {
     union {
         char buf[CMSG_SPACE(16 * sizeof(int))];
@@ -85,8 +84,8 @@ static void send_msg(int s, const char *data, size_t len, int nfds,
 }
 
 /* receive what send_msg sent with nfds descriptors over a fresh pair */
-static int roundtrip(xfr_request **preq, int type, const char *data,
-                     size_t len, int nfds, size_t max, int *peers)
+static int roundtrip(xfr_request **preq, int type, const char *data, size_t len,
+                     int nfds, size_t max, int *peers)
 {
     int sv[2], err;
 
@@ -112,9 +111,8 @@ static void test_good(void **state)
     int peer, base = open_fds();
 
     (void)state;
-    assert_int_equal(roundtrip(&r, SOCK_STREAM, GOOD, strlen(GOOD), 1, 0,
-                               &peer),
-                     XFR_OK);
+    assert_int_equal(
+        roundtrip(&r, SOCK_STREAM, GOOD, strlen(GOOD), 1, 0, &peer), XFR_OK);
     assert_string_equal(r->method, "PUT");
     assert_string_equal(r->path, "/services/plugin/x/a b"); /* path wins */
     assert_string_equal(r->version, "1.0");
@@ -167,8 +165,8 @@ static void test_uri_only_unknown_method(void **state)
     int peer;
 
     (void)state;
-    assert_int_equal(
-        roundtrip(&r, SOCK_STREAM, env, strlen(env), 1, 0, &peer), XFR_OK);
+    assert_int_equal(roundtrip(&r, SOCK_STREAM, env, strlen(env), 1, 0, &peer),
+                     XFR_OK);
     assert_string_equal(r->method, "HEAD");
     assert_string_equal(r->path, "/u");
     assert_int_equal(r->content_length, -1);
@@ -193,15 +191,13 @@ static void test_fd_counts(void **state)
 
     (void)state;
     /* none */
-    assert_int_equal(roundtrip(&r, SOCK_STREAM, GOOD, strlen(GOOD), 0, 0,
-                               peers),
-                     XFR_ENOFD);
+    assert_int_equal(
+        roundtrip(&r, SOCK_STREAM, GOOD, strlen(GOOD), 0, 0, peers), XFR_ENOFD);
     assert_null(r);
     assert_int_equal(open_fds(), base);
     /* three: the first is kept, the others closed */
-    assert_int_equal(roundtrip(&r, SOCK_STREAM, GOOD, strlen(GOOD), 3, 0,
-                               peers),
-                     XFR_OK);
+    assert_int_equal(
+        roundtrip(&r, SOCK_STREAM, GOOD, strlen(GOOD), 3, 0, peers), XFR_OK);
     assert_int_equal(open_fds(), base + 3 + 1);
     {
         char c;
@@ -229,14 +225,14 @@ static void test_too_big(void **state)
 
     (void)state;
     /* stream: more bytes than max_size */
-    assert_int_equal(roundtrip(&r, SOCK_STREAM, GOOD, strlen(GOOD), 1, 64,
-                               &peer),
-                     XFR_ETOOBIG);
+    assert_int_equal(
+        roundtrip(&r, SOCK_STREAM, GOOD, strlen(GOOD), 1, 64, &peer),
+        XFR_ETOOBIG);
     close(peer);
     /* seqpacket: the kernel says MSG_TRUNC */
-    assert_int_equal(roundtrip(&r, SOCK_SEQPACKET, GOOD, strlen(GOOD), 1, 32,
-                               &peer),
-                     XFR_ETOOBIG);
+    assert_int_equal(
+        roundtrip(&r, SOCK_SEQPACKET, GOOD, strlen(GOOD), 1, 32, &peer),
+        XFR_ETOOBIG);
     close(peer);
     /* exactly max_size is fine */
     assert_int_equal(roundtrip(&r, SOCK_SEQPACKET, GOOD, strlen(GOOD), 1,
@@ -250,7 +246,8 @@ static void test_too_big(void **state)
 static void test_malformed(void **state)
 {
     static const char *const bad_json[] = {
-        "{", "{\"m\":\"Get\",", "not json", "{\"m\":\"Get\"} trailing",
+        "{",        "{\"m\":\"Get\",",
+        "not json", "{\"m\":\"Get\"} trailing",
         "\xff\xfe", NULL};
     static const char *const not_env[] = {
         "[1,2]",
@@ -318,15 +315,15 @@ static void test_body_limits(void **state)
     size_t len;
 
     (void)state;
-    assert_int_equal(roundtrip(&r, SOCK_STREAM, chunked, strlen(chunked), 1,
-                               0, &peer),
-                     XFR_OK);
+    assert_int_equal(
+        roundtrip(&r, SOCK_STREAM, chunked, strlen(chunked), 1, 0, &peer),
+        XFR_OK);
     assert_int_equal(xfr_read_body(r, &body, &len, 100), -1);
     assert_int_equal(errno, EPROTO);
     xfr_request_free(r);
     close(peer);
-    assert_int_equal(
-        roundtrip(&r, SOCK_STREAM, big, strlen(big), 1, 0, &peer), XFR_OK);
+    assert_int_equal(roundtrip(&r, SOCK_STREAM, big, strlen(big), 1, 0, &peer),
+                     XFR_OK);
     assert_int_equal(xfr_read_body(r, &body, &len, 100), -1);
     assert_int_equal(errno, EFBIG);
     assert_int_equal(write(peer, "abc", 3), 3);
