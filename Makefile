@@ -6,7 +6,7 @@ SRCDIR  = mod_xapi_forward
 GLUE    = $(SRCDIR)/mod_xapi_forward.c $(SRCDIR)/xf_config.c \
           $(SRCDIR)/xf_access.c $(SRCDIR)/xf_cache.c \
           $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_reqview.c \
-          $(SRCDIR)/xf_path.c $(SRCDIR)/xf_plugin.c
+          $(SRCDIR)/xf_path.c $(SRCDIR)/xf_confcheck.c $(SRCDIR)/xf_plugin.c
 CORE    = $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c \
           $(SRCDIR)/xf_fdpass.c $(SRCDIR)/xf_http.c $(SRCDIR)/xf_auth.c \
           $(SRCDIR)/xf_xapi.c $(SRCDIR)/xf_routes.c $(SRCDIR)/xf_svc.c

@@ -11,6 +11,8 @@
 #include "mod_proxy.h"
 
 #include "xf_access.h"
+#include "xf_cache.h"
+#include "xf_confcheck.h"
 #include "xf_config.h"
 #include "xf_path.h"
 #include "xf_plugin.h"
@@ -22,6 +24,17 @@ static int xf_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp)
 {
     return xf_access_pre_config(pconf, plog, ptemp);
+}
+
+/* runs under httpd -t too (post_config does not) */
+static int xf_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    int rc = xf_confcheck_check_config(pconf, plog, ptemp, s);
+
+    if (xf_config_auth_used && xf_cache_check_config(ptemp, s) != OK)
+        rc = HTTP_INTERNAL_SERVER_ERROR;
+    return rc;
 }
 
 static int xf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -46,6 +59,7 @@ static void xf_register_hooks(apr_pool_t *p)
     proxy_hook_scheme_handler(xf_proxy_handler, NULL, NULL, APR_HOOK_FIRST);
     proxy_hook_canon_handler(xf_proxy_canon, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_pre_config(xf_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(xf_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(xf_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(xf_access_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* before every access, authn and authz hook (Require included) */

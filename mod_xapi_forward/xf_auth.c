@@ -2,8 +2,8 @@
  *
  * xf_auth.c - finds a request's credential in xapi's order (cookie, query,
  * pool_secret, Basic), compares secrets in constant time, derives the keyed
- * cache id and encodes cached decisions. Pure core: no httpd headers, no
- * logging.
+ * cache id and seals cached decisions (an HMAC over id, decision and
+ * expiry). Pure core: no httpd headers, no logging.
  */
 #include "xf_auth.h"
 
@@ -303,8 +303,11 @@ void xf_auth_cache_id(char out[XF_AUTH_CACHE_ID_LEN + 1],
     free(msg);
 }
 
-#define DECISION_PREFIX "xf1:"
-#define DECISION_LEN (sizeof(DECISION_PREFIX) - 1 + 1)
+#define DECISION_PREFIX "xf2:"
+#define DECISION_PREFIX_LEN (sizeof(DECISION_PREFIX) - 1)
+#define DECISION_EXP_AT (DECISION_PREFIX_LEN + 2)  /* after "xf2:A:" */
+#define DECISION_MAC_AT (DECISION_EXP_AT + 16 + 1) /* after the expiry */
+#define DECISION_MAC_DOMAIN "xf-decision-2"
 
 static const struct {
     xf_decision_e d;
@@ -315,31 +318,103 @@ static const struct {
     {XF_DECISION_INVALID, 'I'},
 };
 
-void xf_auth_decision_encode(unsigned char **pbuf, unsigned int *plen,
-                             xf_decision_e d, apr_pool_t *p)
+static char decision_char(xf_decision_e d)
 {
-    char c = '?';
     apr_size_t i;
 
     for (i = 0; i < sizeof(decision_codes) / sizeof(decision_codes[0]); i++)
         if (decision_codes[i].d == d)
-            c = decision_codes[i].c;
-    *pbuf = (unsigned char *)apr_psprintf(p, DECISION_PREFIX "%c", c);
-    *plen = (unsigned int)DECISION_LEN;
+            return decision_codes[i].c;
+    return 0;
 }
 
-xf_decision_e xf_auth_decision_decode(const unsigned char *buf,
-                                      unsigned int len)
-{
-    apr_size_t i;
+static const char hexdigits[] = "0123456789abcdef";
 
-    if (!buf || len != DECISION_LEN ||
-        memcmp(buf, DECISION_PREFIX, DECISION_LEN - 1) != 0)
+/* hex(HMAC(key, domain '\0' id '\0' c exp16)) into out[64]; 0 on failure */
+static int decision_mac(char *out, const unsigned char *key, const char *id,
+                        char c, const char *exp16)
+{
+    unsigned char md[EVP_MAX_MD_SIZE], *msg;
+    unsigned int mdlen = 0;
+    size_t dlen = sizeof(DECISION_MAC_DOMAIN), ilen = strlen(id);
+    size_t len = dlen + ilen + 1 + 1 + 16, i;
+    int ok;
+
+    if (!(msg = malloc(len)))
         return 0;
-    for (i = 0; i < sizeof(decision_codes) / sizeof(decision_codes[0]); i++)
-        if (decision_codes[i].c == (char)buf[DECISION_LEN - 1])
-            return decision_codes[i].d;
-    return 0;
+    memcpy(msg, DECISION_MAC_DOMAIN, dlen); /* with its '\0' */
+    memcpy(msg + dlen, id, ilen);
+    msg[dlen + ilen] = '\0';
+    msg[dlen + ilen + 1] = (unsigned char)c;
+    memcpy(msg + dlen + ilen + 2, exp16, 16);
+    ok = HMAC(EVP_sha256(), key, XF_AUTH_KEY_BYTES, msg, len, md, &mdlen) &&
+         mdlen * 2 == 64;
+    free(msg);
+    for (i = 0; ok && i < mdlen; i++) {
+        out[2 * i] = hexdigits[md[i] >> 4];
+        out[2 * i + 1] = hexdigits[md[i] & 0x0f];
+    }
+    return ok;
+}
+
+void xf_auth_decision_seal(unsigned char **pbuf, const unsigned char *key,
+                           const char *id, xf_decision_e d, apr_time_t expiry,
+                           apr_pool_t *p)
+{
+    char *v = apr_palloc(p, XF_AUTH_DECISION_LEN + 1);
+    apr_uint64_t e = expiry > 0 ? (apr_uint64_t)expiry : 0;
+    char c = decision_char(d);
+    int i;
+
+    *pbuf = NULL;
+    if (!c)
+        return;
+    memcpy(v, DECISION_PREFIX, DECISION_PREFIX_LEN);
+    v[DECISION_PREFIX_LEN] = c;
+    v[DECISION_PREFIX_LEN + 1] = ':';
+    for (i = 15; i >= 0; i--, e >>= 4)
+        v[DECISION_EXP_AT + i] = hexdigits[e & 0x0f];
+    v[DECISION_MAC_AT - 1] = ':';
+    if (!decision_mac(v + DECISION_MAC_AT, key, id, c, v + DECISION_EXP_AT))
+        return;
+    v[XF_AUTH_DECISION_LEN] = '\0';
+    *pbuf = (unsigned char *)v;
+}
+
+xf_decision_e xf_auth_decision_open(const unsigned char *buf, apr_size_t len,
+                                    const unsigned char *key, const char *id,
+                                    apr_time_t now)
+{
+    const char *v = (const char *)buf;
+    char mac[64];
+    apr_uint64_t e = 0;
+    apr_size_t i, k;
+    char c;
+
+    if (!buf || len != XF_AUTH_DECISION_LEN ||
+        memcmp(v, DECISION_PREFIX, DECISION_PREFIX_LEN) != 0 ||
+        v[DECISION_PREFIX_LEN + 1] != ':' || v[DECISION_MAC_AT - 1] != ':')
+        return 0;
+    c = v[DECISION_PREFIX_LEN];
+    for (k = 0; k < sizeof(decision_codes) / sizeof(decision_codes[0]); k++)
+        if (decision_codes[k].c == c)
+            break;
+    if (k == sizeof(decision_codes) / sizeof(decision_codes[0]))
+        return 0;
+    for (i = 0; i < 16; i++) {
+        const char *h = memchr(hexdigits, v[DECISION_EXP_AT + i], 16);
+        if (!h || !v[DECISION_EXP_AT + i])
+            return 0;
+        e = (e << 4) | (apr_uint64_t)(h - hexdigits);
+    }
+    if (!decision_mac(mac, key, id, c, v + DECISION_EXP_AT) ||
+        !xf_auth_ct_equal(mac, sizeof(mac), v + DECISION_MAC_AT, sizeof(mac)))
+        return 0;
+    /* checked after the MAC: an authentic value is still only good until
+     * the expiry it was sealed with, whatever the cache server keeps */
+    if (now < 0 || e <= (apr_uint64_t)now)
+        return 0;
+    return decision_codes[k].d;
 }
 
 int xf_auth_has_perms(const char *const *required, const char *const *held,

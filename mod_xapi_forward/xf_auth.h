@@ -77,24 +77,46 @@ void xf_auth_cache_id(char out[XF_AUTH_CACHE_ID_LEN + 1],
 
 /** A decision as stored in the cache. */
 typedef enum {
-    XF_DECISION_ALLOW = 1,   /* valid, and has every required permission */
-    XF_DECISION_DENY = 2,    /* valid, but lacks a required permission */
-    XF_DECISION_INVALID = 3  /* invalid session / failed login */
+    XF_DECISION_ALLOW = 1,  /* valid, and has every required permission */
+    XF_DECISION_DENY = 2,   /* valid, but lacks a required permission */
+    XF_DECISION_INVALID = 3 /* invalid session / failed login */
 } xf_decision_e;
 
-/**
- * Encode a decision for the cache.
- * @param pbuf out: bytes to store (from p); @param plen out: their length
- */
-void xf_auth_decision_encode(unsigned char **pbuf, unsigned int *plen,
-                             xf_decision_e d, apr_pool_t *p);
+/** Length of a sealed decision: "xf2:" D ":" 16 hex (expiry) ":" 64 hex. */
+#define XF_AUTH_DECISION_LEN 87
 
 /**
- * Decode a cached decision.
- * @return the decision, or 0 for bytes that are not one
+ * Seal a decision for the cache: the value names the decision and its
+ * expiry and carries hex(HMAC-SHA256(key, "xf-decision-2" '\0' id '\0' D
+ * expiry)), so that whoever can write to a shared cache server cannot make
+ * up, move or prolong a decision without the key.
+ *
+ * @param pbuf   out: XF_AUTH_DECISION_LEN bytes to store (from p), NUL
+ *               terminated; NULL when OpenSSL fails (then do not store)
+ * @param key    XF_AUTH_KEY_BYTES bytes (the key of the cache ids)
+ * @param id     the cache id the value is stored under
+ * @param d      the decision
+ * @param expiry when the decision stops holding (apr_time_t, usec)
+ * @param p      pool for the value
  */
-xf_decision_e xf_auth_decision_decode(const unsigned char *buf,
-                                      unsigned int len);
+void xf_auth_decision_seal(unsigned char **pbuf, const unsigned char *key,
+                           const char *id, xf_decision_e d, apr_time_t expiry,
+                           apr_pool_t *p);
+
+/**
+ * Open a sealed decision: the MAC must match (constant-time compare) for
+ * this key and id, and the expiry must lie in the future.
+ *
+ * @param buf,len the stored value (any bytes)
+ * @param key     XF_AUTH_KEY_BYTES bytes
+ * @param id      the cache id it was read under
+ * @param now     the current time
+ * @return the decision, or 0 for anything else: garbage, another format, a
+ *         foreign key, another id, a bad MAC, or an expired decision
+ */
+xf_decision_e xf_auth_decision_open(const unsigned char *buf, apr_size_t len,
+                                    const unsigned char *key, const char *id,
+                                    apr_time_t now);
 
 /**
  * Check a list of held permissions against the required ones (case

@@ -7,6 +7,7 @@
  */
 #include "xf_cache.h"
 
+#include <apr_atomic.h>
 #include <apr_global_mutex.h>
 #include <apr_strings.h>
 
@@ -17,15 +18,31 @@
 #include "util_mutex.h"
 
 #include "xf_access.h"
+#include "xf_confcheck.h"
 #include "xf_private.h"
 
 #define XF_CACHE_ID "xapi-forward-cache"
 #define XF_CACHE_MUTEX "xapi-forward-cache"
+/* after a cache server failure the cache is skipped for 2 s, doubling
+ * while it keeps failing up to this (seconds) */
+#define XF_CACHE_BACKOFF_MAX 16
+/* a cache call in flight without any call finishing for this long (seconds)
+ * means a hung cache server: the cache is skipped (httpd's memcache
+ * provider has no I/O timeout, and its redis provider turns RedisTimeout
+ * into millions of seconds) */
+#define XF_CACHE_STUCK 3
+/* the failure is logged at most once per this (seconds, per process) */
+#define XF_CACHE_LOG_EVERY 60
+/* room for a value: larger than a sealed decision, so that a foreign or
+ * garbage value of modest size is read and refused rather than making the
+ * provider log an overflow */
+#define XF_CACHE_VALUE_MAX 512
 
 /* Global settings (main server only) and run-time state. */
 static struct {
     const char *provider_name;   /* NULL: shmcb */
     const char *provider_args;   /* NULL: provider default */
+    const char *provider_where;  /* "line N of FILE" of XapiForwardCache */
     apr_interval_time_t ttl;     /* -1: 60 s */
     apr_interval_time_t neg_ttl; /* -1: 10 s */
     const char *key_file;        /* NULL: random key */
@@ -34,6 +51,18 @@ static struct {
     apr_global_mutex_t *mutex; /* only for non-MP-safe providers */
     unsigned char key[XF_AUTH_KEY_BYTES];
 } g;
+
+/* Cache server health, per process, in seconds (apr_time_sec); updated
+ * with atomics by the threads of a child (a lost update only makes a
+ * back-off a little shorter or longer). */
+static struct {
+    volatile apr_uint32_t until;    /* skip the cache before this */
+    volatile apr_uint32_t step;     /* current back-off; 0: healthy */
+    volatile apr_uint32_t logged;   /* last XAPIFWD0260 + 1; 0: never */
+    volatile apr_uint32_t inflight; /* provider calls under way */
+    volatile apr_uint32_t progress; /* last call that started with none
+                                     * under way, or that finished */
+} health;
 
 /* ---- directives ------------------------------------------------------ */
 
@@ -44,6 +73,7 @@ const char *xf_cache_set_provider(cmd_parms *cmd, void *dv, const char *arg)
 
     if (err)
         return err;
+    g.provider_where = xf_confcheck_where(cmd);
     sep = ap_strchr_c(arg, ':');
     if (sep) {
         g.provider_name = apr_pstrmemdup(cmd->pool, arg, sep - arg);
@@ -89,7 +119,9 @@ const char *xf_cache_set_key_file(cmd_parms *cmd, void *dv, const char *arg)
     if (err)
         return err;
     g.key_file = ap_server_root_relative(cmd->pool, arg);
-    return g.key_file ? NULL : "XapiForwardCacheKeyFile: bad path";
+    if (!g.key_file)
+        return "XapiForwardCacheKeyFile: bad path";
+    return xf_confcheck_file(cmd, g.key_file, 16);
 }
 
 /* ---- start-up -------------------------------------------------------- */
@@ -101,10 +133,47 @@ int xf_cache_pre_config(apr_pool_t *pconf)
     if (st != APR_SUCCESS)
         return 500;
     g.provider_name = g.provider_args = g.key_file = NULL;
+    g.provider_where = NULL;
     g.ttl = g.neg_ttl = -1;
     g.provider = NULL;
     g.inst = NULL;
     g.mutex = NULL;
+    apr_atomic_set32(&health.until, 0);
+    apr_atomic_set32(&health.step, 0);
+    apr_atomic_set32(&health.logged, 0);
+    apr_atomic_set32(&health.inflight, 0);
+    apr_atomic_set32(&health.progress, 0);
+    return OK;
+}
+
+int xf_cache_check_config(apr_pool_t *ptemp, server_rec *s)
+{
+    const char *name = g.provider_name ? g.provider_name : "shmcb";
+    const ap_socache_provider_t *prov;
+    ap_socache_instance_t *inst;
+    const char *err;
+
+    prov = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                              AP_SOCACHE_PROVIDER_VERSION);
+    if (!prov) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     XF_LOGNO(0506) "XapiForwardCache on %s: no socache "
+                                    "provider \"%s\" (LoadModule "
+                                    "socache_%s_module ...)",
+                     g.provider_where ? g.provider_where
+                                      : "(default, not configured)",
+                     name, name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* the provider parses its arguments here, without side effects */
+    err = prov->create(&inst, g.provider_args, ptemp, ptemp);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     XF_LOGNO(0507) "XapiForwardCache on %s: %s: %s",
+                     g.provider_where ? g.provider_where : "(default)", name,
+                     err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     return OK;
 }
 
@@ -215,23 +284,119 @@ const unsigned char *xf_cache_key(void)
     return g.key;
 }
 
+/* ---- cache server failures ------------------------------------------- */
+
+static apr_uint32_t now_sec(void)
+{
+    return (apr_uint32_t)apr_time_sec(apr_time_now());
+}
+
+/* Skip the cache while a failure is recent: a dead cache server then
+ * costs one failed call per back-off period, not one per request. */
+static int cache_backing_off(void)
+{
+    return apr_atomic_read32(&health.step) &&
+           now_sec() < apr_atomic_read32(&health.until);
+}
+
+/* A store or retrieve failed for a reason other than a miss or an odd
+ * value: the cache server is down, refusing or timing out. */
+static void cache_failed(request_rec *r, const char *op, apr_status_t st)
+{
+    apr_uint32_t now = now_sec();
+    apr_uint32_t step = apr_atomic_read32(&health.step);
+    apr_uint32_t logged = apr_atomic_read32(&health.logged);
+
+    step = step ? step * 2 : 2;
+    if (step > XF_CACHE_BACKOFF_MAX)
+        step = XF_CACHE_BACKOFF_MAX;
+    apr_atomic_set32(&health.step, step);
+    apr_atomic_set32(&health.until, now + step);
+    if ((!logged || now + 1 - logged >= XF_CACHE_LOG_EVERY) &&
+        apr_atomic_cas32(&health.logged, now + 1, logged) == logged)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, st, r,
+                      XF_LOGNO(0260) "decision cache %s: %s failed; XAPI "
+                                     "decides alone, the cache is skipped "
+                                     "for %u s at a time while it fails "
+                                     "(logged at most once a minute)",
+                      g.provider_name ? g.provider_name : "shmcb", op,
+                      (unsigned)step);
+    else
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r,
+                      XF_LOGNO(0262) "decision cache %s: %s failed again; "
+                                     "skipped for %u s",
+                      g.provider_name ? g.provider_name : "shmcb", op,
+                      (unsigned)step);
+}
+
+/* Before a provider call: 0 when the cache is to be skipped (backing off,
+ * or calls under way make no progress: the server hangs, and only the
+ * workers already waiting on it stay stuck). */
+static int cache_enter(request_rec *r)
+{
+    apr_uint32_t now, since;
+
+    if (cache_backing_off())
+        return 0;
+    now = now_sec();
+    since = apr_atomic_read32(&health.progress);
+    if (apr_atomic_read32(&health.inflight) && now > since &&
+        now - since >= XF_CACHE_STUCK) {
+        cache_failed(
+            r, "a call (no answer for " APR_STRINGIFY(XF_CACHE_STUCK) " s)",
+            APR_TIMEUP);
+        return 0;
+    }
+    if (apr_atomic_inc32(&health.inflight) == 0)
+        apr_atomic_set32(&health.progress, now);
+    return 1;
+}
+
+static void cache_leave(void)
+{
+    apr_atomic_set32(&health.progress, now_sec());
+    apr_atomic_dec32(&health.inflight);
+}
+
+static void cache_worked(request_rec *r)
+{
+    apr_uint32_t step = apr_atomic_read32(&health.step);
+
+    if (step && apr_atomic_cas32(&health.step, 0, step) == step)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      XF_LOGNO(0261) "decision cache %s answers again",
+                      g.provider_name ? g.provider_name : "shmcb");
+}
+
 /* ---- lookups ------------------------------------------------------------ */
 
 xf_decision_e xf_cache_get(request_rec *r, const char *id)
 {
-    unsigned char buf[64];
-    unsigned int len = sizeof(buf);
+    unsigned char *buf;
+    unsigned int len = XF_CACHE_VALUE_MAX;
     apr_status_t st;
 
-    if (!g.inst || !*id)
+    if (!g.inst || !*id || !cache_enter(r))
         return 0;
-    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
+    buf = apr_palloc(r->pool, XF_CACHE_VALUE_MAX);
+    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS) {
+        cache_leave();
         return 0;
+    }
     st = g.provider->retrieve(g.inst, r->server, (const unsigned char *)id,
                               XF_AUTH_CACHE_ID_LEN, buf, &len, r->pool);
     if (g.mutex)
         apr_global_mutex_unlock(g.mutex);
-    return st == APR_SUCCESS ? xf_auth_decision_decode(buf, len) : 0;
+    cache_leave();
+    if (st != APR_SUCCESS) {
+        /* a miss, or a value too large for us (garbage): not a failure */
+        if (st != APR_NOTFOUND && st != APR_ENOMEM && st != APR_ENOSPC)
+            cache_failed(r, "retrieve", st);
+        return 0;
+    }
+    /* a value that is not sealed with our key for this id, or has expired,
+     * is a miss: whoever can write to the cache server cannot grant access */
+    return xf_auth_decision_open(buf, len, g.key, id, apr_time_now());
 }
 
 void xf_cache_put(request_rec *r, const char *id, xf_decision_e d)
@@ -240,22 +405,35 @@ void xf_cache_put(request_rec *r, const char *id, xf_decision_e d)
         d == XF_DECISION_INVALID
             ? (g.neg_ttl >= 0 ? g.neg_ttl : apr_time_from_sec(10))
             : (g.ttl >= 0 ? g.ttl : apr_time_from_sec(60));
+    apr_time_t expiry = apr_time_now() + ttl;
     unsigned char *val;
-    unsigned int vlen;
     apr_status_t st;
 
     if (!g.inst || ttl == 0 || !*id)
         return;
-    xf_auth_decision_encode(&val, &vlen, d, r->pool);
-    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS)
+    xf_auth_decision_seal(&val, g.key, id, d, expiry, r->pool);
+    if (!val || !cache_enter(r))
         return;
+    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS) {
+        cache_leave();
+        return;
+    }
     st = g.provider->store(g.inst, r->server, (const unsigned char *)id,
-                           XF_AUTH_CACHE_ID_LEN, apr_time_now() + ttl, val,
-                           vlen, r->pool);
+                           XF_AUTH_CACHE_ID_LEN, expiry, val,
+                           XF_AUTH_DECISION_LEN, r->pool);
     if (g.mutex)
         apr_global_mutex_unlock(g.mutex);
-    if (st != APR_SUCCESS)
+    cache_leave();
+    if (st == APR_SUCCESS) {
+        cache_worked(r);
+    }
+    else if (st == APR_EINVAL) {
+        /* memcache and redis store whole seconds: a TTL under 1 s */
         ap_log_rerror(
             APLOG_MARK, APLOG_DEBUG, st, r,
             XF_LOGNO(0211) "could not store the decision in the cache");
+    }
+    else {
+        cache_failed(r, "store", st);
+    }
 }

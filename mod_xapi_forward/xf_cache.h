@@ -18,6 +18,13 @@ const char *xf_cache_set_key_file(cmd_parms *cmd, void *dv, const char *arg);
 /** pre_config: register the mutex, reset the settings. @return OK or 500 */
 int xf_cache_pre_config(apr_pool_t *pconf);
 
+/**
+ * check_config: the XapiForwardCache provider is loaded and takes its
+ * arguments (logged with the directive's file:line).
+ * @return OK or HTTP_INTERNAL_SERVER_ERROR
+ */
+int xf_cache_check_config(apr_pool_t *ptemp, server_rec *s);
+
 /** post_config: key, provider instance, mutex. @return OK or 500 (logged) */
 int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 

@@ -11,6 +11,7 @@
 #include "http_core.h"
 
 #include "xf_cache.h"
+#include "xf_confcheck.h"
 #include "xf_plugin.h"
 #include "xf_private.h"
 
@@ -319,9 +320,10 @@ static const char *set_xapi_url(cmd_parms *cmd, void *cv, const char *arg)
     xf_srv_conf_t *c =
         ap_get_module_config(cmd->server->module_config, &xapi_forward_module);
 
-    if (strncmp(arg, "unix:/", 6) && strncasecmp(arg, "https://", 8) &&
-        strncasecmp(arg, "http://", 7))
-        return "XapiForwardXapiURL: must be unix:/path or https://host";
+    const char *err = xf_confcheck_xapi_url(cmd, arg, 1);
+
+    if (err)
+        return err;
     c->xapi_url = arg;
     return NULL;
 }
@@ -333,9 +335,11 @@ static const char *set_login_url(cmd_parms *cmd, void *cv, const char *arg)
 
     /* xapi treats callers on its unix socket as root: a login there
      * succeeds for any password (SPEC 5) */
-    if (strncasecmp(arg, "https://", 8) && strncasecmp(arg, "http://", 7))
+    if (!strncasecmp(arg, "unix:", 5))
         return "XapiForwardLoginURL: must be https://host (never a unix "
                "socket: xapi accepts any password there)";
+    if (xf_confcheck_xapi_url(cmd, arg, 0))
+        return xf_confcheck_xapi_url(cmd, arg, 0);
     c->login_url = arg;
     return NULL;
 }
@@ -349,7 +353,8 @@ static const char *set_srv_str(cmd_parms *cmd, void *cv, const char *arg)
     *field = ap_server_root_relative(cmd->pool, arg);
     if (!*field)
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": bad path ", arg, NULL);
-    return NULL;
+    /* the CA file and the pool secret: readable, not empty */
+    return xf_confcheck_file(cmd, *field, 1);
 }
 
 static const char *set_verify(cmd_parms *cmd, void *cv, int on)

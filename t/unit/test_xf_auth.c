@@ -240,37 +240,113 @@ static void test_cache_id_vector(void **state)
 
 /* ---- decisions --------------------------------------------------------- */
 
+static const char *const dec_id =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 static void test_decision(void **state)
 {
     apr_pool_t *p = *state;
     const xf_decision_e all[] = {XF_DECISION_ALLOW, XF_DECISION_DENY,
                                  XF_DECISION_INVALID};
+    const apr_time_t now = apr_time_from_sec(1800000000);
+    const apr_time_t exp = now + apr_time_from_sec(60);
     unsigned char *buf;
-    unsigned int len;
     size_t i;
 
     for (i = 0; i < 3; i++) {
-        xf_auth_decision_encode(&buf, &len, all[i], p);
-        assert_true(len > 0);
-        assert_int_equal(xf_auth_decision_decode(buf, len), all[i]);
+        xf_auth_decision_seal(&buf, key_a, dec_id, all[i], exp, p);
+        assert_non_null(buf);
+        assert_int_equal(strlen((char *)buf), XF_AUTH_DECISION_LEN);
+        assert_int_equal(xf_auth_decision_open(buf, XF_AUTH_DECISION_LEN, key_a,
+                                               dec_id, now),
+                         all[i]);
         /* truncated or extended copies are not decisions */
-        assert_int_equal(xf_auth_decision_decode(buf, len - 1), 0);
+        assert_int_equal(xf_auth_decision_open(buf, XF_AUTH_DECISION_LEN - 1,
+                                               key_a, dec_id, now),
+                         0);
         assert_int_equal(
-            xf_auth_decision_decode(
+            xf_auth_decision_open(
                 (const unsigned char *)apr_pstrcat(p, (char *)buf, "x", NULL),
-                len + 1),
+                XF_AUTH_DECISION_LEN + 1, key_a, dec_id, now),
             0);
+        /* another key (a foreign front end) or another id: not trusted */
+        assert_int_equal(xf_auth_decision_open(buf, XF_AUTH_DECISION_LEN, key_b,
+                                               dec_id, now),
+                         0);
+        assert_int_equal(xf_auth_decision_open(buf, XF_AUTH_DECISION_LEN, key_a,
+                                               dec_id + 1, now),
+                         0);
+        /* expired: at and after the sealed expiry */
+        assert_int_equal(xf_auth_decision_open(buf, XF_AUTH_DECISION_LEN, key_a,
+                                               dec_id, exp),
+                         0);
+        assert_int_equal(xf_auth_decision_open(buf, XF_AUTH_DECISION_LEN, key_a,
+                                               dec_id, exp + 1),
+                         0);
     }
-    assert_int_equal(xf_auth_decision_decode(NULL, 0), 0);
-    assert_int_equal(xf_auth_decision_decode((const unsigned char *)"", 0), 0);
-    assert_int_equal(xf_auth_decision_decode((const unsigned char *)"xf1:X", 5),
-                     0);
-    assert_int_equal(xf_auth_decision_decode((const unsigned char *)"xf2:A", 5),
-                     0);
+    xf_auth_decision_seal(&buf, key_a, dec_id, (xf_decision_e)42, exp, p);
+    assert_null(buf);
+}
+
+/* A forged value: every single-byte change of a sealed one (decision
+ * letter, expiry, MAC) is refused, and the old unauthenticated format and
+ * plain garbage are never decisions. */
+static void test_decision_forged(void **state)
+{
+    apr_pool_t *p = *state;
+    const apr_time_t now = apr_time_from_sec(1800000000);
+    unsigned char *buf, *m;
+    size_t i;
+
+    xf_auth_decision_seal(&buf, key_a, dec_id, XF_DECISION_INVALID,
+                          now + apr_time_from_sec(10), p);
+    assert_non_null(buf);
+    m = apr_pmemdup(p, buf, XF_AUTH_DECISION_LEN + 1);
+    for (i = 0; i < XF_AUTH_DECISION_LEN; i++) {
+        unsigned char save = m[i];
+        const char *alts = "0aAfFDI:x";
+        for (; *alts; alts++) {
+            if ((unsigned char)*alts == save)
+                continue;
+            m[i] = (unsigned char)*alts;
+            assert_int_equal(xf_auth_decision_open(m, XF_AUTH_DECISION_LEN,
+                                                   key_a, dec_id, now),
+                             0);
+        }
+        m[i] = save;
+    }
+    /* "I" turned into "A" with the expiry pushed to the far future */
+    m[5] = 'A';
+    memcpy(m + 6, "7fffffffffffffff", 16);
     assert_int_equal(
-        xf_auth_decision_decode((const unsigned char *)"garbage", 7), 0);
-    xf_auth_decision_encode(&buf, &len, (xf_decision_e)42, p);
-    assert_int_equal(xf_auth_decision_decode(buf, len), 0);
+        xf_auth_decision_open(m, XF_AUTH_DECISION_LEN, key_a, dec_id, now), 0);
+    assert_int_equal(xf_auth_decision_open(NULL, 0, key_a, dec_id, now), 0);
+    assert_int_equal(
+        xf_auth_decision_open((const unsigned char *)"", 0, key_a, dec_id, now),
+        0);
+    assert_int_equal(xf_auth_decision_open((const unsigned char *)"xf1:A", 5,
+                                           key_a, dec_id, now),
+                     0);
+    assert_int_equal(xf_auth_decision_open((const unsigned char *)"garbage", 7,
+                                           key_a, dec_id, now),
+                     0);
+}
+
+/* The documented construction, checked against a known HMAC-SHA256:
+ * key_a, message "xf-decision-2\0" id "\0" "A" expiry (Python's hmac module
+ * agrees). */
+static void test_decision_vector(void **state)
+{
+    apr_pool_t *p = *state;
+    unsigned char *buf;
+
+    xf_auth_decision_seal(&buf, key_a, dec_id, XF_DECISION_ALLOW,
+                          (apr_time_t)0x12345678abcdLL, p);
+    assert_non_null(buf);
+    assert_string_equal(
+        (char *)buf,
+        "xf2:A:000012345678abcd:"
+        "d10dc9e5dc7953a7ab5ae982f9b5871de2b0d12bd7334c4758305ea08cc436ec");
 }
 
 /* ---- permissions ------------------------------------------------------- */
@@ -305,6 +381,7 @@ int main(void)
         XF_TEST(test_find_table),      XF_TEST(test_find_long_cookie),
         XF_TEST(test_ct_equal),        XF_TEST(test_cache_id),
         XF_TEST(test_cache_id_vector), XF_TEST(test_decision),
+        XF_TEST(test_decision_forged), XF_TEST(test_decision_vector),
         XF_TEST(test_has_perms),
     };
 

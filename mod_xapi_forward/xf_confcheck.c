@@ -1,0 +1,267 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * xf_confcheck.c - configuration errors at start-up, naming the directive
+ * and its file:line: file, directory and URL checks for setters, and a
+ * check_config walk over the configuration tree for the xapi:// URLs of
+ * mod_proxy's directives (which only mod_proxy parses, and which httpd -t
+ * runs too).
+ */
+#include "xf_confcheck.h"
+
+#include <sys/un.h>
+
+#include <apr_file_info.h>
+#include <apr_file_io.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include "http_log.h"
+#include "util_cfgtree.h"
+
+#include "xf_private.h"
+
+/* longest socket path the kernel takes (sun_path holds the NUL too) */
+#define XF_SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
+const char *xf_confcheck_where(cmd_parms *cmd)
+{
+    if (!cmd->directive)
+        return "(unknown place)";
+    return apr_psprintf(cmd->pool, "line %d of %s", cmd->directive->line_num,
+                        cmd->directive->filename);
+}
+
+const char *xf_confcheck_file(cmd_parms *cmd, const char *path,
+                              apr_off_t min_bytes)
+{
+    apr_finfo_t fi;
+    apr_file_t *f;
+    apr_status_t st;
+    char err[128];
+
+    st = apr_stat(&fi, path, APR_FINFO_TYPE | APR_FINFO_SIZE, cmd->temp_pool);
+    if (st == APR_SUCCESS && fi.filetype != APR_REG)
+        return apr_psprintf(cmd->pool, "%s: %s is not a regular file",
+                            cmd->cmd->name, path);
+    if (st == APR_SUCCESS)
+        st = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool);
+    if (st != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: cannot read %s: %s", cmd->cmd->name,
+                            path, apr_strerror(st, err, sizeof(err)));
+    apr_file_close(f);
+    if (min_bytes > 0 && (fi.size < min_bytes || fi.size > 65536))
+        return apr_psprintf(cmd->pool,
+                            "%s: %s holds %" APR_OFF_T_FMT " bytes; it must "
+                            "hold %" APR_OFF_T_FMT " to 65536",
+                            cmd->cmd->name, path, fi.size, min_bytes);
+    return NULL;
+}
+
+const char *xf_confcheck_dir(cmd_parms *cmd, const char *path)
+{
+    apr_finfo_t fi;
+    apr_status_t st;
+    char err[128];
+
+    st = apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool);
+    if (st != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: directory %s: %s", cmd->cmd->name,
+                            path, apr_strerror(st, err, sizeof(err)));
+    if (fi.filetype != APR_DIR)
+        return apr_psprintf(cmd->pool, "%s: %s is not a directory",
+                            cmd->cmd->name, path);
+    return NULL;
+}
+
+const char *xf_confcheck_xapi_url(cmd_parms *cmd, const char *url,
+                                  int allow_unix)
+{
+    apr_uri_t u;
+
+    if (allow_unix && !strncasecmp(url, "unix:", 5)) {
+        const char *path = url + 5;
+        if (*path != '/')
+            return apr_psprintf(cmd->pool,
+                                "%s: \"%s\": the socket path must be "
+                                "absolute (unix:/var/lib/xcp/xapi)",
+                                cmd->cmd->name, url);
+        if (strlen(path) > XF_SUN_PATH_MAX)
+            return apr_psprintf(cmd->pool,
+                                "%s: the socket path is %" APR_SIZE_T_FMT
+                                " bytes long; sun_path holds at most %d",
+                                cmd->cmd->name, strlen(path),
+                                (int)XF_SUN_PATH_MAX);
+        return NULL;
+    }
+    if (apr_uri_parse(cmd->temp_pool, url, &u) != APR_SUCCESS || !u.scheme ||
+        (strcasecmp(u.scheme, "https") && strcasecmp(u.scheme, "http")) ||
+        !u.hostname || !*u.hostname || (u.port_str && !u.port))
+        return apr_psprintf(cmd->pool,
+                            "%s: \"%s\" is not a URL of the form %s"
+                            "https://host[:port]",
+                            cmd->cmd->name, url,
+                            allow_unix ? "unix:/path or " : "");
+    return NULL;
+}
+
+/* ---- check_config: the xapi:// URLs of mod_proxy's directives ----------- */
+
+/* one xapi:// worker URL seen in the configuration */
+typedef struct {
+    const char *name;        /* lower case, cut at a '$' (ProxyPassMatch) */
+    const char *sock;        /* socket path as mod_proxy resolves it */
+    const ap_directive_t *d; /* where */
+} xf_use_t;
+
+typedef struct {
+    apr_pool_t *p;
+    server_rec *s;
+    apr_array_header_t *uses; /* xf_use_t */
+    int errors;
+} xf_walk_t;
+
+#define WHERE_FMT "%s on line %d of %s: "
+#define WHERE(d) (d)->directive, (d)->line_num, (d)->filename
+
+/* a prefix of the other: mod_proxy would give both URLs one worker */
+static int shares_worker(const char *a, const char *b)
+{
+    apr_size_t la = strlen(a), lb = strlen(b);
+
+    return !strncmp(a, b, la < lb ? la : lb);
+}
+
+static void check_url(xf_walk_t *w, const ap_directive_t *d, const char *url)
+{
+    const char *bar = ap_strchr_c(url, '|');
+    const char *xurl, *path, *sock;
+    char *name;
+    apr_uri_t u;
+    int i;
+
+    if (!bar) {
+        if (strncasecmp(url, XF_SCHEME "://", sizeof(XF_SCHEME) + 2))
+            return;
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, w->s,
+                     XF_LOGNO(0500) WHERE_FMT
+                     "\"%s\" has no unix: socket: write "
+                     "\"unix:/path/to/daemon.sock|%s\"",
+                     WHERE(d), url, url);
+        w->errors++;
+        return;
+    }
+    xurl = bar + 1;
+    if (strncasecmp(xurl, XF_SCHEME "://", sizeof(XF_SCHEME) + 2))
+        return; /* not ours */
+    if (strncasecmp(url, "unix:", 5)) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, w->s,
+                     XF_LOGNO(0501) WHERE_FMT
+                     "the part before '|' in \"%s\" must be a unix: socket",
+                     WHERE(d), url);
+        w->errors++;
+        return;
+    }
+    /* mod_proxy: the path of the unix: URI, relative to DefaultRuntimeDir */
+    path = apr_pstrmemdup(w->p, url, bar - url);
+    if (apr_uri_parse(w->p, path, &u) != APR_SUCCESS || !u.path || !*u.path) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, w->s,
+                     XF_LOGNO(0502) WHERE_FMT "\"%s\" names no socket path",
+                     WHERE(d), url);
+        w->errors++;
+        return;
+    }
+    sock = ap_runtime_dir_relative(w->p, u.path);
+    if (!sock || strlen(sock) > XF_SUN_PATH_MAX) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, w->s,
+                     XF_LOGNO(0503) WHERE_FMT
+                     "the socket path %s is %" APR_SIZE_T_FMT
+                     " bytes long; sun_path holds at most %d",
+                     WHERE(d), sock ? sock : u.path,
+                     strlen(sock ? sock : u.path), (int)XF_SUN_PATH_MAX);
+        w->errors++;
+        return;
+    }
+    if (apr_uri_parse(w->p, xurl, &u) != APR_SUCCESS || !u.hostname ||
+        !*u.hostname) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, w->s,
+                     XF_LOGNO(0504) WHERE_FMT
+                     "\"%s\" does not parse as xapi://NAME/ (a host name "
+                     "per daemon socket)",
+                     WHERE(d), xurl);
+        w->errors++;
+        return;
+    }
+    if (!strcasecmp(d->directive, "SetHandler"))
+        return; /* defines no worker */
+    name = apr_pstrdup(w->p, xurl);
+    ap_str_tolower(name);
+    if (strchr(name, '$'))
+        *strchr(name, '$') = '\0';
+    for (i = 0; i < w->uses->nelts; i++) {
+        const xf_use_t *o = &APR_ARRAY_IDX(w->uses, i, xf_use_t);
+        if (strcmp(o->sock, sock) && shares_worker(o->name, name)) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, w->s,
+                         XF_LOGNO(0505) WHERE_FMT
+                         "worker \"%s\" would also stand for socket %s, "
+                         "but %s on line %d of %s gave \"%s\" socket %s: "
+                         "mod_proxy shares workers by URL and would send "
+                         "both to one socket; give each socket its own "
+                         "name (xapi://rrdd/, xapi://xenopsd/)",
+                         WHERE(d), name, sock, WHERE(o->d), o->name, o->sock);
+            w->errors++;
+            return;
+        }
+    }
+    {
+        xf_use_t *n = apr_array_push(w->uses);
+        n->name = name;
+        n->sock = sock;
+        n->d = d;
+    }
+}
+
+static void check_directive(xf_walk_t *w, const ap_directive_t *d)
+{
+    int sethandler = !strcasecmp(d->directive, "SetHandler");
+    const char *args = d->args;
+
+    if (!sethandler && strcasecmp(d->directive, "ProxyPass") &&
+        strcasecmp(d->directive, "ProxyPassMatch") &&
+        strcasecmp(d->directive, "BalancerMember"))
+        return;
+    while (args && *args) {
+        const char *word = ap_getword_conf(w->p, &args);
+        if (!*word)
+            break;
+        if (sethandler) {
+            if (strncasecmp(word, "proxy:", 6))
+                continue;
+            word += 6;
+        }
+        if (ap_strcasestr(word, XF_SCHEME "://"))
+            check_url(w, d, word);
+    }
+}
+
+static void walk(xf_walk_t *w, const ap_directive_t *d)
+{
+    for (; d; d = d->next) {
+        if (d->directive)
+            check_directive(w, d);
+        if (d->first_child)
+            walk(w, d->first_child);
+    }
+}
+
+int xf_confcheck_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    xf_walk_t w;
+
+    w.p = ptemp;
+    w.s = s;
+    w.uses = apr_array_make(ptemp, 16, sizeof(xf_use_t));
+    w.errors = 0;
+    walk(&w, ap_conftree);
+    return w.errors ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}

@@ -1,0 +1,56 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * xf_confcheck.h - configuration errors found at start-up (and by
+ * `apachectl configtest`), each naming the directive and its file:line:
+ * helpers for directive setters, and the check_config walk over the
+ * configuration tree for what only shows once everything is read.
+ */
+#ifndef XF_CONFCHECK_H
+#define XF_CONFCHECK_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+/**
+ * A file a directive names must be a readable regular file of at least
+ * min_bytes (and at most 64 KiB when min_bytes > 0). For setters: httpd
+ * prints the message with the file:line of the directive.
+ * @param cmd       the directive being read
+ * @param path      the path (already made server-root relative)
+ * @param min_bytes smallest acceptable size (0: any)
+ * @return NULL when fine, else a message naming the directive and path
+ */
+const char *xf_confcheck_file(cmd_parms *cmd, const char *path,
+                              apr_off_t min_bytes);
+
+/**
+ * A directory a directive names must exist (e.g. a plugin directory).
+ * @return NULL when fine, else a message naming the directive and path
+ */
+const char *xf_confcheck_dir(cmd_parms *cmd, const char *path);
+
+/**
+ * An XAPI URL: "unix:/absolute/path" (when allow_unix; shorter than
+ * sun_path) or "http(s)://host[:port][/...]".
+ * @return NULL when fine, else a message naming the directive
+ */
+const char *xf_confcheck_xapi_url(cmd_parms *cmd, const char *url,
+                                  int allow_unix);
+
+/** Where a directive was read, "line N of FILE", for later messages. */
+const char *xf_confcheck_where(cmd_parms *cmd);
+
+/**
+ * check_config hook: the xapi:// URLs of ProxyPass, ProxyPassMatch,
+ * BalancerMember and SetHandler (anywhere, <Location> included): a unix:
+ * socket is required and must fit sun_path, the xapi:// URL must parse
+ * and name a host, and one worker name must not stand for two sockets
+ * (mod_proxy would share the worker by URL and silently use the first).
+ * Runs under `httpd -t` too. Each error is logged (XAPIFWD05xx) with the
+ * directive and file:line.
+ * @return OK, or HTTP_INTERNAL_SERVER_ERROR: httpd does not start
+ */
+int xf_confcheck_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s);
+
+#endif /* XF_CONFCHECK_H */
