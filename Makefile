@@ -6,7 +6,8 @@ SRCDIR  = mod_xapi_forward
 GLUE    = $(SRCDIR)/mod_xapi_forward.c $(SRCDIR)/xf_config.c \
           $(SRCDIR)/xf_access.c $(SRCDIR)/xf_cache.c \
           $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_reqview.c \
-          $(SRCDIR)/xf_path.c $(SRCDIR)/xf_confcheck.c $(SRCDIR)/xf_plugin.c
+          $(SRCDIR)/xf_path.c $(SRCDIR)/xf_confcheck.c $(SRCDIR)/xf_stats.c \
+          $(SRCDIR)/xf_plugin.c
 CORE    = $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c \
           $(SRCDIR)/xf_fdpass.c $(SRCDIR)/xf_http.c $(SRCDIR)/xf_auth.c \
           $(SRCDIR)/xf_xapi.c $(SRCDIR)/xf_routes.c $(SRCDIR)/xf_svc.c
@@ -22,14 +23,18 @@ UNIT_LIBS = $(APR_LIBS) $(JSONC_LIBS) $(CMOCKA_LIBS)
 UNIT_CFLAGS += $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 APXS_WC = $(foreach f,$(WARN_CFLAGS) -O2,-Wc,$(f))
 
-# the receiver kit for service authors (kit/): C library, Python module
+# the receiver kit for service authors (kit/): C library, Python module.
+# Install directories (debian/rules sets them for the package)
 PREFIX  ?= /usr/local
-KIT     = kit/c/libxfrecv.so.1 kit/c/xfr-hello kit/c/xapi-forward-receiver.pc
-KIT_SRC = kit/c/xapi_forward_receiver.c kit/c/xapi_forward_receiver.h
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
 # where the examples' /usr/bin/python3 looks for local modules (Debian:
 # /usr/local/lib/python3.X/dist-packages)
 KIT_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
-PYTHON_SITE ?= $(shell $(KIT_PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null || echo $(PREFIX)/lib/python3/dist-packages)
+PYTHONDIR ?= $(shell $(KIT_PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null || echo $(PREFIX)/lib/python3/dist-packages)
+KIT     = kit/c/libxfrecv.so.1 kit/c/xfr-hello
+KIT_SRC = kit/c/xapi_forward_receiver.c kit/c/xapi_forward_receiver.h
 
 all: $(MODULE) $(KIT)
 
@@ -43,31 +48,19 @@ kit/c/xfr-hello: kit/c/hello.c kit/c/libxfrecv.so.1
 	$(CC) -O2 -g $(WARN_CFLAGS) -Ikit/c -o $@ kit/c/hello.c \
 	  -Lkit/c -lxfrecv
 
-kit/c/xapi-forward-receiver.pc: kit/c/xapi-forward-receiver.pc.in config.mk
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(PACKAGE_VERSION)|' $< >$@
-
 install-kit: $(KIT)
-	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PYTHON_SITE)
-	install -m 755 kit/c/libxfrecv.so.1 $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libxfrecv.so.1 $(DESTDIR)$(PREFIX)/lib/libxfrecv.so
-	install -m 644 kit/c/xapi_forward_receiver.h $(DESTDIR)$(PREFIX)/include/
-	install -m 644 kit/c/xapi-forward-receiver.pc \
-	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/
-	install -m 755 kit/c/xfr-hello $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 kit/python/xapi_forward_receiver.py $(DESTDIR)$(PYTHON_SITE)/
-	install -m 755 kit/python/hello.py $(DESTDIR)$(PREFIX)/bin/xfr-hello.py
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(PYTHONDIR)
+	install -m 755 kit/c/libxfrecv.so.1 $(DESTDIR)$(LIBDIR)/
+	ln -sf libxfrecv.so.1 $(DESTDIR)$(LIBDIR)/libxfrecv.so
+	install -m 644 kit/c/xapi_forward_receiver.h $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	  -e 's|@VERSION@|$(PACKAGE_VERSION)|' kit/c/xapi-forward-receiver.pc.in \
+	  >$(DESTDIR)$(LIBDIR)/pkgconfig/xapi-forward-receiver.pc
+	install -m 755 kit/c/xfr-hello $(DESTDIR)$(BINDIR)/
+	install -m 644 kit/python/xapi_forward_receiver.py $(DESTDIR)$(PYTHONDIR)/
+	install -m 755 kit/python/hello.py $(DESTDIR)$(BINDIR)/xfr-hello.py
 	if [ -z "$(DESTDIR)" ]; then ldconfig; fi
-
-config.mk: configure.ac config.mk.in $(SRCDIR)/xf_version.h.in
-	autoreconf -fi
-	./configure $(CONFIGURE_ARGS)
-
-$(SRCDIR)/xf_version.h: config.mk
-
-$(MODULE): config.mk $(SRC) $(HDRS)
-	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
-	  -I$(SRCDIR) $(SRC) $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)
 
 install: $(MODULE) install-kit
 	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(HTTPD_LIBEXECDIR) -n xapi_forward \
@@ -153,7 +146,7 @@ format-check:
 clean:
 	rm -rf .libs $(SRCDIR)/.libs *.la *.lo *.slo $(SRCDIR)/*.lo \
 	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs kit/c/libxfrecv.so* \
-	  kit/c/xfr-hello kit/c/xapi-forward-receiver.pc
+	  kit/c/xfr-hello
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache \

@@ -1,8 +1,13 @@
 #!/bin/sh
 # quickstart.sh - on a fresh Debian 12, as root: install the build
 # dependencies, build and install mod_xapi_forward, start a demo daemon on a
-# ".forwarded" socket and httpd with the module in front of it.
+# ".forwarded" socket, wait until it accepts connections, then start httpd
+# with the module in front of it, so that the first request succeeds.
 # Afterwards: curl 'http://localhost/demo/hello?x=1'
+#
+# Layout: one start_daemon + wait_socket + one conf block per service
+# (the "demo" block below); add a service by adding such a block before
+# "httpd" at the end.
 set -eu
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -13,49 +18,96 @@ make distclean >/dev/null 2>&1 || true
 make
 make install
 
-# the demo daemon
-install -d /usr/local/lib/mod_xapi_forward /run/xf-demo
-install -m 755 demo/xf-demo-daemon.py /usr/local/lib/mod_xapi_forward/
-if [ -f /run/xf-demo/daemon.pid ]; then
-    kill "$(cat /run/xf-demo/daemon.pid)" 2>/dev/null || true
-fi
-nohup /usr/local/lib/mod_xapi_forward/xf-demo-daemon.py \
-    /run/xf-demo/demo.forwarded >/var/log/xf-demo-daemon.log 2>&1 &
-echo $! >/run/xf-demo/daemon.pid
+LIBDIR=/usr/local/lib/mod_xapi_forward
+RUNDIR=/run/xf-demo
+CONF=/etc/apache2/conf-available/xapi-forward-demo.conf
+install -d "$LIBDIR" "$RUNDIR"
 
-# httpd: enable the module and route /demo to the daemon
-a2enmod -q proxy xapi_forward
-cat >/etc/apache2/conf-available/xapi-forward-demo.conf <<'CONF'
-# mod_xapi_forward demo: /demo is handed to the daemon on a .forwarded socket
+# start_daemon NAME COMMAND...: (re)start a daemon in the background, its
+# pid in $RUNDIR/NAME.pid, its output in /var/log/xf-NAME.log
+start_daemon() {
+    name=$1
+    shift
+    if [ -f "$RUNDIR/$name.pid" ]; then
+        kill "$(cat "$RUNDIR/$name.pid")" 2>/dev/null || true
+        sleep 0.2
+    fi
+    nohup "$@" >"/var/log/xf-$name.log" 2>&1 &
+    echo $! >"$RUNDIR/$name.pid"
+}
+
+# wait_socket NAME PATH: wait (10 s at most) until PATH accepts connections
+wait_socket() {
+    name=$1
+    path=$2
+    i=0
+    while ! python3 -c 'import socket,sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])' "$path" 2>/dev/null; do
+        if ! kill -0 "$(cat "$RUNDIR/$name.pid")" 2>/dev/null; then
+            echo "$name daemon exited: see /var/log/xf-$name.log" >&2
+            cat "/var/log/xf-$name.log" >&2
+            exit 1
+        fi
+        i=$((i + 1))
+        if [ $i -gt 100 ]; then
+            echo "$name daemon: no socket at $path after 10 s" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+}
+
+echo "# mod_xapi_forward demo (demo/quickstart.sh)" >"$CONF.new"
+
+# ---- service: demo (/demo -> the demo daemon) ----------------------------
+install -m 755 demo/xf-demo-daemon.py "$LIBDIR/"
+start_daemon demo "$LIBDIR/xf-demo-daemon.py" "$RUNDIR/demo.forwarded"
+wait_socket demo "$RUNDIR/demo.forwarded"
+cat >>"$CONF.new" <<'CONF'
 ProxyPass /demo "unix:/run/xf-demo/demo.forwarded|xapi://demo/"
 CONF
-a2enconf -q xapi-forward-demo
-# custom services: the receiver kit's hello example in the plugin directory,
-# and /services/plugin/ open without access control (no XAPI on this host):
-# curl 'http://localhost/services/plugin/hello/x?name=you'
+
+# ---- service: hello (/services/plugin/hello -> the receiver kit's example) --
+# custom services, open without access control (no XAPI on this host; on a
+# XenServer / XCP-ng host add "XapiForwardAuth On" and
+# "XapiForwardRequirePermission xapi"):
+#   curl 'http://localhost/services/plugin/hello/x?name=you'
 install -d /var/lib/xcp/plugin
-if [ -f /run/xf-demo/hello.pid ]; then
-    kill "$(cat /run/xf-demo/hello.pid)" 2>/dev/null || true
-fi
-nohup /usr/local/bin/xfr-hello.py /var/lib/xcp/plugin/hello \
-    >/var/log/xf-demo-hello.log 2>&1 &
-echo $! >/run/xf-demo/hello.pid
+start_daemon hello /usr/local/bin/xfr-hello.py /var/lib/xcp/plugin/hello
+wait_socket hello /var/lib/xcp/plugin/hello
 a2enmod -q proxy_http
-cat >/etc/apache2/conf-available/xapi-forward-plugin-demo.conf <<'CONF'
-# mod_xapi_forward demo: custom services, no access control (add
-# "XapiForwardAuth On" and "XapiForwardRequirePermission xapi"
-# on a XenServer / XCP-ng host)
+cat >>"$CONF.new" <<'CONF'
 <Location /services/plugin/>
     XapiForwardPlugin On
     XapiForwardPluginDir /var/lib/xcp/plugin
 </Location>
 CONF
-a2enconf -q xapi-forward-plugin-demo
 
-if pgrep -x apache2 >/dev/null; then apache2ctl graceful; else apache2ctl start; fi
-for i in 1 2 3 4 5 6 7 8 9 10; do
-    curl -fsS 'http://localhost/demo/hello?x=1' && exit 0
-    sleep 0.5
+# ---- httpd: every daemon listens now ---------------------------------------
+mv "$CONF.new" "$CONF"
+a2enmod -q proxy xapi_forward status
+a2enconf -q xapi-forward-demo
+apache2ctl configtest
+# the configuration generation mod_status reports ("" when not answering)
+generation() {
+    curl -s 'http://localhost/server-status?auto' 2>/dev/null |
+        sed -n 's/^ParentServerConfigGeneration: //p'
+}
+if pgrep -x apache2 >/dev/null; then
+    before=$(generation)
+    apache2ctl graceful
+else
+    before=none
+    apache2ctl start
+fi
+# wait until httpd answers with the new configuration, then make the one
+# request a user makes
+i=0
+while now=$(generation); [ -z "$now" ] || [ "$now" = "$before" ]; do
+    i=$((i + 1))
+    [ $i -le 100 ] || { echo "httpd does not answer on port 80" >&2; exit 1; }
+    sleep 0.2
 done
-echo "demo did not answer: see /var/log/apache2/error.log" >&2
-exit 1
+curl -fsS 'http://localhost/demo/hello?x=1'
+echo "demo OK. Status page: curl http://localhost/server-status?auto (from localhost)"

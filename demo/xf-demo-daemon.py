@@ -38,14 +38,18 @@ def serve(conn):
 
 def main():
     path = sys.argv[1]
+    # bind and listen under a temporary name, then rename: the socket
+    # appears only once it accepts connections (quickstart.sh waits for it)
+    tmp = path + ".new"
     try:
-        os.unlink(path)
+        os.unlink(tmp)
     except FileNotFoundError:
         pass
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(path)
-    os.chmod(path, 0o666)
+    srv.bind(tmp)
+    os.chmod(tmp, 0o666)
     srv.listen(64)
+    os.rename(tmp, path)
     while True:
         conn, _ = srv.accept()
         threading.Thread(target=serve, args=(conn,), daemon=True).start()

@@ -18,6 +18,7 @@
 #include "xf_plugin.h"
 #include "xf_private.h"
 #include "xf_proxy.h"
+#include "xf_stats.h"
 #include "xf_version.h"
 
 static int xf_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -44,7 +45,9 @@ static int xf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
-    rc = xf_access_post_config(pconf, plog, ptemp, s);
+    rc = xf_stats_post_config(pconf, s);
+    if (rc == OK)
+        rc = xf_access_post_config(pconf, plog, ptemp, s);
     if (rc != OK)
         return rc;
     xf_plugin_post_config(s);
@@ -70,6 +73,7 @@ static void xf_register_hooks(apr_pool_t *p)
                           APR_HOOK_MIDDLE);
     ap_hook_handler(xf_plugin_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     xf_proxy_register_flushers(p);
+    xf_stats_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(xapi_forward) = {

@@ -26,6 +26,7 @@
 #include "xf_plugin.h"
 #include "xf_private.h"
 #include "xf_routes.h"
+#include "xf_stats.h"
 #include "xf_xapi.h"
 
 #define XF_ORIGINATOR "mod_xapi_forward"
@@ -234,7 +235,7 @@ static void xapi_call(xf_xapi_reply_t *rep, request_rec *r, xf_ep_t *e,
 
     if (!time_left(rep, r, e->ep))
         return;
-    xf_xapi_call(rep, e->ep, method, params, r->pool);
+    xf_stats_xapi_call(rep, e->ep, method, params, r->pool);
     if (e->via_master && transport_failed(rep)) {
         /* the remembered master is gone: back to the configured URL */
         ap_log_rerror(
@@ -247,14 +248,14 @@ static void xapi_call(xf_xapi_reply_t *rep, request_rec *r, xf_ep_t *e,
         e->via_master = 0;
         if (!time_left(rep, r, e->ep))
             return;
-        xf_xapi_call(rep, e->ep, method, params, r->pool);
+        xf_stats_xapi_call(rep, e->ep, method, params, r->pool);
     }
     if (rep->code == XF_XAPI_HOST_IS_SLAVE && rep->master &&
         (mep = xf_xapi_master_endpoint(e->ep, rep->master, r->pool))) {
         const char *master = rep->master;
         if (!time_left(rep, r, mep))
             return;
-        xf_xapi_call(rep, mep, method, params, r->pool);
+        xf_stats_xapi_call(rep, mep, method, params, r->pool);
         if (!transport_failed(rep)) {
             ap_log_rerror(
                 APLOG_MARK, APLOG_INFO, 0, r,
@@ -367,7 +368,7 @@ static xf_decision_e basic_decision(request_rec *r, const xf_cred_t *cred,
      * beats leaving a session behind in xapi */
     ep->ep->timeout_ms = (long)apr_time_as_msec(
         xf_srv_xapi_timeout(xf_config_srv_get(r->server)));
-    xf_xapi_call(&rep, ep->ep, "session.logout", out, r->pool);
+    xf_stats_xapi_call(&rep, ep->ep, "session.logout", out, r->pool);
     if (rep.code != XF_XAPI_OK)
         ap_log_rerror(
             APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -388,6 +389,7 @@ static int answer(request_rec *r, int status, const char *msg)
                        apr_psprintf(r->pool, "Basic realm=\"%s\"",
                                     xf_dir_realm(xf_config_dir_get(r))));
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    xf_stats_access(r, status);
     r->status = status;
     if (accept && ap_strcasestr(accept, "application/json")) {
         ap_set_content_type(r, "application/json");
@@ -488,6 +490,7 @@ int xf_check_access(request_rec *r)
         apr_table_setn(r->notes, XF_NOTE_CRED, "pool_secret");
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       XF_LOGNO(0201) "pool secret accepted");
+        xf_stats_access(r, OK);
         return OK;
     }
 
@@ -503,6 +506,7 @@ int xf_check_access(request_rec *r)
                          apr_pstrcat(r->pool, permstr, "\n", where, NULL));
     }
     dec = xf_cache_get(r, id);
+    xf_stats_cache(r, dec != 0);
     if (!dec) {
         apr_time_t *deadline = apr_palloc(r->pool, sizeof(*deadline));
         *deadline =
@@ -553,6 +557,7 @@ int xf_check_access(request_rec *r)
         r->user = apr_pstrdup(r->pool, cred.user); /* for %u */
         r->ap_auth_type = "Basic";
     }
+    xf_stats_access(r, OK);
     return OK;
 }
 

@@ -24,6 +24,7 @@
 #include "xf_private.h"
 #include "xf_relay.h"
 #include "xf_reqview.h"
+#include "xf_stats.h"
 
 #define XF_SCHEME_PREFIX XF_SCHEME "://"
 #define XF_SCHEME_PREFIX_LEN (sizeof(XF_SCHEME_PREFIX) - 1)
@@ -293,6 +294,7 @@ static int handoff(request_rec *r, int uds, const char *payload,
     c->keepalive = AP_CONN_CLOSE;
     c->aborted = 1;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "handoff");
+    xf_stats_handed(r);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0010)
                   "handed the client socket off (%" APR_SIZE_T_FMT
                   " byte message)", len);
@@ -360,13 +362,16 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
                   "%s to %s (mode %s%s%s)", relay ? "relaying" : "handing off",
                   uds, xf_mode_name(mode), obstacle ? ": " : "",
                   obstacle ? obstacle : "");
+    xf_stats_way(r, relay, obstacle, uds);
 
     if (!fl->writes_to_client) {
         status = fl->flusher(r, &payload, &plen, fl->context);
+        xf_stats_flushed(r, uds, status, plen);
         if (status != OK)
             return status;
     }
     status = connect_daemon(&uds_fd, r, worker, conf, uds);
+    xf_stats_connected(r, uds, status);
     if (status != OK)
         return status;
     if (fl->writes_to_client) {
@@ -381,5 +386,6 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
         status = handoff(r, uds_fd, payload, plen,
                          io_timeout(r, worker, conf));
     xf_fdpass_close(uds_fd, r->pool);
+    xf_stats_forwarded(r, uds, relay, status);
     return status;
 }

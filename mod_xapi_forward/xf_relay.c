@@ -28,6 +28,7 @@
 #include "xf_fdpass.h"
 #include "xf_http.h"
 #include "xf_private.h"
+#include "xf_stats.h"
 
 #define XF_RELAY_BUFSIZE 65536
 #define XF_HEAD_BUFSIZE 8192
@@ -511,6 +512,7 @@ int xf_relay_run(request_rec *r, int uds, const char *payload,
         return st == APR_TIMEUP ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY;
     }
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "relay");
+    xf_stats_handed(r);
 
     rl.r = r;
     rl.fd = sv[0];

@@ -14,7 +14,7 @@
 #
 # Environment:
 #   XF_MPMS        extra MPM passes (default "worker prefork"; "" for none)
-#   XF_MPM_TESTS   tests of the extra passes (default: 01, 20, 30, 40-47)
+#   XF_MPM_TESTS   tests of the extra passes (default: 01, 20, 30, 40-47, 80, 81)
 #   XF_TEST_USER   user to run as when root (default xftest)
 #   XF_KEEP=1      keep the temp dir even on success
 #   APACHE_TEST_PORT  base port (default "select": the first free one)
@@ -33,7 +33,7 @@ tdir=$(cd "$(dirname "$0")" && pwd) || die "cannot find t/"
 command -v python3 >/dev/null || die "python3 is required (t/daemon)"
 
 mpms=${XF_MPMS-worker prefork}
-mpm_tests=${XF_MPM_TESTS-t/xapi_forward/01_load.t t/xapi_forward/20_handoff.t t/xapi_forward/30_buffered.t t/xapi_forward/40_relay.t t/xapi_forward/41_relay_upload.t t/xapi_forward/42_relay_keepalive.t t/xapi_forward/43_relay_accesslog.t t/xapi_forward/44_relay_backend.t t/xapi_forward/45_relay_client_gone.t t/xapi_forward/47_relay_big.t}
+mpm_tests=${XF_MPM_TESTS-t/xapi_forward/01_load.t t/xapi_forward/20_handoff.t t/xapi_forward/30_buffered.t t/xapi_forward/40_relay.t t/xapi_forward/41_relay_upload.t t/xapi_forward/42_relay_keepalive.t t/xapi_forward/43_relay_accesslog.t t/xapi_forward/44_relay_backend.t t/xapi_forward/45_relay_client_gone.t t/xapi_forward/47_relay_big.t t/xapi_forward/80_status.t t/xapi_forward/81_graceful.t}
 user=${XF_TEST_USER:-xftest}
 
 # POSIX single-quoting, to pass the arguments through su -c
