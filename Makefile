@@ -62,6 +62,16 @@ install-kit: $(KIT)
 	install -m 755 kit/python/hello.py $(DESTDIR)$(BINDIR)/xfr-hello.py
 	if [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
+config.mk: configure.ac config.mk.in $(SRCDIR)/xf_version.h.in
+	autoreconf -fi
+	./configure $(CONFIGURE_ARGS)
+
+$(SRCDIR)/xf_version.h: config.mk
+
+$(MODULE): config.mk $(SRC) $(HDRS)
+	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
+	  -I$(SRCDIR) $(SRC) $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)
+
 install: $(MODULE) install-kit
 	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(HTTPD_LIBEXECDIR) -n xapi_forward \
 	  mod_xapi_forward.la
