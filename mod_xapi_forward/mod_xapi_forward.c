@@ -19,6 +19,8 @@
 #include "xf_private.h"
 #include "xf_proxy.h"
 #include "xf_stats.h"
+#include "xf_tunnel.h"
+#include "xf_watch.h"
 #include "xf_version.h"
 
 static int xf_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -65,6 +67,7 @@ static void xf_register_hooks(apr_pool_t *p)
     ap_hook_check_config(xf_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(xf_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(xf_access_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(xf_watch_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* before every access, authn and authz hook (Require included) */
     ap_hook_header_parser(xf_path_header_parser, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_access(xf_check_access, NULL, NULL, APR_HOOK_MIDDLE,
@@ -74,6 +77,7 @@ static void xf_register_hooks(apr_pool_t *p)
     ap_hook_handler(xf_plugin_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     xf_proxy_register_flushers(p);
     xf_stats_register_hooks(p);
+    xf_tunnel_register(p);
 }
 
 AP_DECLARE_MODULE(xapi_forward) = {

@@ -425,8 +425,8 @@ static const apr_array_header_t *required_perms(request_rec *r,
             if (!perm)
                 return NULL;
             ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
-                          "xapi's permission for %s %s: %s", r->method,
-                          r->uri, perm);
+                          "xapi's permission for %s %s: %s", r->method, r->uri,
+                          perm);
         }
         APR_ARRAY_PUSH(out, const char *) = perm;
     }

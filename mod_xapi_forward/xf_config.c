@@ -41,6 +41,9 @@ static const xf_dir_conf_t defconf = {
     "xapi",                   /* realm */
     NULL,                     /* perms */
     0,                        /* forward_creds */
+    XF_RELAY_HTTP,            /* relay */
+    XF_UNSET,                 /* tunnel_timeout: the worker's */
+    apr_time_from_sec(3600),  /* control_life */
     0,                        /* plugin */
     NULL,                     /* plugin_prefix */
     "/var/lib/xcp/plugin",    /* plugin_dir */
@@ -75,6 +78,9 @@ void *xf_config_dir_create(apr_pool_t *p, char *dir)
     d->realm = NULL;
     d->perms = NULL;
     d->forward_creds = XF_UNSET;
+    d->relay = XF_UNSET;
+    d->tunnel_timeout = XF_UNSET;
+    d->control_life = XF_UNSET;
     d->plugin = XF_UNSET;
     d->plugin_prefix = NULL;
     d->plugin_dir = NULL;
@@ -102,6 +108,9 @@ void *xf_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     d->realm = XF_MERGE_PTR(add, base, realm);
     d->perms = XF_MERGE_PTR(add, base, perms);
     d->forward_creds = XF_MERGE(add, base, forward_creds);
+    d->relay = XF_MERGE(add, base, relay);
+    d->tunnel_timeout = XF_MERGE(add, base, tunnel_timeout);
+    d->control_life = XF_MERGE(add, base, control_life);
     d->plugin = XF_MERGE(add, base, plugin);
     d->plugin_prefix = XF_MERGE_PTR(add, base, plugin_prefix);
     d->plugin_dir = XF_MERGE_PTR(add, base, plugin_dir);
@@ -165,6 +174,10 @@ XF_ACCESSOR(apr_interval_time_t, reply_timeout, reply_timeout)
 XF_ACCESSOR(int, stunnel_proxy, stunnel_proxy)
 XF_ACCESSOR(int, auth, auth)
 XF_ACCESSOR(int, forward_creds, forward_creds)
+XF_ACCESSOR(xf_relay_e, relay, relay)
+XF_ACCESSOR(apr_interval_time_t, tunnel_timeout, tunnel_timeout)
+XF_ACCESSOR(apr_interval_time_t, control_life, control_life)
+
 XF_ACCESSOR(int, plugin, plugin)
 XF_ACCESSOR(int, plugin_nosession, plugin_nosession)
 
@@ -290,6 +303,46 @@ static const char *set_reply_timeout(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
+static const char *set_relay(cmd_parms *cmd, void *dv, const char *arg)
+{
+    xf_dir_conf_t *d = dv;
+
+    if (!strcasecmp(arg, "http"))
+        d->relay = XF_RELAY_HTTP;
+    else if (!strcasecmp(arg, "tunnel"))
+        d->relay = XF_RELAY_TUNNEL;
+    else
+        return "XapiForwardRelay: must be http or tunnel";
+    return NULL;
+}
+
+/* a time from 0 to max seconds into *pt, or an error naming the directive */
+static const char *parse_time(apr_interval_time_t *pt, cmd_parms *cmd,
+                              const char *arg, int max)
+{
+    if (ap_timeout_parameter_parse(arg, pt, "s") != APR_SUCCESS || *pt < 0
+        || *pt > apr_time_from_sec(max))
+        return apr_psprintf(cmd->pool, "%s: must be a time from 0 to %d "
+                            "seconds (e.g. 30, 250ms)", cmd->cmd->name, max);
+    return NULL;
+}
+
+static const char *set_tunnel_timeout(cmd_parms *cmd, void *dv,
+                                      const char *arg)
+{
+    xf_dir_conf_t *d = dv;
+
+    return parse_time(&d->tunnel_timeout, cmd, arg, 86400);
+}
+
+static const char *set_control_life(cmd_parms *cmd, void *dv,
+                                    const char *arg)
+{
+    xf_dir_conf_t *d = dv;
+
+    return parse_time(&d->control_life, cmd, arg, 7 * 86400);
+}
+
 static const char *set_auth(cmd_parms *cmd, void *dv, int on)
 {
     xf_dir_conf_t *d = dv;
@@ -407,6 +460,18 @@ const command_rec xf_cmds[] = {
                   XF_DIR_CTX,
                   "how long to wait for the daemon's answer on its control "
                   "socket after a hand-off (default 1s, 0 = do not wait)"),
+    AP_INIT_TAKE1("XapiForwardRelay", set_relay, NULL, XF_DIR_CTX,
+                  "http|tunnel: in relay mode, parse the daemon's HTTP "
+                  "response, or pass raw bytes both ways (default http)"),
+    AP_INIT_TAKE1("XapiForwardTunnelTimeout", set_tunnel_timeout, NULL,
+                  XF_DIR_CTX,
+                  "idle limit of a tunnel (default: the worker's timeout=, "
+                  "ProxyTimeout, Timeout)"),
+    AP_INIT_TAKE1("XapiForwardControlLifetime", set_control_life, NULL,
+                  XF_DIR_CTX,
+                  "how long a daemon may keep its control socket open after "
+                  "a hand-off or tunnel, watched without a worker (default "
+                  "1h, 0 = close at once)"),
     AP_INIT_FLAG("XapiForwardStunnelProxy", ap_set_flag_slot,
                  (void *)APR_OFFSETOF(xf_dir_conf_t, stunnel_proxy), XF_DIR_CTX,
                  "On: for TLS clients add the STUNNEL_PROXY entry xapi's "

@@ -31,6 +31,11 @@ typedef enum {
 
 /** Per-directory (<Location>) settings. Every field unset = XF_UNSET/NULL;
  *  defaults are applied by the accessors below, never by create. */
+typedef enum {
+    XF_RELAY_HTTP = 0,  /* parse the daemon's HTTP response */
+    XF_RELAY_TUNNEL = 1 /* raw bytes both ways, nothing parsed */
+} xf_relay_e;
+
 typedef struct xf_dir_conf_t {
     int path_keys;                     /* xf_pathkey_e; unset: both */
     apr_off_t max_envelope;            /* bytes; unset: 16384 */
@@ -49,6 +54,12 @@ typedef struct xf_dir_conf_t {
                                         * xapi's own; NULL: none */
     int forward_creds;                 /* flag: forward the credentials used for
                                         * the check to the daemon; unset: off */
+    int relay;                         /* xf_relay_e: what a relay speaks with
+                                        * the daemon; unset: http */
+    apr_interval_time_t tunnel_timeout; /* usec idle limit of a tunnel;
+                                         * unset: the worker's timeout */
+    apr_interval_time_t control_life;  /* usec a control socket is kept after
+                                        * a hand-off or tunnel; unset: 1 h */
     int plugin;                        /* flag: /<prefix>/<name> reaches the
                                         * custom service <name>; unset: off */
     const char *plugin_prefix;         /* the <Location> path of XapiForwardPlugin
@@ -114,6 +125,11 @@ int xf_dir_plugin_nosession(const xf_dir_conf_t *d);
 xf_plugin_way_e xf_dir_plugin_way(const xf_dir_conf_t *d, const char *name);
 
 /** Set when a location enables XapiForwardAuth (the cache is needed). */
+xf_relay_e xf_dir_relay(const xf_dir_conf_t *d);
+/** The tunnel's idle limit, or -1 for the worker's I/O timeout. */
+apr_interval_time_t xf_dir_tunnel_timeout(const xf_dir_conf_t *d);
+apr_interval_time_t xf_dir_control_life(const xf_dir_conf_t *d);
+
 extern int xf_config_auth_used;
 
 /** @return "auto", "handoff" or "relay". */

@@ -459,3 +459,13 @@ xf_xapi_endpoint_t *xf_xapi_master_endpoint(const xf_xapi_endpoint_t *ep,
         m->url = apr_pstrcat(p, "https://", master, NULL);
     return m;
 }
+
+void xf_xapi_reply_parse(xf_xapi_reply_t *rep, const char *body,
+                         apr_size_t len, int http_status, apr_pool_t *p)
+{
+    body_t b = {(char *)body, len, len, 0};
+
+    memset(rep, 0, sizeof(*rep));
+    rep->http_status = http_status;
+    map_body(rep, &b, p);
+}

@@ -63,6 +63,18 @@ apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
                           apr_pool_t *p);
 
 /**
+ * Interpret the body of an answer as xf_xapi_call() does, without any I/O:
+ * what the fuzz target and the replay driver exercise.
+ * @param rep         out: the outcome (strings from p)
+ * @param body        the answer's body (need not be NUL-terminated)
+ * @param len         its length in bytes
+ * @param http_status the answer's HTTP status (a result counts only with 200)
+ * @param p           pool
+ */
+void xf_xapi_reply_parse(xf_xapi_reply_t *rep, const char *body,
+                         apr_size_t len, int http_status, apr_pool_t *p);
+
+/**
  * The endpoint for a HOST_IS_SLAVE master address: "https://<master>"
  * (an IPv6 literal in brackets) with ep's CA, verify and timeout.
  * @return the endpoint, or NULL when master is not a host name or an IP

@@ -7,12 +7,19 @@ standard library only.
 Usage:
   fake_xapi.py --state-dir DIR --config FILE
                [--unix PATH]... [--https PORT --cert PEM --key PEM]...
+               [--http PORT]... [--answer-all]
                [--login-fail-delay SECONDS] [--unix-preauth] [--verbose]
 
   --unix PATH       HTTP over an AF_UNIX stream socket (as /var/lib/xcp/xapi);
                     a stale socket is replaced; the socket is mode 0666
   --https PORT      HTTPS on 127.0.0.1:PORT (PORT 0: any free port, written
                     to DIR/https_port); needs --cert and --key
+  --http PORT       plain HTTP on 127.0.0.1:PORT (xapi's port 80, where its
+                    stunnel front door connects)
+  --answer-all      any request that is not POST /jsonrpc gets 200
+                    text/plain "fake_xapi TRANSPORT METHOD TARGET\n" (as
+                    xapi serves "/", exports, ...) instead of 404; each is
+                    recorded in DIR/requests.log ("METHOD TARGET" a line)
   --state-dir DIR   control files and counters (created if missing)
   --config FILE     users and fixed sessions (JSON, below); re-read whenever
                     its mtime changes
@@ -20,12 +27,12 @@ Usage:
   --unix-preauth    emulate xapi's trap: over the unix socket a login succeeds
                     for ANY user/password and yields a local-superuser session
   --verbose         one line per request on stderr (method only, no params)
-At least one --unix or --https is required.
+At least one --unix, --https or --http is required.
 
 Config file:
   {"users": {"root": {"password": "pw", "superuser": true},
              "ro":   {"password": "pw2",
-                      "permissions": ["http/get_rrd_updates"]}},
+                      "permissions": ["http/rrd_updates"]}},
    "sessions": {"OpaqueRef:fixed-1": {"user": "ro", "uuid": "<optional>"}}}
   A fixed session without "uuid" gets uuid5(URL namespace, ref).  Sessions
   made by login belong to the user that logged in and live until logout or
@@ -130,6 +137,7 @@ class State:
         self.fail_delay = args.login_fail_delay
         self.unix_preauth = args.unix_preauth
         self.verbose = args.verbose
+        self.answer_all = args.answer_all
         self.lock = threading.Lock()        # users, sessions
         self.rec_lock = threading.Lock()    # calls.log, count, errors.log
         self.config_mtime = None
@@ -489,7 +497,16 @@ class Handler(BaseHTTPRequestHandler):
             self.html(500, "fake_xapi: unknown mode")
             return
         if not is_rpc:
-            self.html(404, "Not Found")
+            if not state.answer_all:
+                self.html(404, "Not Found")
+                return
+            with state.rec_lock:
+                with open(state.path("requests.log"), "a") as f:
+                    f.write("%s %s\n" % (self.command, self.path))
+            self.respond(200, "text/plain", (
+                "fake_xapi %s %s %s\n" % (self.server.transport,
+                                          self.command, self.path)
+            ).encode("utf-8", "replace"))
             return
         if isinstance(call, str):
             self.close_connection = True
@@ -523,11 +540,15 @@ class UnixServer(Quiet, socketserver.ThreadingMixIn,
     transport = "unix"
 
 
-class HttpsServer(Quiet, socketserver.ThreadingMixIn,
-                  socketserver.TCPServer):
+class HttpServer(Quiet, socketserver.ThreadingMixIn,
+                 socketserver.TCPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    transport = "http"
+
+
+class HttpsServer(HttpServer):
     transport = "https"
 
     def get_request(self):
@@ -547,6 +568,9 @@ def main():
     ap.add_argument("--unix", action="append", default=[], metavar="PATH")
     ap.add_argument("--https", action="append", default=[], type=int,
                     metavar="PORT")
+    ap.add_argument("--http", action="append", default=[], type=int,
+                    metavar="PORT")
+    ap.add_argument("--answer-all", action="store_true")
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--state-dir", required=True, metavar="DIR")
@@ -556,8 +580,8 @@ def main():
     ap.add_argument("--unix-preauth", action="store_true")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
-    if not args.unix and not args.https:
-        ap.error("give at least one --unix PATH or --https PORT")
+    if not args.unix and not args.https and not args.http:
+        ap.error("give at least one --unix PATH, --https PORT or --http PORT")
     if args.https and not (args.cert and args.key):
         ap.error("--https needs --cert and --key")
     os.makedirs(args.state_dir, exist_ok=True)
@@ -582,6 +606,8 @@ def main():
                 srv = HttpsServer(("127.0.0.1", port), Handler)
                 srv.ssl_ctx = ctx
                 servers.append(srv)
+        for port in args.http:
+            servers.append(HttpServer(("127.0.0.1", port), Handler))
     except (OSError, ssl.SSLError) as e:
         for srv in servers:
             srv.server_close()
@@ -601,7 +627,8 @@ def main():
     write_atomic(state.path("ready"), "%d\n" % os.getpid())
     log("ready: %s" % ", ".join(
         "unix:%s" % s.server_address if s.transport == "unix"
-        else "https://127.0.0.1:%d" % s.server_address[1] for s in servers))
+        else "%s://127.0.0.1:%d" % (s.transport, s.server_address[1])
+        for s in servers))
 
     while not stop.wait(0.2):
         pass

@@ -353,12 +353,12 @@ static void test_decision_vector(void **state)
 
 static void test_has_perms(void **state)
 {
-    const char *held[] = {"http/get_services", "VM.start",
-                          "http/get_rrd_updates", NULL};
+    const char *held[] = {"http/get_services", "VM.start", "http/rrd_updates",
+                          NULL};
     const char *none[] = {NULL};
     const char *req1[] = {"http/get_services", NULL};
     const char *req2[] = {"HTTP/GET_SERVICES", "vm.START", NULL};
-    const char *req3[] = {"http/get_services", "http/put_rrd", NULL};
+    const char *req3[] = {"http/get_services", "http/rrd", NULL};
     const char *missing = "unset";
 
     (void)state;
@@ -369,7 +369,7 @@ static void test_has_perms(void **state)
     assert_null(missing);
     assert_true(xf_auth_has_perms(req2, held, &missing));
     assert_false(xf_auth_has_perms(req3, held, &missing));
-    assert_string_equal(missing, "http/put_rrd");
+    assert_string_equal(missing, "http/rrd");
     assert_false(xf_auth_has_perms(req1, none, &missing));
     assert_string_equal(missing, "http/get_services");
     assert_false(xf_auth_has_perms(req1, NULL, NULL));

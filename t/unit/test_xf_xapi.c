@@ -374,11 +374,11 @@ static void test_ok_list(void **state)
 
     call_json(&rep, p, 200, "session.get_rbac_permissions",
               "{\"jsonrpc\":\"2.0\",\"result\":[\"http/get_services\","
-              "\"vm.start\",\"http/put_rrd\"],\"id\":1}");
+              "\"vm.start\",\"http/rrd\"],\"id\":1}");
     assert_int_equal(rep.code, XF_XAPI_OK);
     assert_non_null(rep.list);
     assert_string_equal(rep.list[0], "http/get_services");
-    assert_string_equal(rep.list[2], "http/put_rrd");
+    assert_string_equal(rep.list[2], "http/rrd");
     assert_null(rep.list[3]);
     call_json(&rep, p, 200, "m", "{\"result\":[],\"id\":1}");
     assert_int_equal(rep.code, XF_XAPI_OK);

@@ -154,7 +154,9 @@ sub stop_pid {
     }
 }
 
-# The pids of the children of the test httpd (its workers).
+# The pids of the children of the test httpd (its workers); httpd itself
+# when it has none: it serves alone (-X, -D ONE_PROCESS: make
+# test-valgrind-live).
 sub httpd_children {
     my $ppid = do {
         open my $fh, '<', Apache::Test::vars('t_logs') . '/httpd.pid' or die;
@@ -167,7 +169,7 @@ sub httpd_children {
         my($pid, $pp) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
         push @pids, $pid if $pp == $ppid;
     }
-    return @pids;
+    return @pids ? @pids : ($ppid);
 }
 
 1;

@@ -8,6 +8,9 @@
 #                                        preauth => 1);
 #   my $h = XapiForward::FakeXapi->start('https',
 #                                        https => conf_port('xf_fake_https_port'));
+#   my $f = XapiForward::FakeXapi->start('front', http => PORT,
+#                                        answer_all => 1);   # xapi's port 80
+#   $f->requests;          # "METHOD TARGET" of what was not JSON-RPC
 #   $x->count;             # JSON-RPC calls since start (or reset)
 #   $x->calls;             # their method names, in order
 #   $x->reset;             # forget the calls
@@ -77,13 +80,15 @@ sub spew {
     rename $tmp, $f or die "rename $tmp: $!\n" unless $append;
 }
 
-# a port reserved in t/conf/access.conf.in by "Define NAME @NextAvailablePort@"
+# a port reserved in t/conf/$file.in (default access.conf) by
+# "Define NAME @NextAvailablePort@"
 sub conf_port {
-    my $name = shift;
-    my $conf = slurp(vars()->{t_conf} . '/access.conf')
-      or die "no generated t/conf/access.conf\n";
+    my($name, $file) = @_;
+    $file ||= 'access.conf';
+    my $conf = slurp(vars()->{t_conf} . "/$file")
+      or die "no generated t/conf/$file\n";
     $conf =~ /^\s*Define\s+\Q$name\E\s+(\d+)\s*$/m
-      or die "no 'Define $name <port>' in t/conf/access.conf\n";
+      or die "no 'Define $name <port>' in t/conf/$file\n";
     return $1;
 }
 
@@ -148,6 +153,8 @@ sub start {
           '--key', "$tls/key.pem";
     }
     push @args, '--login-fail-delay', $o{fail_delay} if $o{fail_delay};
+    push @args, '--http', $o{http} if defined $o{http};
+    push @args, '--answer-all' if $o{answer_all};
 
     my $pid = fork;
     die "fork: $!\n" unless defined $pid;
@@ -181,6 +188,13 @@ sub sock { $_[0]{sock} }
 sub count {
     my $n = slurp("$_[0]{dir}/count");
     return $n ? 0 + $n : 0;
+}
+
+# the requests other than POST /jsonrpc it answered ("METHOD TARGET"),
+# with answer_all => 1
+sub requests {
+    my $s = slurp("$_[0]{dir}/requests.log");
+    return defined $s ? split /\n/, $s : ();
 }
 
 sub calls {
@@ -273,11 +287,12 @@ sub check_secrets {
     for my $f (@files) {
         open my $fh, '<:raw', $f or next;
         while (my $l = <$fh>) {
+            my $ln = $.;   # needles() reads files: $. is not ours then
             for my $n (needles()) {
                 next if index($l, $n->[1]) < 0;
                 chomp $l;
                 push @hits, "$n->[0] in " . File::Basename::basename($f)
-                  . " line $.: $l";
+                  . " line $ln: $l";
             }
         }
     }
