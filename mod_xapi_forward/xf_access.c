@@ -23,6 +23,7 @@
 #include "xf_cache.h"
 #include "xf_config.h"
 #include "xf_path.h"
+#include "xf_plugin.h"
 #include "xf_private.h"
 #include "xf_routes.h"
 #include "xf_stats.h"
@@ -393,6 +394,7 @@ static int answer(request_rec *r, int status, const char *msg)
 {
     const char *accept = apr_table_get(r->headers_in, "Accept");
 
+    status = xf_plugin_auth_status(r, status); /* custom services: 403 */
     if (status == HTTP_UNAUTHORIZED)
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        apr_psprintf(r->pool, "Basic realm=\"%s\"",
@@ -569,4 +571,9 @@ int xf_check_access(request_rec *r)
     }
     xf_stats_access(r, OK);
     return OK;
+}
+
+int xf_access_answer(request_rec *r, int status, const char *msg)
+{
+    return answer(r, status, msg);
 }

@@ -25,6 +25,12 @@ void xf_access_child_init(apr_pool_t *p, server_rec *s);
 /** The access_checker (AP_AUTH_INTERNAL_PER_CONF). */
 int xf_check_access(request_rec *r);
 
+/**
+ * Answer the request now with status and a one-line body (JSON when the
+ * client accepts it), as the access checker does. @return DONE
+ */
+int xf_access_answer(request_rec *r, int status, const char *msg);
+
 /** A secret read from a file. */
 typedef struct xf_secret_t {
     const char *data; /* NUL-terminated, trailing newlines removed */

@@ -12,12 +12,19 @@
 
 #include "xf_cache.h"
 #include "xf_confcheck.h"
+#include "xf_plugin.h"
 #include "xf_private.h"
 
 #define XF_MERGE(add, base, field)                                             \
     ((add)->field == XF_UNSET ? (base)->field : (add)->field)
 #define XF_MERGE_PTR(add, base, field)                                         \
     ((add)->field ? (add)->field : (base)->field)
+/* tables: the inner entries win over the outer ones of the same key */
+#define XF_MERGE_TABLE(p, add, base, field)                                    \
+    (!(add)->field                                                             \
+         ? (base)->field                                                       \
+     : !(base)->field ? (add)->field                                           \
+                      : apr_table_overlay((p), (base)->field, (add)->field))
 
 int xf_config_auth_used = 0;
 
@@ -37,6 +44,13 @@ static const xf_dir_conf_t defconf = {
     XF_RELAY_HTTP,            /* relay */
     XF_UNSET,                 /* tunnel_timeout: the worker's */
     apr_time_from_sec(3600),  /* control_life */
+    0,                        /* plugin */
+    NULL,                     /* plugin_prefix */
+    "/var/lib/xcp/plugin",    /* plugin_dir */
+    XF_PLUGIN_HTTP,           /* plugin_way */
+    NULL,                     /* plugin_ways */
+    NULL,                     /* plugin_hosts */
+    HTTP_FORBIDDEN,           /* plugin_nosession */
 };
 
 static const xf_srv_conf_t defsrv = {
@@ -67,6 +81,13 @@ void *xf_config_dir_create(apr_pool_t *p, char *dir)
     d->relay = XF_UNSET;
     d->tunnel_timeout = XF_UNSET;
     d->control_life = XF_UNSET;
+    d->plugin = XF_UNSET;
+    d->plugin_prefix = NULL;
+    d->plugin_dir = NULL;
+    d->plugin_way = XF_UNSET;
+    d->plugin_ways = NULL;
+    d->plugin_hosts = NULL;
+    d->plugin_nosession = XF_UNSET;
     return d;
 }
 
@@ -90,6 +111,13 @@ void *xf_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     d->relay = XF_MERGE(add, base, relay);
     d->tunnel_timeout = XF_MERGE(add, base, tunnel_timeout);
     d->control_life = XF_MERGE(add, base, control_life);
+    d->plugin = XF_MERGE(add, base, plugin);
+    d->plugin_prefix = XF_MERGE_PTR(add, base, plugin_prefix);
+    d->plugin_dir = XF_MERGE_PTR(add, base, plugin_dir);
+    d->plugin_way = XF_MERGE(add, base, plugin_way);
+    d->plugin_ways = XF_MERGE_TABLE(p, add, base, plugin_ways);
+    d->plugin_hosts = XF_MERGE_TABLE(p, add, base, plugin_hosts);
+    d->plugin_nosession = XF_MERGE(add, base, plugin_nosession);
     return d;
 }
 
@@ -149,6 +177,27 @@ XF_ACCESSOR(int, forward_creds, forward_creds)
 XF_ACCESSOR(xf_relay_e, relay, relay)
 XF_ACCESSOR(apr_interval_time_t, tunnel_timeout, tunnel_timeout)
 XF_ACCESSOR(apr_interval_time_t, control_life, control_life)
+
+XF_ACCESSOR(int, plugin, plugin)
+XF_ACCESSOR(int, plugin_nosession, plugin_nosession)
+
+const char *xf_dir_plugin_dir(const xf_dir_conf_t *d)
+{
+    return d && d->plugin_dir ? d->plugin_dir : defconf.plugin_dir;
+}
+
+xf_plugin_way_e xf_dir_plugin_way(const xf_dir_conf_t *d, const char *name)
+{
+    const char *w = d && d->plugin_ways && name
+                        ? apr_table_get(d->plugin_ways, name)
+                        : NULL;
+
+    if (w)
+        return strcmp(w, "channel") ? XF_PLUGIN_HTTP : XF_PLUGIN_CHANNEL;
+    if (d && d->plugin_way != XF_UNSET)
+        return (xf_plugin_way_e)d->plugin_way;
+    return (xf_plugin_way_e)defconf.plugin_way;
+}
 
 const char *xf_dir_realm(const xf_dir_conf_t *d)
 {
@@ -475,4 +524,27 @@ const command_rec xf_cmds[] = {
                   RSRC_CONF,
                   "file whose contents key the cache ids (share it between "
                   "front ends that share a cache; default: random)"),
+    AP_INIT_FLAG("XapiForwardPlugin", xf_plugin_set_on, NULL, ACCESS_CONF,
+                 "On: this <Location> is a custom services front door: "
+                 "<location>/<name>/... reaches the service <name> (default "
+                 "Off)"),
+    AP_INIT_TAKE1("XapiForwardPluginDir", xf_plugin_set_dir, NULL, XF_DIR_CTX,
+                  "directory of the services' sockets (default "
+                  "/var/lib/xcp/plugin)"),
+    AP_INIT_TAKE12("XapiForwardPluginWay", xf_plugin_set_way, NULL,
+                   XF_DIR_CTX,
+                   "[NAME] http|channel: how services (or service NAME) are "
+                   "reached (default http)"),
+    AP_INIT_TAKE2("XapiForwardPluginHost", xf_plugin_set_host, NULL,
+                  XF_DIR_CTX,
+                  "NAME URL: service NAME runs on the host at URL: answer "
+                  "302 to URL + path + query"),
+    AP_INIT_TAKE1("XapiForwardPluginHostMap", xf_plugin_set_host_map, NULL,
+                  XF_DIR_CTX,
+                  "file of \"NAME URL\" lines, as XapiForwardPluginHost; read "
+                  "at start-up and at every graceful restart"),
+    AP_INIT_TAKE1("XapiForwardPluginNoSessionStatus", xf_plugin_set_nosession,
+                  NULL, XF_DIR_CTX,
+                  "403|401: status without a valid session in a services "
+                  "location (default 403; xapi answers 401)"),
     {NULL}};

@@ -54,10 +54,19 @@ mkdir -p "$tmp/t/conf" || die "mkdir failed"
 for d in TEST.PL lib daemon xapi_forward htdocs; do
     [ -e "$tdir/$d" ] && cp -R "$tdir/$d" "$tmp/t/"
 done
-cp "$tdir"/conf/*.in "$tdir"/conf/*.json "$tdir"/conf/ptoken "$tmp/t/conf/" 2>/dev/null
+cp "$tdir"/conf/*.in "$tdir"/conf/*.inc "$tdir"/conf/*.json "$tdir"/conf/ptoken "$tmp/t/conf/" 2>/dev/null
 # the shipped configuration some tests load (t/TEST.PL: frontdoor_conf)
 [ -d "$tdir/../conf.d" ] && cp -R "$tdir/../conf.d" "$tmp/"
 cp "$so" "$tmp/mod_xapi_forward.so" || die "cannot copy $so"
+# the receiver kit (Python): t/daemon/xf_daemon.py receives with it
+mkdir -p "$tmp/kit" && cp -R "$tdir/../kit/python" "$tmp/kit/" \
+    || die "cannot copy kit/python"
+# and the C kit's example service, when built (64_plugin_c.t)
+if [ -x "$tdir/../kit/c/xfr-hello" ]; then
+    mkdir -p "$tmp/kit/c" &&
+        cp "$tdir/../kit/c/xfr-hello" "$tdir/../kit/c/libxfrecv.so.1" \
+            "$tmp/kit/c/" || die "cannot copy kit/c"
+fi
 
 if [ "$(id -u)" = 0 ]; then
     if ! id "$user" >/dev/null 2>&1; then

@@ -2,6 +2,7 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
 # xf_daemon.py - a stand-in for xcp-rrdd / xenopsd in the integration tests.
+# It receives with the receiver kit (kit/python/xapi_forward_receiver.py).
 # Listens on AF_UNIX SOCK_STREAM sockets, receives one message plus one fd
 # (SCM_RIGHTS) per connection, records what it got and answers the HTTP
 # client on the received fd.  Python 3 standard library only.
@@ -75,6 +76,12 @@ import stat
 import sys
 import threading
 import time
+
+# the receiver kit (kit/python, beside t/ in the repository and in the
+# temporary copy t/run-apache-tests.sh makes)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "kit", "python"))
+import xapi_forward_receiver as xfr  # noqa: E402
 
 RECV_MAX = 16384
 PATTERN = bytes(range(256)) * 256  # 64 KiB block for /big
@@ -703,26 +710,16 @@ def serve(name, mode, conn):
     try:
         conn.settimeout(30)
         try:
-            data, anc, flags, _ = conn.recvmsg(
-                RECV_MAX, socket.CMSG_SPACE(4 * 4))
-        except OSError as e:
-            log_error(name, "recvmsg: %s" % e)
-            return
-        fds = []
-        for level, typ, cdata in anc:
-            if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-                n = len(cdata) - len(cdata) % 4
-                fds.extend(int.from_bytes(cdata[i:i + 4], sys.byteorder)
-                           for i in range(0, n, 4))
-            else:
-                log_error(name, "unexpected cmsg %d/%d" % (level, typ))
-        if flags & socket.MSG_CTRUNC:
-            log_error(name, "control data truncated (MSG_CTRUNC)")
-        if len(fds) > 1:
-            log_error(name, "%d fds received, expected one" % len(fds))
-            for extra in fds[1:]:
-                os.close(extra)
-        fd = fds[0] if fds else -1
+            m = xfr.recv_message(conn, RECV_MAX)
+        except xfr.ReceiveError as e:
+            if e.reason != "eof":
+                log_error(name, str(e))
+                return
+            m = xfr.Message(b"", -1, 0)
+        data, fd = m.data, m.fd
+        if m.extra_fds:
+            log_error(name, "%d fds received, expected one"
+                      % (m.extra_fds + 1))
         if not data and fd < 0:
             log_error(name, "connection closed without a message")
             return

@@ -19,6 +19,7 @@ use Apache::TestUtil;
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(conf_port session_of check_secrets);
+use XapiForward::Plugin ();
 use XapiForward::Raw qw(conn_exchange parse_responses);
 
 # method, target, the daemon that must get it (rrdd, xenopsd) or 'xapi'
@@ -39,7 +40,7 @@ my @ROUTES = (
     ['GET', '/console?ref=x', 'xapi'],
     ['GET', '/rrd_updatesx', 'xapi'],
     ['POST', '/json', 'xapi'],
-    ['GET', '/services/plugin/x', 'xapi'],
+    ['GET', '/services/plugin/hello/x', 'plugin'],
 );
 my @FRONTS = ('plain', 'tls');
 
@@ -56,6 +57,8 @@ my $xapi = XapiForward::FakeXapi->start(
     answer_all => 1);
 my $TLS_PORT = conf_port('xf_frontdoor_tls_port', 'routes.conf');
 my $ROOT = session_of('front');
+# the custom service of /services/plugin/hello (the receiver kit's example)
+my $hello = XapiForward::Plugin->start('hello');
 
 # one request on a new connection to the plain vhost or, without SNI and
 # with TLS 1.2 only, to the shipped TLS vhost
@@ -101,10 +104,14 @@ for my $front (@FRONTS) {
         my $resp = send_req($front, $method, $target,
                             "Cookie: session_id=$ROOT");
         my $got = where($before, $rb);
-        my $body = $want eq 'xapi' ? qr/^fake_xapi http \Q$method\E / : qr/^hello from \Q$want\E/;
+        my $body = $want eq 'xapi' ? qr/^fake_xapi http \Q$method\E /
+          : $want eq 'plugin' ? qr/^hello world\nway: http\n/    # the kit's hello
+          : qr/^hello from \Q$want\E/;
+        # a custom service: neither a daemon nor xapi gets it
+        my $where = $want eq 'plugin' ? 'nowhere' : $want;
         ok t_cmp("$resp->{status} $got "
                  . ($resp->{body} =~ $body ? 'answered' : "body $resp->{body}"),
-                 "200 $want answered", "$name: reaches $want");
+                 "200 $where answered", "$name: reaches $want");
         $log->check($name);
         if ($front eq 'tls' && $r == $ROUTES[0]) {
             ok t_cmp($resp->{tls}, 'TLSv1_2', 'TLS vhost: TLS 1.2, no SNI');

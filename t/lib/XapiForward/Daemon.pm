@@ -23,7 +23,7 @@ use Time::HiRes qw(time sleep);
 use Apache::Test ();
 use Exporter 'import';
 
-our @EXPORT_OK = qw(stop_pid httpd_children);
+our @EXPORT_OK = qw(stop_pid httpd_children stop_at_exit);
 
 my @running;
 
@@ -130,6 +130,10 @@ END {
     $_->stop for @running;
     $? = $status;
 }
+
+# Have another helper's object (anything with a stop method) stopped at
+# exit too.
+sub stop_at_exit { push @running, @_ }
 
 
 # Lines of <name>.events (what the daemon saw) matching $re.
