@@ -4,24 +4,66 @@
 
 SRCDIR  = mod_xapi_forward
 GLUE    = $(SRCDIR)/mod_xapi_forward.c $(SRCDIR)/xf_config.c \
-          $(SRCDIR)/xf_access.c $(SRCDIR)/xf_cache.c \
+          $(SRCDIR)/xf_access.c $(SRCDIR)/xf_cache.c $(SRCDIR)/xf_task.c \
           $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_reqview.c \
-          $(SRCDIR)/xf_path.c $(SRCDIR)/xf_confcheck.c $(SRCDIR)/xf_stats.c
+          $(SRCDIR)/xf_tunnel.c $(SRCDIR)/xf_watch.c $(SRCDIR)/xf_path.c \
+          $(SRCDIR)/xf_confcheck.c $(SRCDIR)/xf_stats.c $(SRCDIR)/xf_plugin.c
 CORE    = $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c \
           $(SRCDIR)/xf_fdpass.c $(SRCDIR)/xf_http.c $(SRCDIR)/xf_auth.c \
-          $(SRCDIR)/xf_xapi.c $(SRCDIR)/xf_routes.c
+          $(SRCDIR)/xf_xapi.c $(SRCDIR)/xf_routes.c $(SRCDIR)/xf_svc.c
 SRC     = $(GLUE) $(CORE)
 HDRS    = $(wildcard $(SRCDIR)/*.h) $(SRCDIR)/xf_version.h
 MODULE  = .libs/mod_xapi_forward.so
 UNIT    = t/unit/test_xf_envelope t/unit/test_xf_fdpass t/unit/test_xf_http \
-          t/unit/test_xf_auth t/unit/test_xf_xapi t/unit/test_xf_routes
+          t/unit/test_xf_auth t/unit/test_xf_xapi t/unit/test_xf_routes \
+          t/unit/test_xf_svc t/unit/test_xfrecv
 UNIT_CFLAGS = -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(SRCDIR) -It/unit \
           $(APR_CFLAGS) $(JSONC_CFLAGS) $(CMOCKA_CFLAGS)
 UNIT_LIBS = $(APR_LIBS) $(JSONC_LIBS) $(CMOCKA_LIBS)
 UNIT_CFLAGS += $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 APXS_WC = $(foreach f,$(WARN_CFLAGS) -O2,-Wc,$(f))
+# only xapi_forward_module is exported from the .so (check: make check-exports)
+EXPORTS = $(SRCDIR)/exports.map
+APXS_WL = -Wl,-Wl,--version-script=$(CURDIR)/$(EXPORTS)
 
-all: $(MODULE)
+# the receiver kit for service authors (kit/): C library, Python module.
+# Install directories (debian/rules sets them for the package)
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+# where the examples' /usr/bin/python3 looks for local modules (Debian:
+# /usr/local/lib/python3.X/dist-packages)
+KIT_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
+PYTHONDIR ?= $(shell $(KIT_PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null || echo $(PREFIX)/lib/python3/dist-packages)
+KIT     = kit/c/libxfrecv.so.1 kit/c/xfr-hello
+KIT_SRC = kit/c/xapi_forward_receiver.c kit/c/xapi_forward_receiver.h
+
+all: $(MODULE) $(KIT)
+
+kit/c/libxfrecv.so.1: $(KIT_SRC) config.mk
+	$(CC) -shared -fPIC -O2 -g $(WARN_CFLAGS) $(JSONC_CFLAGS) \
+	  -Wl,-soname,libxfrecv.so.1 -o $@ kit/c/xapi_forward_receiver.c \
+	  $(JSONC_LIBS)
+	ln -sf libxfrecv.so.1 kit/c/libxfrecv.so
+
+kit/c/xfr-hello: kit/c/hello.c kit/c/libxfrecv.so.1
+	$(CC) -O2 -g $(WARN_CFLAGS) -Ikit/c -o $@ kit/c/hello.c \
+	  -Lkit/c -lxfrecv
+
+install-kit: $(KIT)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(PYTHONDIR)
+	install -m 755 kit/c/libxfrecv.so.1 $(DESTDIR)$(LIBDIR)/
+	ln -sf libxfrecv.so.1 $(DESTDIR)$(LIBDIR)/libxfrecv.so
+	install -m 644 kit/c/xapi_forward_receiver.h $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	  -e 's|@VERSION@|$(PACKAGE_VERSION)|' kit/c/xapi-forward-receiver.pc.in \
+	  >$(DESTDIR)$(LIBDIR)/pkgconfig/xapi-forward-receiver.pc
+	install -m 755 kit/c/xfr-hello $(DESTDIR)$(BINDIR)/
+	install -m 644 kit/python/xapi_forward_receiver.py $(DESTDIR)$(PYTHONDIR)/
+	install -m 755 kit/python/hello.py $(DESTDIR)$(BINDIR)/xfr-hello.py
+	if [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
 config.mk: configure.ac config.mk.in $(SRCDIR)/xf_version.h.in
 	autoreconf -fi
@@ -29,11 +71,11 @@ config.mk: configure.ac config.mk.in $(SRCDIR)/xf_version.h.in
 
 $(SRCDIR)/xf_version.h: config.mk
 
-$(MODULE): config.mk $(SRC) $(HDRS)
-	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
+$(MODULE): config.mk $(SRC) $(HDRS) $(EXPORTS)
+	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) $(APXS_WL) $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
 	  -I$(SRCDIR) $(SRC) $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)
 
-install: $(MODULE)
+install: $(MODULE) install-kit
 	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(HTTPD_LIBEXECDIR) -n xapi_forward \
 	  mod_xapi_forward.la
 	install -d $(DESTDIR)$(HTTPD_INCLUDEDIR)
@@ -41,6 +83,10 @@ install: $(MODULE)
 	install -d $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available
 	install -m 644 conf.d/xapi_forward.load conf.d/xapi_forward.conf \
 	  $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available/
+	install -d $(DESTDIR)$(HTTPD_SYSCONFDIR)/conf-available
+	install -m 644 conf.d/xapi-frontdoor.conf \
+	  conf.d/xapi-frontdoor-vhost.conf \
+	  $(DESTDIR)$(HTTPD_SYSCONFDIR)/conf-available/
 
 # ---- unit tests (cmocka) --------------------------------------------------
 t/unit/test_xf_envelope: t/unit/test_xf_envelope.c $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c $(HDRS) t/unit/xf_test.h config.mk
@@ -58,24 +104,38 @@ t/unit/test_xf_auth: t/unit/test_xf_auth.c $(SRCDIR)/xf_auth.c $(SRCDIR)/xf_pars
 t/unit/test_xf_xapi: t/unit/test_xf_xapi.c $(SRCDIR)/xf_xapi.c $(HDRS) config.mk
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_xapi.c $(UNIT_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) -lssl -lpthread
 
+t/unit/test_xf_svc: t/unit/test_xf_svc.c $(SRCDIR)/xf_svc.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_svc.c $(UNIT_LIBS)
+
+t/unit/test_xfrecv: t/unit/test_xfrecv.c $(KIT_SRC) config.mk
+	$(CC) $(UNIT_CFLAGS) -Ikit/c -o $@ $< kit/c/xapi_forward_receiver.c $(UNIT_LIBS)
+
 t/unit/test_xf_routes: t/unit/test_xf_routes.c $(SRCDIR)/xf_routes.c $(HDRS) t/unit/xf_test.h config.mk
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_routes.c $(UNIT_LIBS)
 
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=0 ./$$t || exit 1; done
+	@echo "== kit/python (unittest)"
+	@cd kit/python && python3 -B -m unittest -q test_xapi_forward_receiver
 
-check: all unit check-layering check-config
+check: all unit check-layering check-config check-exports fuzz-replay
 	@echo "make check: OK"
 
 check-valgrind: $(UNIT)
 	@for t in $(UNIT); do echo "== valgrind $$t"; \
 	  valgrind -q --error-exitcode=1 --leak-check=full ./$$t || exit 1; done
 
-# the pure core must not include httpd headers (STYLE A)
+# the pure core must not include httpd headers (README: Source layout)
 check-layering:
 	@bad=$$(grep -lE '#include +[<"](http|mod_proxy\.h|httpd\.h|ap_)' \
 	  $(CORE) $(CORE:.c=.h) $(SRCDIR)/xf_types.h 2>/dev/null); \
 	if [ -n "$$bad" ]; then echo "httpd header in pure core: $$bad"; exit 1; fi
+
+# the .so exports the module record and nothing else
+check-exports: $(MODULE)
+	@syms=$$(nm -D --defined-only $(MODULE) | awk '$$2 !~ /^[aAuUvVwW]$$/ {print $$3}'); \
+	if [ "$$syms" != xapi_forward_module ]; then \
+	  echo "exported from $(MODULE) besides xapi_forward_module:"; echo "$$syms"; exit 1; fi
 
 # every conf field is in create and merge; every directive is documented
 check-config:
@@ -88,6 +148,52 @@ test: check
 	  exit 0; fi; \
 	sh t/run-apache-tests.sh $(CURDIR)/$(MODULE)
 
+# ---- the live module under memory checkers (t/run-checked.sh) ----------
+# the module built with ASan + UBSan in its own directory (the normal
+# objects stay as they are); httpd runs it with the runtimes preloaded
+ASAN_DIR    = build/asan
+ASAN_MODULE = $(ASAN_DIR)/.libs/mod_xapi_forward.so
+ASAN_WC     = -Wc,-O1 -Wc,-g -Wc,-fno-omit-frame-pointer \
+              -Wc,-fsanitize=address,undefined
+# hand-off and relay files run under valgrind (single process: slow)
+VALGRIND_LIVE_TESTS = $(wildcard t/xapi_forward/20_*.t t/xapi_forward/30_*.t \
+              t/xapi_forward/4[0-9]_relay*.t)
+
+$(ASAN_MODULE): config.mk $(SRC) $(HDRS) $(EXPORTS)
+	rm -rf $(ASAN_DIR) && mkdir -p $(ASAN_DIR)/$(SRCDIR)
+	cp $(sort $(SRC) $(HDRS)) $(ASAN_DIR)/$(SRCDIR)/
+	cd $(ASAN_DIR) && $(APXS) -c -o mod_xapi_forward.la $(APXS_WC) \
+	  $(ASAN_WC) $(APXS_WL) \
+	  $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
+	  -I$(SRCDIR) $(SRC) -lasan -lubsan $(JSONC_LIBS) $(CURL_LIBS) \
+	  $(CRYPTO_LIBS)
+
+# the whole suite (event MPM; XF_MPMS adds passes) against the ASan module
+test-asan: $(ASAN_MODULE)
+	sh t/run-checked.sh asan $(CURDIR)/$(ASAN_MODULE) $(TESTS)
+
+test-valgrind-live: $(MODULE)
+	sh t/run-checked.sh valgrind $(CURDIR)/$(MODULE) \
+	  $(or $(TESTS),$(VALGRIND_LIVE_TESTS))
+
+# ---- soak: t/xapi_forward/95_soak_short.t with big counts ----------------
+# 200 concurrent ab clients, event MPM, loopback; 250 worker threads so
+# that no client waits for a thread (MaxRequestWorkers is never reached);
+# the test tree in a /tmp/xfsoak.* dir of its own (the default /tmp/xft.*
+# ones were removed under long runs on the shared machine)
+SOAK_HANDOFFS    = 100000
+SOAK_RELAYED     = 100000
+SOAK_CONCURRENCY = 200
+SOAK_RSS_KB      = 16384
+SOAK_TIMEOUT     = 3600
+soak: $(MODULE)
+	dir=$$(mktemp -d /tmp/xfsoak.XXXXXX) && chmod 755 $$dir && \
+	XF_SOAK_HANDOFFS=$(SOAK_HANDOFFS) XF_SOAK_RELAYED=$(SOAK_RELAYED) \
+	XF_SOAK_CONCURRENCY=$(SOAK_CONCURRENCY) XF_SOAK_RSS_KB=$(SOAK_RSS_KB) \
+	XF_TMPDIR=$$dir XF_MPMS= timeout $(SOAK_TIMEOUT) sh t/run-apache-tests.sh \
+	  $(CURDIR)/$(MODULE) -verbose -threadsperchild 50 -minclients 250 \
+	  -maxclients 250 t/xapi_forward/95_soak_short.t
+
 # the shared comparison (hand-off row, relay row), then our own rows
 # (authenticated hand-off, TLS relay vs mod_proxy_http); BENCH_ENV passes
 # knobs to both, e.g. BENCH_ENV="ROUNDS=1 DUR=5"
@@ -98,19 +204,24 @@ bench: $(MODULE)
 demo:
 	sh demo/quickstart.sh
 
+include fuzz/fuzz.mk
+
 format:
-	clang-format -i $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h
+	clang-format -i $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h \
+	  kit/c/*.c kit/c/*.h
 
 format-check:
-	clang-format --dry-run --Werror $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h
+	clang-format --dry-run --Werror $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h \
+	  kit/c/*.c kit/c/*.h
 
 clean:
 	rm -rf .libs $(SRCDIR)/.libs *.la *.lo *.slo $(SRCDIR)/*.lo \
-	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs
+	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs fuzz/bin build \
+	  kit/c/libxfrecv.so* kit/c/xfr-hello
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache \
 	  aclocal.m4 $(SRCDIR)/xf_version.h
 
-.PHONY: all install unit check check-valgrind check-layering check-config \
-        test bench demo format format-check clean distclean
+.PHONY: all install install-kit unit check check-valgrind check-layering check-config check-exports \
+        test test-asan test-valgrind-live soak bench demo format format-check clean distclean

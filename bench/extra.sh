@@ -4,6 +4,10 @@
 #   handoff-auth  the same with XapiForwardAuth On, valid session, cache warm
 #   tls-relay     HTTPS keep-alive, mod_xapi_forward relay mode
 #   tls-http      HTTPS keep-alive, mod_proxy_http over a unix socket
+# and once, after the rounds: a two-way tunnel over TLS (TUNNEL_MIB each
+# way, default 1024) through XapiForwardRelay tunnel against mod_proxy_http
+# tunnelling the same bytes after an Upgrade (upgrade=xftunnel): MB/s each
+# way and front-end CPU seconds per GiB each way (bench/tunnel_peer.py).
 # Same backend (../shared/bench/backend.c), same httpd settings as run.sh,
 # rows interleaved per round; the table gives medians and ratios.
 # usage: bench/extra.sh MODULE_SO     env: ROUNDS [3] DUR [10] CONNS [50]
@@ -31,6 +35,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+TUNNEL_MIB=${TUNNEL_MIB:-1024}
+python3 "$HERE/tunnel_peer.py" daemon --xapi "$RUN/tun-xapi.sock" \
+    --http "$RUN/tun-http.sock" --bytes $((TUNNEL_MIB << 20)) \
+    >"$RUN/tunnel_peer.log" 2>&1 &
+PIDS+=("$!")
+
 cc -O2 -o "$RUN/backend" "$SHARED/backend.c" -ljson-c -lpthread
 "${SPIN[@]}" "$RUN/backend" --threads 1 --xapi "$RUN/xapi.sock" \
     --http-unix "$RUN/http.sock" >"$RUN/backend.log" 2>&1 &
@@ -40,7 +50,7 @@ PIDS+=("$BE")
 # a fake XAPI that knows one session (only the first request asks it)
 mkdir -p "$RUN/xapi-state"
 cat >"$RUN/users.json" <<'JSON'
-{"users": {"bench": {"password": "benchpw", "permissions": ["http/get_rrd_updates"]}},
+{"users": {"bench": {"password": "benchpw", "permissions": ["http/rrd_updates"]}},
  "sessions": {"OpaqueRef:bench-session": {"user": "bench"}}}
 JSON
 python3 "$TOP/t/daemon/fake_xapi.py" --state-dir "$RUN/xapi-state" \
@@ -49,7 +59,7 @@ PIDS+=("$!")
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
     -keyout "$RUN/key.pem" -out "$RUN/cert.pem" >/dev/null 2>&1
-for i in $(seq 50); do [ -S "$RUN/xapi.sock" ] && [ -S "$RUN/fx.sock" ] && break; sleep 0.1; done
+for i in $(seq 50); do [ -S "$RUN/xapi.sock" ] && [ -S "$RUN/fx.sock" ] && [ -S "$RUN/tun-http.sock" ] && [ -S "$RUN/tun-xapi.sock" ] && break; sleep 0.1; done
 chmod 666 "$RUN"/*.sock
 
 cat >"$RUN/httpd.conf" <<CONF
@@ -86,13 +96,15 @@ Listen 127.0.0.1:18190
 Listen 127.0.0.1:18191
 Listen 127.0.0.1:18192
 Listen 127.0.0.1:18193
+Listen 127.0.0.1:18194
+Listen 127.0.0.1:18195
 <VirtualHost 127.0.0.1:18190>
     ProxyPass / "unix:$RUN/xapi.sock|xapi://plain/"
 </VirtualHost>
 <VirtualHost 127.0.0.1:18191>
     <Location />
         XapiForwardAuth On
-        XapiForwardRequirePermission http/get_rrd_updates
+        XapiForwardRequirePermission http/rrd_updates
     </Location>
     ProxyPass / "unix:$RUN/xapi.sock|xapi://auth/"
 </VirtualHost>
@@ -110,6 +122,20 @@ Listen 127.0.0.1:18193
     SSLCertificateFile $RUN/cert.pem
     SSLCertificateKeyFile $RUN/key.pem
     ProxyPass / "unix:$RUN/http.sock|http://localhost/"
+</VirtualHost>
+<VirtualHost 127.0.0.1:18194>
+    SSLEngine on
+    SSLCertificateFile $RUN/cert.pem
+    SSLCertificateKeyFile $RUN/key.pem
+    XapiForwardMode relay
+    XapiForwardRelay tunnel
+    ProxyPass / "unix:$RUN/tun-xapi.sock|xapi://tunnel/"
+</VirtualHost>
+<VirtualHost 127.0.0.1:18195>
+    SSLEngine on
+    SSLCertificateFile $RUN/cert.pem
+    SSLCertificateKeyFile $RUN/key.pem
+    ProxyPass / "unix:$RUN/tun-http.sock|http://localhost/" upgrade=xftunnel
 </VirtualHost>
 CONF
 "${SPIN[@]}" apache2 -f "$RUN/httpd.conf" -k start
@@ -147,6 +173,28 @@ for r in $(seq "$ROUNDS"); do
     row tls-relay https://127.0.0.1:18192/small -k
     row tls-http https://127.0.0.1:18193/small -k
 done
+# the tunnel rows: once each, the client on the client CPU
+tunnel_row() { # name port [--upgrade]
+    local name=$1 port=$2 fe0 fe1 out
+    fe0=$(cpu "$FE")
+    out=$("${CPIN[@]}" python3 "$HERE/tunnel_peer.py" client --port "$port" \
+        --path /migrate $3 --bytes $((TUNNEL_MIB << 20)))
+    fe1=$(cpu "$FE")
+    python3 - "$name" "$out" "$fe0" "$fe1" "$TUNNEL_MIB" >>"$RUN/tunnel.tsv" <<'PY'
+import sys
+name, out, fe0, fe1, mib = sys.argv[1:]
+secs, got, sent = out.split()
+gib = int(mib) / 1024
+ok = int(got) == int(sent) == int(mib) << 20
+print("\t".join([name, f"{int(mib) / float(secs):.0f}",
+                 f"{(float(fe1) - float(fe0)) / gib:.2f}", secs,
+                 "ok" if ok else f"short: {got}/{sent}"]))
+PY
+}
+: >"$RUN/tunnel.tsv"
+tunnel_row tls-tunnel 18194 ""
+tunnel_row tls-http-upgrade 18195 --upgrade
+
 echo "fake XAPI calls during the run: $(cat "$RUN/xapi-state/count" 2>/dev/null || echo 0)"
 python3 - "$RAW" <<'PY'
 import statistics, sys
@@ -169,4 +217,12 @@ if res.get("handoff"):
 if res.get("tls-http"):
     print(f"tls-relay / tls-http (mod_proxy_http) = {res['tls-relay']/res['tls-http']:.3f}")
 PY
+echo
+echo "two-way tunnel over TLS, $TUNNEL_MIB MiB each way (one run)"
+echo
+echo "| row | MB/s each way | front-end CPU s/GiB each way | seconds | bytes |"
+echo "|---|---|---|---|---|"
+while IFS=$'\t' read -r n mbs cpu secs ok; do
+    echo "| $n | $mbs | $cpu | $secs | $ok |"
+done <"$RUN/tunnel.tsv"
 grep -v -E 'AH00489|AH00094|AH00491|AH00492|caught SIGTERM' "$RUN/error.log" | tail -5 || true

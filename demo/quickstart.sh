@@ -68,6 +68,22 @@ cat >>"$CONF.new" <<'CONF'
 ProxyPass /demo "unix:/run/xf-demo/demo.forwarded|xapi://demo/"
 CONF
 
+# ---- service: hello (/services/plugin/hello -> the receiver kit's example) --
+# custom services, open without access control (no XAPI on this host; on a
+# XenServer / XCP-ng host add "XapiForwardAuth On" and
+# "XapiForwardRequirePermission xapi"):
+#   curl 'http://localhost/services/plugin/hello/x?name=you'
+install -d /var/lib/xcp/plugin
+start_daemon hello /usr/local/bin/xfr-hello.py /var/lib/xcp/plugin/hello
+wait_socket hello /var/lib/xcp/plugin/hello
+a2enmod -q proxy_http
+cat >>"$CONF.new" <<'CONF'
+<Location /services/plugin/>
+    XapiForwardPlugin On
+    XapiForwardPluginDir /var/lib/xcp/plugin
+</Location>
+CONF
+
 # ---- httpd: every daemon listens now ---------------------------------------
 mv "$CONF.new" "$CONF"
 a2enmod -q proxy xapi_forward status

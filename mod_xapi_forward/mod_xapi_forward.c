@@ -15,9 +15,12 @@
 #include "xf_confcheck.h"
 #include "xf_config.h"
 #include "xf_path.h"
+#include "xf_plugin.h"
 #include "xf_private.h"
 #include "xf_proxy.h"
 #include "xf_stats.h"
+#include "xf_tunnel.h"
+#include "xf_watch.h"
 #include "xf_version.h"
 
 static int xf_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -49,6 +52,7 @@ static int xf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         rc = xf_access_post_config(pconf, plog, ptemp, s);
     if (rc != OK)
         return rc;
+    xf_plugin_post_config(s);
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, XF_LOGNO(0001)
                  "mod_xapi_forward %s ready (envelope schema %d)",
                  XF_VERSION, XF_ENVELOPE_VERSION);
@@ -63,12 +67,17 @@ static void xf_register_hooks(apr_pool_t *p)
     ap_hook_check_config(xf_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(xf_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(xf_access_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(xf_watch_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* before every access, authn and authz hook (Require included) */
     ap_hook_header_parser(xf_path_header_parser, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_access(xf_check_access, NULL, NULL, APR_HOOK_MIDDLE,
                          AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_header_parser(xf_plugin_header_parser, NULL, NULL,
+                          APR_HOOK_MIDDLE);
+    ap_hook_handler(xf_plugin_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     xf_proxy_register_flushers(p);
     xf_stats_register_hooks(p);
+    xf_tunnel_register(p);
 }
 
 AP_DECLARE_MODULE(xapi_forward) = {

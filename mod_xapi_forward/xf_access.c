@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * xf_access.c - access control against XAPI (SPEC 5), in an access_checker
+ * xf_access.c - access control against XAPI, in an access_checker
  * so that an unauthenticated request never reaches a daemon. Credentials
  * come in xapi's order (xf_auth.c); sessions and Basic logins are checked
  * over JSON-RPC (xf_xapi.c); decisions are cached (xf_cache.c). Fails
@@ -23,9 +23,11 @@
 #include "xf_cache.h"
 #include "xf_config.h"
 #include "xf_path.h"
+#include "xf_plugin.h"
 #include "xf_private.h"
 #include "xf_routes.h"
 #include "xf_stats.h"
+#include "xf_task.h"
 #include "xf_xapi.h"
 
 #define XF_ORIGINATOR "mod_xapi_forward"
@@ -197,14 +199,6 @@ static int transport_failed(const xf_xapi_reply_t *rep)
            rep->code == XF_XAPI_GARBAGE;
 }
 
-/* An endpoint as configured, and the one in use (its master). */
-typedef struct xf_ep_t {
-    xf_xapi_endpoint_t *configured; /* XapiForwardXapiURL/LoginURL */
-    xf_xapi_endpoint_t *ep;         /* configured, or the remembered
-                                     * pool master */
-    int via_master;                 /* ep is a remembered master */
-} xf_ep_t;
-
 /* One call, following HOST_IS_SLAVE to the master once (and remembering
  * it for later requests). *pep is updated to the endpoint that answered. */
 /* XapiForwardXapiTimeout bounds the whole check (up to four calls), not
@@ -227,14 +221,23 @@ static int time_left(xf_xapi_reply_t *rep, request_rec *r,
     return 1;
 }
 
-static void xapi_call(xf_xapi_reply_t *rep, request_rec *r, xf_ep_t *e,
-                      const char *method, const char *const *params)
+void xf_access_start_clock(request_rec *r)
+{
+    apr_time_t *deadline = apr_palloc(r->pool, sizeof(*deadline));
+
+    *deadline =
+        apr_time_now() + xf_srv_xapi_timeout(xf_config_srv_get(r->server));
+    ap_set_module_config(r->request_config, &xapi_forward_module, deadline);
+}
+
+void xf_access_call(xf_xapi_reply_t *rep, request_rec *r, xf_ep_t *e,
+                    const char *method, const xf_xapi_param_t *params, int n)
 {
     xf_xapi_endpoint_t *mep;
 
     if (!time_left(rep, r, e->ep))
         return;
-    xf_stats_xapi_call(rep, e->ep, method, params, r->pool);
+    xf_stats_xapi_call(rep, e->ep, method, params, n, r->pool);
     if (e->via_master && transport_failed(rep)) {
         /* the remembered master is gone: back to the configured URL */
         ap_log_rerror(
@@ -247,14 +250,14 @@ static void xapi_call(xf_xapi_reply_t *rep, request_rec *r, xf_ep_t *e,
         e->via_master = 0;
         if (!time_left(rep, r, e->ep))
             return;
-        xf_stats_xapi_call(rep, e->ep, method, params, r->pool);
+        xf_stats_xapi_call(rep, e->ep, method, params, n, r->pool);
     }
     if (rep->code == XF_XAPI_HOST_IS_SLAVE && rep->master &&
         (mep = xf_xapi_master_endpoint(e->ep, rep->master, r->pool))) {
         const char *master = rep->master;
         if (!time_left(rep, r, mep))
             return;
-        xf_stats_xapi_call(rep, mep, method, params, r->pool);
+        xf_stats_xapi_call(rep, mep, method, params, n, r->pool);
         if (!transport_failed(rep)) {
             ap_log_rerror(
                 APLOG_MARK, APLOG_INFO, 0, r,
@@ -268,7 +271,20 @@ static void xapi_call(xf_xapi_reply_t *rep, request_rec *r, xf_ep_t *e,
     }
 }
 
-static xf_ep_t *endpoint(request_rec *r, const char *url)
+/* A call whose params are all strings (NULL-terminated). */
+static void xapi_call(xf_xapi_reply_t *rep, request_rec *r, xf_ep_t *e,
+                      const char *method, const char *const *params)
+{
+    xf_xapi_param_t typed[4];
+    int n;
+
+    memset(typed, 0, sizeof(typed));
+    for (n = 0; n < 4 && params[n]; n++)
+        typed[n].s = params[n];
+    xf_access_call(rep, r, e, method, typed, n);
+}
+
+xf_ep_t *xf_access_endpoint(request_rec *r, const char *url)
 {
     const xf_srv_conf_t *c = xf_config_srv_get(r->server);
     xf_ep_t *e = apr_pcalloc(r->pool, sizeof(*e));
@@ -340,40 +356,36 @@ static xf_decision_e session_decision(request_rec *r, xf_ep_t *ep,
     return XF_DECISION_DENY;
 }
 
+xf_ep_t *xf_access_login(xf_xapi_reply_t *rep, request_rec *r,
+                         const xf_cred_t *cred)
+{
+    xf_ep_t *ep =
+        xf_access_endpoint(r, xf_srv_login_url(xf_config_srv_get(r->server)));
+    const char *login[5] = {cred->user, cred->pass, "1.0", XF_ORIGINATOR, NULL};
+
+    xapi_call(rep, r, ep, "session.login_with_password", login);
+    return ep;
+}
+
 /* Basic: log in over TCP (never the unix socket: xapi accepts any password
- * there), decide, log out. The decision is cached, so the session is not
- * kept. */
+ * there) and decide. *psess is the login's session: the caller logs it out
+ * after the response (xf_task_after), off the request's clock. */
 static xf_decision_e basic_decision(request_rec *r, const xf_cred_t *cred,
                                     const apr_array_header_t *perms,
-                                    const char **pwhy)
+                                    const char **psess, const char **pwhy)
 {
-    const xf_srv_conf_t *c = xf_config_srv_get(r->server);
-    xf_ep_t *ep = endpoint(r, xf_srv_login_url(c));
-    const char *login[5] = {cred->user, cred->pass, "1.0", XF_ORIGINATOR, NULL};
-    const char *out[2] = {NULL, NULL};
+    xf_ep_t *ep;
     xf_xapi_reply_t rep;
-    xf_decision_e d;
 
-    xapi_call(&rep, r, ep, "session.login_with_password", login);
+    ep = xf_access_login(&rep, r, cred);
     if (rep.code == XF_XAPI_AUTH_FAILED)
         return XF_DECISION_INVALID;
     if (rep.code != XF_XAPI_OK || !rep.str) {
         *pwhy = rep.code == XF_XAPI_OK ? "login gave no session" : rep.error;
         return 0;
     }
-    d = session_decision(r, ep, rep.str, perms, pwhy);
-    out[0] = rep.str;
-    /* log out even when the check used up the time: one more bounded call
-     * beats leaving a session behind in xapi */
-    ep->ep->timeout_ms = (long)apr_time_as_msec(
-        xf_srv_xapi_timeout(xf_config_srv_get(r->server)));
-    xf_stats_xapi_call(&rep, ep->ep, "session.logout", out, r->pool);
-    if (rep.code != XF_XAPI_OK)
-        ap_log_rerror(
-            APLOG_MARK, APLOG_DEBUG, 0, r,
-            XF_LOGNO(0213) "session.logout after a Basic check failed: %s",
-            rep.error ? rep.error : "?");
-    return d;
+    *psess = rep.str;
+    return session_decision(r, ep, rep.str, perms, pwhy);
 }
 
 /* ---- answers ---------------------------------------------------------- */
@@ -382,6 +394,7 @@ static int answer(request_rec *r, int status, const char *msg)
 {
     const char *accept = apr_table_get(r->headers_in, "Accept");
 
+    status = xf_plugin_auth_status(r, status); /* custom services: 403 */
     if (status == HTTP_UNAUTHORIZED)
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        apr_psprintf(r->pool, "Basic realm=\"%s\"",
@@ -423,8 +436,8 @@ static const apr_array_header_t *required_perms(request_rec *r,
             if (!perm)
                 return NULL;
             ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
-                          "xapi's permission for %s %s: %s", r->method,
-                          r->uri, perm);
+                          "xapi's permission for %s %s: %s", r->method, r->uri,
+                          perm);
         }
         APR_ARRAY_PUSH(out, const char *) = perm;
     }
@@ -436,7 +449,7 @@ int xf_check_access(request_rec *r)
     const xf_dir_conf_t *d = xf_config_dir_get(r);
     const apr_array_header_t *perms;
     xf_cred_t cred;
-    const char *why = NULL, *permstr;
+    const char *why = NULL, *permstr, *bsess = NULL;
     char id[XF_AUTH_CACHE_ID_LEN + 1];
     xf_decision_e dec;
 
@@ -505,12 +518,8 @@ int xf_check_access(request_rec *r)
     }
     dec = xf_cache_get(r, id);
     xf_stats_cache(r, dec != 0);
-    if (!dec) {
-        apr_time_t *deadline = apr_palloc(r->pool, sizeof(*deadline));
-        *deadline =
-            apr_time_now() + xf_srv_xapi_timeout(xf_config_srv_get(r->server));
-        ap_set_module_config(r->request_config, &xapi_forward_module, deadline);
-    }
+    if (!dec)
+        xf_access_start_clock(r);
     if (dec) {
         ap_log_rerror(
             APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -520,11 +529,14 @@ int xf_check_access(request_rec *r)
     else {
         if (cred.kind == XF_CRED_SESSION)
             dec = session_decision(
-                r, endpoint(r, xf_srv_xapi_url(xf_config_srv_get(r->server))),
+                r,
+                xf_access_endpoint(
+                    r, xf_srv_xapi_url(xf_config_srv_get(r->server))),
                 cred.value, perms, &why);
         else
-            dec = basic_decision(r, &cred, perms, &why);
+            dec = basic_decision(r, &cred, perms, &bsess, &why);
         if (!dec) {
+            xf_task_after(r, &cred, bsess, 0, NULL);
             ap_log_rerror(
                 APLOG_MARK, APLOG_ERR, 0, r,
                 XF_LOGNO(0205) "cannot check credentials with XAPI: %s",
@@ -534,6 +546,8 @@ int xf_check_access(request_rec *r)
         }
         xf_cache_put(r, id, dec);
     }
+    xf_task_after(r, &cred, cred.kind == XF_CRED_SESSION ? cred.value : bsess,
+                  dec, why);
     if (dec == XF_DECISION_INVALID) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       XF_LOGNO(0203) "%s from the %s rejected by XAPI for %s",
@@ -557,4 +571,9 @@ int xf_check_access(request_rec *r)
     }
     xf_stats_access(r, OK);
     return OK;
+}
+
+int xf_access_answer(request_rec *r, int status, const char *msg)
+{
+    return answer(r, status, msg);
 }

@@ -206,6 +206,14 @@ static int basic_find(xf_cred_t *cred, const char *authz, apr_pool_t *p)
     return 1;
 }
 
+const char *xf_auth_param_find(const char *cookie, const char *args,
+                               const char *name, apr_pool_t *p)
+{
+    const char *v = cookie ? cookie_find(cookie, name, p) : NULL;
+
+    return v ? v : args ? query_find(args, name, p) : NULL;
+}
+
 void xf_auth_find(xf_cred_t *cred, const char *cookie, const char *args,
                   const char *authz, apr_pool_t *p)
 {

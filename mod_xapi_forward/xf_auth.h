@@ -47,6 +47,19 @@ void xf_auth_find(xf_cred_t *cred, const char *cookie, const char *args,
                   const char *authz, apr_pool_t *p);
 
 /**
+ * A reference parameter as xapi's Xapi_http.ref_param_of_req finds it: the
+ * cookie `name` first, then the query parameter `name` (decoded as
+ * xf_auth_find decodes them; empty values do not count).
+ * @param cookie Cookie header value, or NULL
+ * @param args   query string without '?', or NULL
+ * @param name   e.g. "task_id"
+ * @param p      pool for the result
+ * @return the value, or NULL
+ */
+const char *xf_auth_param_find(const char *cookie, const char *args,
+                               const char *name, apr_pool_t *p);
+
+/**
  * Compare in time that depends only on the lengths, never on where the
  * first difference is.
  * @return 1 when equal, 0 otherwise

@@ -228,7 +228,7 @@ int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     }
     else if (apr_generate_random_bytes(g.key, sizeof(g.key)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     XF_LOGNO(0212) "cannot generate a random cache key");
+                     XF_LOGNO(0219) "cannot generate a random cache key");
         return 500;
     }
     /* the decision cache */
@@ -245,7 +245,7 @@ int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
     err = g.provider->create(&g.inst, g.provider_args, ptemp, pconf);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     XF_LOGNO(0209) "XapiForwardCache %s: %s", name, err);
+                     XF_LOGNO(0215) "XapiForwardCache %s: %s", name, err);
         return 500;
     }
     if (g.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
@@ -253,14 +253,14 @@ int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
                                     pconf, 0);
         if (st != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, st, s,
-                         XF_LOGNO(0209) "cannot create the cache mutex");
+                         XF_LOGNO(0216) "cannot create the cache mutex");
             return 500;
         }
     }
     st = g.provider->init(g.inst, XF_CACHE_ID, &hints, s, pconf);
     if (st != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, st, s,
-                     XF_LOGNO(0209) "cannot initialise the %s cache", name);
+                     XF_LOGNO(0217) "cannot initialise the %s cache", name);
         return 500;
     }
     apr_pool_cleanup_register(pconf, s, cache_destroy, apr_pool_cleanup_null);
@@ -275,7 +275,7 @@ void xf_cache_child_init(apr_pool_t *p, server_rec *s)
         if (st != APR_SUCCESS)
             ap_log_error(
                 APLOG_MARK, APLOG_CRIT, st, s,
-                XF_LOGNO(0209) "cannot attach the cache mutex in the child");
+                XF_LOGNO(0218) "cannot attach the cache mutex in the child");
     }
 }
 

@@ -12,12 +12,19 @@
 
 #include "xf_cache.h"
 #include "xf_confcheck.h"
+#include "xf_plugin.h"
 #include "xf_private.h"
 
 #define XF_MERGE(add, base, field)                                             \
     ((add)->field == XF_UNSET ? (base)->field : (add)->field)
 #define XF_MERGE_PTR(add, base, field)                                         \
     ((add)->field ? (add)->field : (base)->field)
+/* tables: the inner entries win over the outer ones of the same key */
+#define XF_MERGE_TABLE(p, add, base, field)                                    \
+    (!(add)->field                                                             \
+         ? (base)->field                                                       \
+     : !(base)->field ? (add)->field                                           \
+                      : apr_table_overlay((p), (base)->field, (add)->field))
 
 int xf_config_auth_used = 0;
 
@@ -34,6 +41,16 @@ static const xf_dir_conf_t defconf = {
     "xapi",                   /* realm */
     NULL,                     /* perms */
     0,                        /* forward_creds */
+    XF_RELAY_HTTP,            /* relay */
+    XF_UNSET,                 /* tunnel_timeout: the worker's */
+    apr_time_from_sec(3600),  /* control_life */
+    0,                        /* plugin */
+    NULL,                     /* plugin_prefix */
+    "/var/lib/xcp/plugin",    /* plugin_dir */
+    XF_PLUGIN_HTTP,           /* plugin_way */
+    NULL,                     /* plugin_ways */
+    NULL,                     /* plugin_hosts */
+    HTTP_FORBIDDEN,           /* plugin_nosession */
 };
 
 static const xf_srv_conf_t defsrv = {
@@ -61,6 +78,16 @@ void *xf_config_dir_create(apr_pool_t *p, char *dir)
     d->realm = NULL;
     d->perms = NULL;
     d->forward_creds = XF_UNSET;
+    d->relay = XF_UNSET;
+    d->tunnel_timeout = XF_UNSET;
+    d->control_life = XF_UNSET;
+    d->plugin = XF_UNSET;
+    d->plugin_prefix = NULL;
+    d->plugin_dir = NULL;
+    d->plugin_way = XF_UNSET;
+    d->plugin_ways = NULL;
+    d->plugin_hosts = NULL;
+    d->plugin_nosession = XF_UNSET;
     return d;
 }
 
@@ -81,6 +108,16 @@ void *xf_config_dir_merge(apr_pool_t *p, void *basev, void *addv)
     d->realm = XF_MERGE_PTR(add, base, realm);
     d->perms = XF_MERGE_PTR(add, base, perms);
     d->forward_creds = XF_MERGE(add, base, forward_creds);
+    d->relay = XF_MERGE(add, base, relay);
+    d->tunnel_timeout = XF_MERGE(add, base, tunnel_timeout);
+    d->control_life = XF_MERGE(add, base, control_life);
+    d->plugin = XF_MERGE(add, base, plugin);
+    d->plugin_prefix = XF_MERGE_PTR(add, base, plugin_prefix);
+    d->plugin_dir = XF_MERGE_PTR(add, base, plugin_dir);
+    d->plugin_way = XF_MERGE(add, base, plugin_way);
+    d->plugin_ways = XF_MERGE_TABLE(p, add, base, plugin_ways);
+    d->plugin_hosts = XF_MERGE_TABLE(p, add, base, plugin_hosts);
+    d->plugin_nosession = XF_MERGE(add, base, plugin_nosession);
     return d;
 }
 
@@ -137,6 +174,30 @@ XF_ACCESSOR(apr_interval_time_t, reply_timeout, reply_timeout)
 XF_ACCESSOR(int, stunnel_proxy, stunnel_proxy)
 XF_ACCESSOR(int, auth, auth)
 XF_ACCESSOR(int, forward_creds, forward_creds)
+XF_ACCESSOR(xf_relay_e, relay, relay)
+XF_ACCESSOR(apr_interval_time_t, tunnel_timeout, tunnel_timeout)
+XF_ACCESSOR(apr_interval_time_t, control_life, control_life)
+
+XF_ACCESSOR(int, plugin, plugin)
+XF_ACCESSOR(int, plugin_nosession, plugin_nosession)
+
+const char *xf_dir_plugin_dir(const xf_dir_conf_t *d)
+{
+    return d && d->plugin_dir ? d->plugin_dir : defconf.plugin_dir;
+}
+
+xf_plugin_way_e xf_dir_plugin_way(const xf_dir_conf_t *d, const char *name)
+{
+    const char *w = d && d->plugin_ways && name
+                        ? apr_table_get(d->plugin_ways, name)
+                        : NULL;
+
+    if (w)
+        return strcmp(w, "channel") ? XF_PLUGIN_HTTP : XF_PLUGIN_CHANNEL;
+    if (d && d->plugin_way != XF_UNSET)
+        return (xf_plugin_way_e)d->plugin_way;
+    return (xf_plugin_way_e)defconf.plugin_way;
+}
 
 const char *xf_dir_realm(const xf_dir_conf_t *d)
 {
@@ -242,6 +303,46 @@ static const char *set_reply_timeout(cmd_parms *cmd, void *dv, const char *arg)
     return NULL;
 }
 
+static const char *set_relay(cmd_parms *cmd, void *dv, const char *arg)
+{
+    xf_dir_conf_t *d = dv;
+
+    if (!strcasecmp(arg, "http"))
+        d->relay = XF_RELAY_HTTP;
+    else if (!strcasecmp(arg, "tunnel"))
+        d->relay = XF_RELAY_TUNNEL;
+    else
+        return "XapiForwardRelay: must be http or tunnel";
+    return NULL;
+}
+
+/* a time from 0 to max seconds into *pt, or an error naming the directive */
+static const char *parse_time(apr_interval_time_t *pt, cmd_parms *cmd,
+                              const char *arg, int max)
+{
+    if (ap_timeout_parameter_parse(arg, pt, "s") != APR_SUCCESS || *pt < 0
+        || *pt > apr_time_from_sec(max))
+        return apr_psprintf(cmd->pool, "%s: must be a time from 0 to %d "
+                            "seconds (e.g. 30, 250ms)", cmd->cmd->name, max);
+    return NULL;
+}
+
+static const char *set_tunnel_timeout(cmd_parms *cmd, void *dv,
+                                      const char *arg)
+{
+    xf_dir_conf_t *d = dv;
+
+    return parse_time(&d->tunnel_timeout, cmd, arg, 86400);
+}
+
+static const char *set_control_life(cmd_parms *cmd, void *dv,
+                                    const char *arg)
+{
+    xf_dir_conf_t *d = dv;
+
+    return parse_time(&d->control_life, cmd, arg, 7 * 86400);
+}
+
 static const char *set_auth(cmd_parms *cmd, void *dv, int on)
 {
     xf_dir_conf_t *d = dv;
@@ -286,7 +387,7 @@ static const char *set_login_url(cmd_parms *cmd, void *cv, const char *arg)
         ap_get_module_config(cmd->server->module_config, &xapi_forward_module);
 
     /* xapi treats callers on its unix socket as root: a login there
-     * succeeds for any password (SPEC 5) */
+     * succeeds for any password */
     if (!strncasecmp(arg, "unix:", 5))
         return "XapiForwardLoginURL: must be https://host (never a unix "
                "socket: xapi accepts any password there)";
@@ -359,6 +460,18 @@ const command_rec xf_cmds[] = {
                   XF_DIR_CTX,
                   "how long to wait for the daemon's answer on its control "
                   "socket after a hand-off (default 1s, 0 = do not wait)"),
+    AP_INIT_TAKE1("XapiForwardRelay", set_relay, NULL, XF_DIR_CTX,
+                  "http|tunnel: in relay mode, parse the daemon's HTTP "
+                  "response, or pass raw bytes both ways (default http)"),
+    AP_INIT_TAKE1("XapiForwardTunnelTimeout", set_tunnel_timeout, NULL,
+                  XF_DIR_CTX,
+                  "idle limit of a tunnel (default: the worker's timeout=, "
+                  "ProxyTimeout, Timeout)"),
+    AP_INIT_TAKE1("XapiForwardControlLifetime", set_control_life, NULL,
+                  XF_DIR_CTX,
+                  "how long a daemon may keep its control socket open after "
+                  "a hand-off or tunnel, watched without a worker (default "
+                  "1h, 0 = close at once)"),
     AP_INIT_FLAG("XapiForwardStunnelProxy", ap_set_flag_slot,
                  (void *)APR_OFFSETOF(xf_dir_conf_t, stunnel_proxy), XF_DIR_CTX,
                  "On: for TLS clients add the STUNNEL_PROXY entry xapi's "
@@ -411,4 +524,27 @@ const command_rec xf_cmds[] = {
                   RSRC_CONF,
                   "file whose contents key the cache ids (share it between "
                   "front ends that share a cache; default: random)"),
+    AP_INIT_FLAG("XapiForwardPlugin", xf_plugin_set_on, NULL, ACCESS_CONF,
+                 "On: this <Location> is a custom services front door: "
+                 "<location>/<name>/... reaches the service <name> (default "
+                 "Off)"),
+    AP_INIT_TAKE1("XapiForwardPluginDir", xf_plugin_set_dir, NULL, XF_DIR_CTX,
+                  "directory of the services' sockets (default "
+                  "/var/lib/xcp/plugin)"),
+    AP_INIT_TAKE12("XapiForwardPluginWay", xf_plugin_set_way, NULL,
+                   XF_DIR_CTX,
+                   "[NAME] http|channel: how services (or service NAME) are "
+                   "reached (default http)"),
+    AP_INIT_TAKE2("XapiForwardPluginHost", xf_plugin_set_host, NULL,
+                  XF_DIR_CTX,
+                  "NAME URL: service NAME runs on the host at URL: answer "
+                  "302 to URL + path + query"),
+    AP_INIT_TAKE1("XapiForwardPluginHostMap", xf_plugin_set_host_map, NULL,
+                  XF_DIR_CTX,
+                  "file of \"NAME URL\" lines, as XapiForwardPluginHost; read "
+                  "at start-up and at every graceful restart"),
+    AP_INIT_TAKE1("XapiForwardPluginNoSessionStatus", xf_plugin_set_nosession,
+                  NULL, XF_DIR_CTX,
+                  "403|401: status without a valid session in a services "
+                  "location (default 403; xapi answers 401)"),
     {NULL}};

@@ -23,8 +23,19 @@ typedef enum {
     XF_MODE_RELAY = 2    /* always relay through a socketpair */
 } xf_mode_e;
 
+/** How a custom service is reached. */
+typedef enum {
+    XF_PLUGIN_HTTP = 0,   /* plain HTTP over its socket (mod_proxy_http) */
+    XF_PLUGIN_CHANNEL = 1 /* the envelope and the client socket (xapi://) */
+} xf_plugin_way_e;
+
 /** Per-directory (<Location>) settings. Every field unset = XF_UNSET/NULL;
  *  defaults are applied by the accessors below, never by create. */
+typedef enum {
+    XF_RELAY_HTTP = 0,  /* parse the daemon's HTTP response */
+    XF_RELAY_TUNNEL = 1 /* raw bytes both ways, nothing parsed */
+} xf_relay_e;
+
 typedef struct xf_dir_conf_t {
     int path_keys;                     /* xf_pathkey_e; unset: both */
     apr_off_t max_envelope;            /* bytes; unset: 16384 */
@@ -43,6 +54,25 @@ typedef struct xf_dir_conf_t {
                                         * xapi's own; NULL: none */
     int forward_creds;                 /* flag: forward the credentials used for
                                         * the check to the daemon; unset: off */
+    int relay;                         /* xf_relay_e: what a relay speaks with
+                                        * the daemon; unset: http */
+    apr_interval_time_t tunnel_timeout; /* usec idle limit of a tunnel;
+                                         * unset: the worker's timeout */
+    apr_interval_time_t control_life;  /* usec a control socket is kept after
+                                        * a hand-off or tunnel; unset: 1 h */
+    int plugin;                        /* flag: /<prefix>/<name> reaches the
+                                        * custom service <name>; unset: off */
+    const char *plugin_prefix;         /* the <Location> path of XapiForwardPlugin
+                                        * On; NULL: none */
+    const char *plugin_dir;            /* services' socket directory; NULL:
+                                        * /var/lib/xcp/plugin */
+    int plugin_way;                    /* xf_plugin_way_e; unset: http */
+    apr_table_t *plugin_ways;          /* service name -> "http"|"channel";
+                                        * NULL: none */
+    apr_table_t *plugin_hosts;         /* service name -> base URL of the host
+                                        * running it (302); NULL: none */
+    int plugin_nosession;              /* status without a valid session: 403
+                                        * or 401; unset: 403 */
 } xf_dir_conf_t;
 
 /** Per-server settings: where XAPI is, and the pool secret. */
@@ -88,8 +118,18 @@ int xf_dir_stunnel_proxy(const xf_dir_conf_t *d);
 int xf_dir_auth(const xf_dir_conf_t *d);
 const char *xf_dir_realm(const xf_dir_conf_t *d);
 int xf_dir_forward_creds(const xf_dir_conf_t *d);
+int xf_dir_plugin(const xf_dir_conf_t *d);
+const char *xf_dir_plugin_dir(const xf_dir_conf_t *d);
+int xf_dir_plugin_nosession(const xf_dir_conf_t *d);
+/** @return the way to reach service name (per-name setting first). */
+xf_plugin_way_e xf_dir_plugin_way(const xf_dir_conf_t *d, const char *name);
 
 /** Set when a location enables XapiForwardAuth (the cache is needed). */
+xf_relay_e xf_dir_relay(const xf_dir_conf_t *d);
+/** The tunnel's idle limit, or -1 for the worker's I/O timeout. */
+apr_interval_time_t xf_dir_tunnel_timeout(const xf_dir_conf_t *d);
+apr_interval_time_t xf_dir_control_life(const xf_dir_conf_t *d);
+
 extern int xf_config_auth_used;
 
 /** @return "auto", "handoff" or "relay". */

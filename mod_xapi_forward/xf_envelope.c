@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * xf_envelope.c - writes xapi's Http.Request.t as the JSON that ocaml-rpc
- * and Yojson.Safe.to_string produce, byte for byte (SPEC 2), into one
+ * and Yojson.Safe.to_string produce, byte for byte, into one
  * growing pool buffer in a single pass over the request view.
  */
 #include "xf_envelope.h"

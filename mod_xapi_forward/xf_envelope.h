@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * xf_envelope.h - builds the JSON message sent with the client fd: xapi's
- * Http.Request.t as ocaml-rpc + Yojson write it, byte for byte (SPEC 2).
+ * Http.Request.t as ocaml-rpc + Yojson write it, byte for byte.
  * Pure core: no httpd headers.
  */
 #ifndef XF_ENVELOPE_H

@@ -2,7 +2,7 @@
  *
  * xf_fdpass.c - sendmsg()+SCM_RIGHTS with EINTR/EAGAIN handling, blocking
  * mode of the passed socket, and the bounded read of a daemon's reply on
- * its control socket. No httpd headers (STYLE A).
+ * its control socket. No httpd headers (pure core).
  */
 #include "xf_fdpass.h"
 

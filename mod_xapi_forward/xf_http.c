@@ -311,6 +311,28 @@ static const char *end_of_head(xf_http_resp_t *r)
     return NULL;
 }
 
+/* Which limit the next take bytes of a head line pass first, byte by byte,
+ * so that the error is the same however the line was cut into reads. A CR
+ * counts in the line once a byte other than LF follows it. */
+static const char *head_limit(const xf_http_resp_t *r, const char *p,
+                              apr_size_t take)
+{
+    apr_size_t i, room = r->max_head - r->head_total, len = r->line_len;
+
+    for (i = 0; i < take; i++) {
+        if (i >= room) {
+            return "response head too large";
+        }
+        if (p[i] == '\n') {
+            break;
+        }
+        if (++len - (p[i] == '\r') > r->max_line) {
+            return "header line too long";
+        }
+    }
+    return take > room ? "response head too large" : "header line too long";
+}
+
 apr_status_t xf_http_resp_head(xf_http_resp_t *r, const char *buf,
                                apr_size_t len, apr_size_t *pused,
                                const char **preason)
@@ -339,11 +361,8 @@ apr_status_t xf_http_resp_head(xf_http_resp_t *r, const char *buf,
         else {
             n = buf[len - 1] == '\r' ? have - 1 : have;
         }
-        if (n > r->max_line) {
-            return fail(r, "header line too long", preason);
-        }
-        if (take > r->max_head - r->head_total) {
-            return fail(r, "response head too large", preason);
+        if (n > r->max_line || take > r->max_head - r->head_total) {
+            return fail(r, head_limit(r, buf + off, take), preason);
         }
         r->head_total += take;
         if (nl == NULL) {
@@ -421,18 +440,20 @@ static apr_status_t body_chunked(xf_http_resp_t *r, const char *buf,
             const char *nl = memchr(buf + off, '\n', len - off);
             apr_size_t take =
                 nl ? (apr_size_t)(nl - (buf + off)) + 1 : len - off;
-            apr_size_t i, content = 0;
+            apr_size_t i, room = r->max_head - r->tr_total;
 
-            for (i = 0; i < take; i++) {
-                content += buf[off + i] != '\r' && buf[off + i] != '\n';
+            /* byte by byte: the limit passed first wins, however the
+             * line was cut into reads */
+            for (i = 0; i < take && !r->err; i++) {
+                if (i >= room) {
+                    r->err = "trailer section too large";
+                }
+                else if (buf[off + i] != '\r' && buf[off + i] != '\n' &&
+                         ++r->ch_line > r->max_line) {
+                    r->err = "trailer line too long";
+                }
             }
-            r->ch_line += content;
-            if (r->ch_line > r->max_line) {
-                r->err = "trailer line too long";
-                break;
-            }
-            if (take > r->max_head - r->tr_total) {
-                r->err = "trailer section too large";
+            if (r->err) {
                 break;
             }
             r->tr_total += take;

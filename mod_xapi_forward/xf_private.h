@@ -6,6 +6,8 @@
 #ifndef XF_PRIVATE_H
 #define XF_PRIVATE_H
 
+#include "xf_httpd_version.h"
+
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"

@@ -2,9 +2,11 @@
  *
  * xf_proxy.c - the xapi:// scheme handler (mod_proxy_fdpass is the model):
  * find the daemon's socket, build the message with the worker's flusher,
- * connect, and hand the client's socket over (SPEC 3), or relay (SPEC 4).
+ * connect, and hand the client's socket over, or relay.
  */
 #include "xf_proxy.h"
+
+#include <unistd.h>
 
 #include <apr_strings.h>
 
@@ -25,6 +27,8 @@
 #include "xf_relay.h"
 #include "xf_reqview.h"
 #include "xf_stats.h"
+#include "xf_tunnel.h"
+#include "xf_watch.h"
 
 #define XF_SCHEME_PREFIX XF_SCHEME "://"
 #define XF_SCHEME_PREFIX_LEN (sizeof(XF_SCHEME_PREFIX) - 1)
@@ -228,6 +232,19 @@ static const char *handoff_obstacle(request_rec *r)
     return NULL;
 }
 
+/* A daemon that keeps its control socket open (status -1: it neither
+ * closed it nor wrote) keeps it for XapiForwardControlLifetime, watched
+ * by the child's watcher thread, not by this worker. */
+static void keep_control(request_rec *r, int uds, int status)
+{
+    apr_interval_time_t life = xf_dir_control_life(xf_config_dir_get(r));
+    int fd;
+
+    if (status != -1 || life <= 0 || (fd = dup(uds)) < 0)
+        return;
+    xf_watch_add(r, fd, life);
+}
+
 /* The daemon may answer on the control socket (xenopsd writes a 404 head
  * there for a path it does not know). Wait a bounded time, then close. */
 static void collect_reply(request_rec *r, int uds)
@@ -236,7 +253,8 @@ static void collect_reply(request_rec *r, int uds)
     int status = -1;
     apr_status_t st;
 
-    if (t > 0) {
+    {
+        /* t == 0: one look, without waiting */
         st = xf_fdpass_read_reply(&status, uds, to_ms(t));
         if (st != APR_SUCCESS)
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, XF_LOGNO(0014)
@@ -257,9 +275,10 @@ static void collect_reply(request_rec *r, int uds)
     if (status > 0)
         apr_table_setn(r->subprocess_env, "XAPI_FORWARD_REPLY",
                        apr_itoa(r->pool, status));
+    keep_control(r, uds, status);
 }
 
-/* Pass the client's socket itself (SPEC 3). */
+/* Pass the client's socket itself. */
 static int handoff(request_rec *r, int uds, const char *payload,
                    apr_size_t len, apr_interval_time_t timeout)
 {
@@ -299,7 +318,7 @@ static int handoff(request_rec *r, int uds, const char *payload,
         return st == APR_TIMEUP ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY;
     }
     /* From here the daemon owns the connection: httpd must write nothing
-     * more, read nothing more, and not shutdown() it (SPEC 3.5). */
+     * more, read nothing more, and not shutdown() it. */
     c->keepalive = AP_CONN_CLOSE;
     c->aborted = 1;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "handoff");
@@ -322,7 +341,7 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     const char *uds, *fname, *obstacle, *payload = NULL;
     apr_size_t plen = 0;
     xf_mode_e mode;
-    int status, uds_fd = -1, relay;
+    int status, uds_fd = -1, relay, way;
 
     if (strncasecmp(url, XF_SCHEME_PREFIX, XF_SCHEME_PREFIX_LEN))
         return DECLINED;
@@ -371,11 +390,19 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
                   "%s to %s (mode %s%s%s)", relay ? "relaying" : "handing off",
                   uds, xf_mode_name(mode), obstacle ? ": " : "",
                   obstacle ? obstacle : "");
-    xf_stats_way(r, relay, obstacle, uds);
+    way = !relay ? XF_WAY_HANDOFF
+          : xf_dir_relay(d) == XF_RELAY_TUNNEL ? XF_WAY_TUNNEL
+                                               : XF_WAY_RELAY;
+    xf_stats_way(r, way, obstacle, uds);
 
     if (!fl->writes_to_client) {
         status = fl->flusher(r, &payload, &plen, fl->context);
         xf_stats_flushed(r, uds, status, plen);
+        if (status != OK)
+            return status;
+    }
+    if (way == XF_WAY_TUNNEL) {
+        status = xf_tunnel_check(r);
         if (status != OK)
             return status;
     }
@@ -388,13 +415,20 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
         if (status != OK)
             return status;
     }
-    if (relay)
+    if (way == XF_WAY_TUNNEL) {
+        status = xf_tunnel_run(r, worker, uds_fd, payload, plen,
+                               io_timeout(r, worker, conf));
+        if (status == DONE) /* xenopsd keeps it for the whole migration */
+            keep_control(r, uds_fd, -1);
+    }
+    else if (relay)
         status = xf_relay_run(r, uds_fd, payload, plen,
                               io_timeout(r, worker, conf));
     else
         status = handoff(r, uds_fd, payload, plen,
                          io_timeout(r, worker, conf));
     xf_fdpass_close(uds_fd, r->pool);
-    xf_stats_forwarded(r, uds, relay, status);
+    /* a tunnel is DONE: httpd wrote no HTTP answer of its own */
+    xf_stats_forwarded(r, uds, way, status == DONE ? OK : status);
     return status;
 }

@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * xf_relay.c - relay mode (SPEC 4): the daemon gets one end of a
+ * xf_relay.c - relay mode: the daemon gets one end of a
  * socketpair with the same envelope; httpd writes the request body into the
  * other end (HTTP_IN has already served buffered bytes, de-chunked and sent
  * 100-continue), parses the daemon's HTTP/1.x response (xf_http.c) and
@@ -33,20 +33,39 @@
 #define XF_RELAY_BUFSIZE 65536
 #define XF_HEAD_BUFSIZE 8192
 
+enum { B_SENDING = 0, B_DONE, B_STOPPED };
+
 typedef struct relay_t {
     request_rec *r;
     int fd;           /* our end of the socketpair: blocking, as the
                        * daemon's end must be; we use MSG_DONTWAIT */
     int timeout_ms;   /* I/O timeout toward the daemon */
-    apr_bucket_brigade *bb;
-    xf_http_resp_t *resp; /* the daemon's response, parsed as it comes */
+    apr_bucket_alloc_t *ba;
+
+    /* the request body, toward the daemon */
+    apr_bucket_brigade *ibb; /* what HTTP_IN gave and is not sent yet */
+    int chunked;      /* chunk it again (the envelope says chunked) */
+    int body;         /* B_SENDING, B_DONE (all sent), B_STOPPED (the
+                       * daemon stopped reading, or the client failed) */
+    int seen_eos;     /* HTTP_IN gave its EOS */
+    int last_chunk;   /* the final "0\r\n\r\n" is queued */
+    struct iovec iov[3]; /* bytes being sent: chunk size, data, CRLF */
+    int niov;         /* iov entries still to send (0: none) */
+    char chead[24];   /* chunk size line */
+    apr_off_t sent;   /* body bytes the daemon has taken */
+
+    /* the daemon's response, toward the client */
+    apr_bucket_brigade *obb;
+    xf_http_resp_t *resp; /* parsed as it comes */
     char *hbuf;       /* XF_HEAD_BUFSIZE bytes: the last read of the head */
-    apr_size_t hn;    /* bytes in hbuf */
-    apr_size_t hoff;  /* where the body starts in hbuf (head complete) */
     int head;         /* 0: incomplete, 1: complete, -1: malformed,
                        * -2: the daemon closed first */
     const char *reason; /* head == -1: what was wrong */
-    int client_gone;  /* passing the response to the client failed */
+    int resp_eof;     /* the daemon closed its write side */
+    int done;         /* response finished: EOS passed, or gave up */
+    int unflushed;    /* passed to the client since the last FLUSH */
+    apr_off_t total;  /* response body bytes relayed */
+    int status;       /* handler result once decided (OK until then) */
 } relay_t;
 
 int xf_relay_available(void)
@@ -60,213 +79,140 @@ static apr_status_t close_fd_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* Wait for events on the daemon's end; APR_TIMEUP after the timeout. */
-static apr_status_t wait_fd(const relay_t *rl, short events, short *prevents)
-{
-    struct pollfd pfd;
-    int rc;
+/* ---- the request body ------------------------------------------------ */
 
-    pfd.fd = rl->fd;
-    pfd.events = events;
-    pfd.revents = 0;
-    do {
-        rc = poll(&pfd, 1, rl->timeout_ms > 0 ? rl->timeout_ms : -1);
-    } while (rc < 0 && errno == EINTR);
-    if (rc < 0)
-        return APR_FROM_OS_ERROR(errno);
-    if (rc == 0)
-        return APR_TIMEUP;
-    *prevents = pfd.revents;
-    return APR_SUCCESS;
-}
-
-static apr_status_t read_some(relay_t *rl, char *buf, apr_size_t size,
-                              apr_size_t *pn, int flush_first, int wait);
-
-/* Read the daemon's answer so far into the head parser. Interim answers
- * (100 Continue) are consumed; rl->head says when the final head is
- * complete, malformed, or will never come. */
-static apr_status_t head_feed(relay_t *rl, int wait)
-{
-    apr_size_t n = 0, used = 0;
-    apr_status_t st;
-
-    st = read_some(rl, rl->hbuf, XF_HEAD_BUFSIZE, &n, 0, wait);
-    if (st == APR_EOF) {
-        rl->head = -2;
-        return APR_SUCCESS;
-    }
-    if (st != APR_SUCCESS)
-        return st;
-    rl->hn = n;
-    st = xf_http_resp_head(rl->resp, rl->hbuf, n, &used, &rl->reason);
-    if (st == APR_EGENERAL)
-        rl->head = -1;
-    else if (st == APR_SUCCESS) {
-        rl->head = 1;
-        rl->hoff = used;
-    }
-    return APR_SUCCESS;
-}
-
-/* Write toward the daemon. *pearly is set when the daemon has answered
- * (a final response head, not a 100 Continue) or closed before it has
- * taken everything: the caller then stops sending the body and relays the
- * response. */
-static apr_status_t write_all(relay_t *rl, const char *buf, apr_size_t len,
-                              int *pearly)
-{
-    while (len > 0 && !*pearly) {
-        ssize_t n = send(rl->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        short rev = 0;
-        apr_status_t st;
-
-        if (n >= 0) {
-            buf += n;
-            len -= (apr_size_t)n;
-            continue;
-        }
-        if (errno == EINTR)
-            continue;
-        if (errno == EPIPE || errno == ECONNRESET) {
-            *pearly = 1;
-            break;
-        }
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return APR_FROM_OS_ERROR(errno);
-        st = wait_fd(rl, POLLOUT | POLLIN, &rev);
-        if (st != APR_SUCCESS)
-            return st;
-        if (rev & (POLLIN | POLLHUP | POLLERR)) {
-            st = head_feed(rl, 0);
-            if (st != APR_SUCCESS && st != APR_EAGAIN)
-                return st;
-            if (rl->head != 0)
-                *pearly = 1;
-        }
-    }
-    return APR_SUCCESS;
-}
-
-/* Copy the request body (as HTTP_IN delivers it) into the daemon's end,
- * chunked again when the envelope says so. */
-static int send_body(relay_t *rl, int chunked)
+/* Queue the next bytes of the request body (iov), reading the client as
+ * HTTP_IN delivers (de-chunked, 100-continue answered). APR_EAGAIN when a
+ * non-blocking read found nothing. */
+static apr_status_t body_fill(relay_t *rl, apr_read_type_e block)
 {
     request_rec *r = rl->r;
-    apr_bucket_brigade *bb = rl->bb;
-    int early = 0, seen_eos = 0;
     apr_status_t st;
 
-    while (!seen_eos && !early) {
-        apr_bucket *b;
+    while (rl->niov == 0 && rl->body == B_SENDING) {
+        apr_bucket *b = APR_BRIGADE_FIRST(rl->ibb);
+        const char *data;
+        apr_size_t dlen;
 
-        st = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
-                            APR_BLOCK_READ, XF_RELAY_BUFSIZE);
-        if (st != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, st, r, XF_LOGNO(0107)
-                          "reading the request body from the client failed; "
-                          "closing the daemon's end");
-            apr_brigade_cleanup(bb);
-            return ap_map_http_request_error(st, HTTP_BAD_REQUEST);
-        }
-        for (b = APR_BRIGADE_FIRST(bb);
-             b != APR_BRIGADE_SENTINEL(bb) && !early;
-             b = APR_BUCKET_NEXT(b)) {
-            const char *data;
-            apr_size_t dlen;
-
-            if (APR_BUCKET_IS_EOS(b)) {
-                seen_eos = 1;
+        if (b == APR_BRIGADE_SENTINEL(rl->ibb)) {
+            if (rl->seen_eos && rl->chunked && !rl->last_chunk) {
+                rl->last_chunk = 1;
+                rl->iov[0].iov_base = (void *)"0\r\n\r\n";
+                rl->iov[0].iov_len = 5;
+                rl->niov = 1;
                 break;
             }
-            if (APR_BUCKET_IS_METADATA(b))
+            if (rl->seen_eos) {
+                rl->body = B_DONE;
+                break;
+            }
+            st = ap_get_brigade(r->input_filters, rl->ibb, AP_MODE_READBYTES,
+                                block, XF_RELAY_BUFSIZE);
+            if (st == APR_SUCCESS)
                 continue;
-            st = apr_bucket_read(b, &data, &dlen, APR_BLOCK_READ);
-            if (st == APR_SUCCESS && dlen && chunked) {
-                char hex[24];
-                int hl = apr_snprintf(hex, sizeof(hex), "%" APR_UINT64_T_HEX_FMT
-                                      "\r\n", (apr_uint64_t)dlen);
-                st = write_all(rl, hex, (apr_size_t)hl, &early);
-                if (st == APR_SUCCESS)
-                    st = write_all(rl, data, dlen, &early);
-                if (st == APR_SUCCESS)
-                    st = write_all(rl, "\r\n", 2, &early);
-            }
-            else if (st == APR_SUCCESS && dlen)
-                st = write_all(rl, data, dlen, &early);
-            if (st != APR_SUCCESS) {
-                apr_brigade_cleanup(bb);
-                if (st == APR_TIMEUP) {
-                    ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r,
-                                  XF_LOGNO(0104) "timed out writing the "
-                                  "request body to the daemon");
-                    return HTTP_GATEWAY_TIME_OUT;
-                }
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0105)
-                              "writing the request body to the daemon "
-                              "failed");
-                return HTTP_BAD_GATEWAY;
-            }
+            if (APR_STATUS_IS_EAGAIN(st) && block == APR_NONBLOCK_READ)
+                return APR_EAGAIN;
+            return st;
         }
-        apr_brigade_cleanup(bb);
-    }
-    if (early)
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0110)
-                      "daemon answered before taking the whole request "
-                      "body");
-    else if (chunked) {
-        st = write_all(rl, "0\r\n\r\n", 5, &early);
-        if (st != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0105)
-                          "writing the request body to the daemon failed");
-            return st == APR_TIMEUP ? HTTP_GATEWAY_TIME_OUT
-                                    : HTTP_BAD_GATEWAY;
-        }
-    }
-    return OK;
-}
-
-/* Read what the daemon has; when nothing is there, APR_EAGAIN, or (wait)
- * wait up to the timeout, passing a FLUSH down first (flush_first) so that
- * what was relayed so far reaches the client while we wait. */
-static apr_status_t read_some(relay_t *rl, char *buf, apr_size_t size,
-                              apr_size_t *pn, int flush_first, int wait)
-{
-    for (;;) {
-        ssize_t n = recv(rl->fd, buf, size, MSG_DONTWAIT);
-        short rev = 0;
-        apr_status_t st;
-
-        if (n > 0) {
-            *pn = (apr_size_t)n;
-            return APR_SUCCESS;
-        }
-        if (n == 0)
-            return APR_EOF;
-        if (errno == EINTR)
+        if (APR_BUCKET_IS_EOS(b))
+            rl->seen_eos = 1;
+        if (APR_BUCKET_IS_METADATA(b)) {
+            apr_bucket_delete(b);
             continue;
-        if (errno == ECONNRESET)
-            return APR_EOF;
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return APR_FROM_OS_ERROR(errno);
-        if (!wait)
-            return APR_EAGAIN;
-        if (flush_first) {
-            request_rec *r = rl->r;
-            APR_BRIGADE_INSERT_TAIL(rl->bb, apr_bucket_flush_create(
-                                                r->connection->bucket_alloc));
-            st = ap_pass_brigade(r->output_filters, rl->bb);
-            apr_brigade_cleanup(rl->bb);
-            if (st != APR_SUCCESS) {
-                rl->client_gone = 1;
-                return st;
-            }
-            flush_first = 0;
         }
-        st = wait_fd(rl, POLLIN, &rev);
+        st = apr_bucket_read(b, &data, &dlen, APR_BLOCK_READ);
         if (st != APR_SUCCESS)
             return st;
+        if (!dlen) {
+            apr_bucket_delete(b);
+            continue;
+        }
+        /* the bucket stays in ibb until the daemon has taken it */
+        if (rl->chunked) {
+            int hl = apr_snprintf(rl->chead, sizeof(rl->chead),
+                                  "%" APR_UINT64_T_HEX_FMT "\r\n",
+                                  (apr_uint64_t)dlen);
+            rl->iov[0].iov_base = rl->chead;
+            rl->iov[0].iov_len = (apr_size_t)hl;
+            rl->iov[1].iov_base = (void *)data;
+            rl->iov[1].iov_len = dlen;
+            rl->iov[2].iov_base = (void *)"\r\n";
+            rl->iov[2].iov_len = 2;
+            rl->niov = 3;
+        }
+        else {
+            rl->iov[0].iov_base = (void *)data;
+            rl->iov[0].iov_len = dlen;
+            rl->niov = 1;
+        }
     }
+    return APR_SUCCESS;
+}
+
+/* The daemon will take no more of the body (it closed its read side, or
+ * the client's body broke): drop what is queued. */
+static void body_stop(relay_t *rl)
+{
+    rl->body = B_STOPPED;
+    rl->niov = 0;
+    apr_brigade_cleanup(rl->ibb);
+}
+
+/* The daemon takes no more of the body although the request goes on
+ * (why: what it did); the client's rest is discarded by httpd. */
+static void body_refused(relay_t *rl, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, rl->r, XF_LOGNO(0110)
+                  "daemon %s after %" APR_OFF_T_FMT " request body bytes: "
+                  "the rest is not sent", why, rl->sent);
+    body_stop(rl);
+}
+
+/* Send what is queued, without blocking. APR_EAGAIN when the daemon's
+ * buffer is full. */
+static apr_status_t body_send(relay_t *rl)
+{
+    struct msghdr mh;
+    ssize_t n;
+    int i;
+
+    memset(&mh, 0, sizeof(mh));
+    mh.msg_iov = rl->iov;
+    mh.msg_iovlen = (size_t)rl->niov;
+    do {
+        n = sendmsg(rl->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return APR_EAGAIN;
+        if (errno == EPIPE || errno == ECONNRESET) {
+            /* what mod_proxy_http sees from a backend that stops reading:
+             * the rest of the body is not the daemon's any more */
+            body_refused(rl, "closed its end");
+            return APR_SUCCESS;
+        }
+        return APR_FROM_OS_ERROR(errno);
+    }
+    /* drop what went out; the iov entries stay packed at the front */
+    for (i = 0; i < rl->niov && n > 0; i++) {
+        apr_size_t k = (apr_size_t)n < rl->iov[i].iov_len
+                           ? (apr_size_t)n : rl->iov[i].iov_len;
+        rl->iov[i].iov_base = (char *)rl->iov[i].iov_base + k;
+        rl->iov[i].iov_len -= k;
+        n -= (ssize_t)k;
+    }
+    while (rl->niov > 0 && rl->iov[0].iov_len == 0) {
+        memmove(rl->iov, rl->iov + 1, sizeof(rl->iov[0]) * (rl->niov - 1));
+        rl->niov--;
+    }
+    if (rl->niov == 0) {
+        apr_bucket *b = APR_BRIGADE_FIRST(rl->ibb);
+        if (b != APR_BRIGADE_SENTINEL(rl->ibb) && !rl->last_chunk) {
+            rl->sent += (apr_off_t)b->length;
+            apr_bucket_delete(b);
+        }
+    }
+    return APR_SUCCESS;
 }
 
 static int is_hop_by_hop(const char *name, const char *connection)
@@ -329,170 +275,366 @@ static void take_head(request_rec *r, const xf_http_resp_t *resp)
     }
 }
 
-/* Read, parse and pass on the daemon's response. */
-static int relay_response(relay_t *rl)
+/* ---- the response ----------------------------------------------------- */
+
+/* Pass what obb holds to the client (with a FLUSH when asked). */
+static apr_status_t pass_out(relay_t *rl, int flush)
 {
-    request_rec *r = rl->r;
-    apr_bucket_alloc_t *ba = r->connection->bucket_alloc;
-    xf_http_resp_t *resp;
-    const char *reason = NULL;
-    apr_size_t n = 0, used = 0, off = 0;
-    apr_off_t total = 0;
-    char *buf;
-    apr_bucket *hb = NULL;
     apr_status_t st;
 
-    while (rl->head == 0) {
-        st = head_feed(rl, 1);
-        if (st == APR_TIMEUP) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0104)
-                          "timed out waiting for the daemon's response");
-            return HTTP_GATEWAY_TIME_OUT;
-        }
-        if (st != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0105)
-                          "reading the daemon's response failed");
-            return HTTP_BAD_GATEWAY;
-        }
+    if (flush)
+        APR_BRIGADE_INSERT_TAIL(rl->obb, apr_bucket_flush_create(rl->ba));
+    if (APR_BRIGADE_EMPTY(rl->obb))
+        return APR_SUCCESS;
+    st = ap_pass_brigade(rl->r->output_filters, rl->obb);
+    apr_brigade_cleanup(rl->obb);
+    rl->unflushed = !flush;
+    if (st != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, rl->r, XF_LOGNO(0111)
+                      "client went away during the response (%"
+                      APR_OFF_T_FMT " body bytes relayed)", rl->total);
+        rl->r->connection->aborted = 1;
+        rl->done = 1;
+        body_stop(rl);
     }
-    if (rl->head == -2) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0102)
-                      "daemon closed the connection before a complete "
-                      "response head");
-        return HTTP_BAD_GATEWAY;
-    }
-    if (rl->head == -1) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0103)
-                      "bad response head from the daemon: %s", rl->reason);
-        return HTTP_BAD_GATEWAY;
-    }
-    resp = rl->resp;
-    buf = rl->hbuf;
-    n = rl->hn;
-    if (xf_http_resp_status(resp) == 101) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0108)
-                      "daemon switched protocols (101): not supported in "
-                      "relay mode");
-        return HTTP_BAD_GATEWAY;
-    }
-    take_head(r, resp);
-    off = rl->hoff;
-
-    /* the body: zero-copy spans of heap buckets owning each read buffer */
-    for (;;) {
-        const char *data = NULL;
-        apr_size_t dlen = 0;
-
-        while (off < n) {
-            st = xf_http_resp_body(resp, buf + off, n - off, &used, &data,
-                                   &dlen, &reason);
-            off += used;
-            if (dlen) {
-                apr_bucket *b;
-                if (hb) {
-                    apr_bucket_copy(hb, &b);
-                    b->start = data - buf;
-                    b->length = dlen;
-                }
-                else
-                    b = apr_bucket_transient_create(data, dlen, ba);
-                APR_BRIGADE_INSERT_TAIL(rl->bb, b);
-                total += (apr_off_t)dlen;
-            }
-            if (st == APR_EOF)
-                goto done;
-            if (st == APR_EGENERAL) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0106)
-                              "response body from the daemon broken after "
-                              "%" APR_OFF_T_FMT " bytes: %s", total, reason);
-                goto broke;
-            }
-            if (st == APR_INCOMPLETE)
-                break;
-        }
-        if (hb) {
-            apr_bucket_destroy(hb);
-            hb = NULL;
-        }
-        if (xf_http_resp_framing(resp) == XF_BODY_NONE)
-            goto done;
-        if (!APR_BRIGADE_EMPTY(rl->bb)) {
-            st = ap_pass_brigade(r->output_filters, rl->bb);
-            apr_brigade_cleanup(rl->bb);
-            if (st != APR_SUCCESS) {
-                rl->client_gone = 1;
-                goto client_gone;
-            }
-        }
-        buf = apr_bucket_alloc(XF_RELAY_BUFSIZE, ba);
-        hb = apr_bucket_heap_create(buf, XF_RELAY_BUFSIZE, apr_bucket_free,
-                                    ba);
-        st = read_some(rl, buf, XF_RELAY_BUFSIZE, &n, 1, 1);
-        off = 0;
-        if (st == APR_EOF) {
-            apr_bucket_destroy(hb);
-            hb = NULL;
-            if (xf_http_resp_eof(resp) == APR_SUCCESS)
-                goto done;
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0106)
-                          "daemon closed the connection after %"
-                          APR_OFF_T_FMT " body bytes: response truncated",
-                          total);
-            goto broke;
-        }
-        if (st != APR_SUCCESS && rl->client_gone) {
-            apr_bucket_destroy(hb);
-            hb = NULL;
-            goto client_gone;
-        }
-        if (st != APR_SUCCESS) {
-            apr_bucket_destroy(hb);
-            hb = NULL;
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0106)
-                          "%s after %" APR_OFF_T_FMT " body bytes",
-                          st == APR_TIMEUP ? "timed out reading the "
-                                             "daemon's response body"
-                                           : "reading the daemon's "
-                                             "response body failed",
-                          total);
-            goto broke;
-        }
-    }
-
-done:
-    if (hb)
-        apr_bucket_destroy(hb);
-    APR_BRIGADE_INSERT_TAIL(rl->bb, apr_bucket_eos_create(ba));
-    st = ap_pass_brigade(r->output_filters, rl->bb);
-    apr_brigade_cleanup(rl->bb);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, XF_LOGNO(0109)
-                  "relayed the daemon's %d response (%" APR_OFF_T_FMT
-                  " body bytes)", r->status, total);
-    return OK;
-
-client_gone:
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, XF_LOGNO(0111)
-                  "client went away during the response (%" APR_OFF_T_FMT
-                  " body bytes relayed)", total);
-    apr_brigade_cleanup(rl->bb);
-    r->connection->aborted = 1;
-    return OK;
-
-broke:
-    if (hb)
-        apr_bucket_destroy(hb);
-    ap_proxy_backend_broke(r, rl->bb);
-    ap_pass_brigade(r->output_filters, rl->bb);
-    apr_brigade_cleanup(rl->bb);
-    return OK;
+    return st;
 }
 
-int xf_relay_run(request_rec *r, int uds, const char *payload,
-                 apr_size_t len, apr_interval_time_t timeout)
+/* The response is complete: EOS, and out at once (the request body may
+ * still be flowing, and the client may be waiting for this answer). */
+static void resp_finish(relay_t *rl)
 {
-    relay_t rl;
-    const char *reason = NULL, *te;
-    int sv[2], status;
+    conn_rec *c = rl->r->connection;
+    apr_bucket_brigade *bb;
+
+    APR_BRIGADE_INSERT_TAIL(rl->obb, apr_bucket_eos_create(rl->ba));
+    if (pass_out(rl, 0) != APR_SUCCESS)
+        return;
+    rl->done = 1;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, rl->r, XF_LOGNO(0109)
+                  "relayed the daemon's %d response (%" APR_OFF_T_FMT
+                  " body bytes)", rl->r->status, rl->total);
+    if (rl->body == B_SENDING) {
+        bb = apr_brigade_create(rl->r->pool, rl->ba);
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(rl->ba));
+        ap_pass_brigade(c->output_filters, bb);
+        apr_brigade_destroy(bb);
+    }
+}
+
+/* The response broke after its head went out: the client sees an
+ * aborted response. */
+static void resp_broke(relay_t *rl)
+{
+    ap_proxy_backend_broke(rl->r, rl->obb);
+    ap_pass_brigade(rl->r->output_filters, rl->obb);
+    apr_brigade_cleanup(rl->obb);
+    rl->done = 1;
+    body_stop(rl);
+}
+
+/* Body bytes of the response in buf (owned by hb when not NULL) to obb. */
+static apr_status_t resp_body(relay_t *rl, char *buf, apr_size_t n,
+                              apr_bucket *hb)
+{
+    apr_size_t off = 0, used = 0;
+    const char *reason = NULL;
+
+    while (off < n) {
+        const char *data = NULL;
+        apr_size_t dlen = 0;
+        apr_status_t st = xf_http_resp_body(rl->resp, buf + off, n - off,
+                                            &used, &data, &dlen, &reason);
+        off += used;
+        if (dlen) {
+            apr_bucket *b;
+            if (hb) {
+                apr_bucket_copy(hb, &b);
+                b->start = data - buf;
+                b->length = dlen;
+            }
+            else
+                b = apr_bucket_transient_create(data, dlen, rl->ba);
+            APR_BRIGADE_INSERT_TAIL(rl->obb, b);
+            rl->total += (apr_off_t)dlen;
+        }
+        if (st == APR_EOF)
+            return APR_EOF;
+        if (st == APR_EGENERAL) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, rl->r, XF_LOGNO(0106)
+                          "response body from the daemon broken after %"
+                          APR_OFF_T_FMT " bytes: %s", rl->total, reason);
+            return APR_EGENERAL;
+        }
+        if (st == APR_INCOMPLETE)
+            break;
+    }
+    return APR_SUCCESS;
+}
+
+/* Read what the daemon has (it polled readable) and move it on: the head
+ * into r, the body to the client. */
+static void resp_read(relay_t *rl)
+{
+    request_rec *r = rl->r;
+    apr_bucket *hb = NULL;
+    char *buf;
+    apr_size_t size, used = 0;
+    ssize_t n;
+    apr_status_t st;
+
+    if (rl->head == 0) {
+        buf = rl->hbuf;
+        size = XF_HEAD_BUFSIZE;
+    }
+    else {
+        buf = apr_bucket_alloc(XF_RELAY_BUFSIZE, rl->ba);
+        hb = apr_bucket_heap_create(buf, XF_RELAY_BUFSIZE, apr_bucket_free,
+                                    rl->ba);
+        size = XF_RELAY_BUFSIZE;
+    }
+    do {
+        n = recv(rl->fd, buf, size, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (hb)
+            apr_bucket_destroy(hb);
+        return;
+    }
+    if (n < 0 && errno != ECONNRESET) {
+        st = APR_FROM_OS_ERROR(errno);
+        if (hb)
+            apr_bucket_destroy(hb);
+        if (rl->head == 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0105)
+                          "reading the daemon's response failed");
+            rl->status = HTTP_BAD_GATEWAY;
+            rl->done = 1;
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0112)
+                          "reading the daemon's response body failed "
+                          "after %" APR_OFF_T_FMT " body bytes", rl->total);
+            resp_broke(rl);
+        }
+        return;
+    }
+    if (n <= 0) { /* EOF (or reset: what was sent is read first) */
+        rl->resp_eof = 1;
+        if (hb)
+            apr_bucket_destroy(hb);
+        if (rl->head == 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0102)
+                          "daemon closed the connection before a complete "
+                          "response head");
+            rl->status = HTTP_BAD_GATEWAY;
+            rl->done = 1;
+        }
+        else if (xf_http_resp_eof(rl->resp) == APR_SUCCESS)
+            resp_finish(rl);
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0113)
+                          "daemon closed the connection after %"
+                          APR_OFF_T_FMT " body bytes: response truncated",
+                          rl->total);
+            resp_broke(rl);
+        }
+        return;
+    }
+
+    if (rl->head == 0) {
+        st = xf_http_resp_head(rl->resp, buf, (apr_size_t)n, &used,
+                               &rl->reason);
+        if (st == APR_INCOMPLETE)
+            return;
+        if (st != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0103)
+                          "bad response head from the daemon: %s",
+                          rl->reason);
+            rl->status = HTTP_BAD_GATEWAY;
+            rl->done = 1;
+            return;
+        }
+        if (xf_http_resp_status(rl->resp) == 101) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0108)
+                          "daemon switched protocols (101): not supported "
+                          "in relay mode (XapiForwardRelay tunnel passes "
+                          "raw bytes)");
+            rl->status = HTTP_BAD_GATEWAY;
+            rl->done = 1;
+            return;
+        }
+        rl->head = 1;
+        if (rl->body == B_SENDING)
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0120)
+                          "daemon answered %d after %" APR_OFF_T_FMT
+                          " request body bytes: relaying the response "
+                          "while the body keeps flowing",
+                          xf_http_resp_status(rl->resp), rl->sent);
+        take_head(r, rl->resp);
+        st = resp_body(rl, buf + used, (apr_size_t)n - used, NULL);
+        if (st == APR_SUCCESS
+            && xf_http_resp_framing(rl->resp) == XF_BODY_NONE)
+            st = APR_EOF;
+    }
+    else {
+        st = resp_body(rl, buf, (apr_size_t)n, hb);
+        apr_bucket_destroy(hb);
+    }
+    if (st == APR_EOF)
+        resp_finish(rl);
+    else if (st == APR_EGENERAL)
+        resp_broke(rl);
+    else
+        /* the head goes out at once: a client uploading a body may wait
+         * for it; the body is flushed before the relay waits */
+        pass_out(rl, rl->total == 0);
+}
+
+/* Did the daemon refuse the rest of the body with a complete answer?
+ * (curl's rule: an error status on a connection the server closes.) */
+static int refused(const relay_t *rl)
+{
+    const char *conn;
+
+    if (rl->status != OK || rl->r->status < 300)
+        return 0;
+    if (rl->resp_eof)
+        return 1;
+    conn = apr_table_get(xf_http_resp_headers(rl->resp), "Connection");
+    if (conn && ap_find_token(rl->r->pool, conn, "close"))
+        return 1;
+    return !strcmp(xf_http_resp_version(rl->resp), "1.0")
+           && !(conn && ap_find_token(rl->r->pool, conn, "keep-alive"));
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+/* One loop for both directions: the request body goes to the daemon for
+ * as long as the daemon takes it, and whatever the daemon answers goes to
+ * the client as it comes, also while the body is still flowing (xcp-rrdd
+ * answers PUT /rrd before reading the body). The body stops when the
+ * request ends, when the daemon stops reading (EPIPE: closed its end or
+ * its read side), or when a complete error answer says the connection
+ * closes. */
+static int relay_loop(relay_t *rl)
+{
+    request_rec *r = rl->r;
+    apr_status_t st;
+
+    for (;;) {
+        struct pollfd pfd;
+        int rc;
+
+        if (rl->done && rl->body == B_SENDING && rl->status == OK
+            && refused(rl))
+            body_refused(rl, "refused the request with a complete answer");
+        if (rl->done && (rl->body != B_SENDING || rl->status != OK))
+            break;
+        if (rl->body == B_SENDING && rl->niov == 0) {
+            st = body_fill(rl, APR_NONBLOCK_READ);
+            if (st == APR_EAGAIN) {
+                /* nothing from the client now: serve the daemon's answer
+                 * if it has one, else wait for the client */
+                pfd.fd = rl->fd;
+                pfd.events = POLLIN;
+                if (!rl->done && !rl->resp_eof && poll(&pfd, 1, 0) > 0)
+                    goto daemon;
+                if (rl->unflushed && pass_out(rl, 1) != APR_SUCCESS)
+                    continue;
+                st = body_fill(rl, APR_BLOCK_READ);
+            }
+            if (st != APR_SUCCESS) {
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, st, r, XF_LOGNO(0107)
+                              "reading the request body from the client "
+                              "failed; closing the daemon's end");
+                body_stop(rl);
+                r->connection->keepalive = AP_CONN_CLOSE;
+                if (rl->head == 0) {
+                    rl->status = ap_map_http_request_error(st,
+                                                           HTTP_BAD_REQUEST);
+                    break;
+                }
+                shutdown(rl->fd, SHUT_WR);
+            }
+            continue;
+        }
+    daemon:
+        pfd.fd = rl->fd;
+        pfd.events = (rl->done || rl->resp_eof ? 0 : POLLIN)
+                     | (rl->niov ? POLLOUT : 0);
+        pfd.revents = 0;
+        if (!pfd.events)
+            break; /* cannot happen: nothing left to wait for */
+        if (rl->unflushed && pass_out(rl, 1) != APR_SUCCESS)
+            continue;
+        do {
+            rc = poll(&pfd, 1, rl->timeout_ms > 0 ? rl->timeout_ms : -1);
+        } while (rc < 0 && errno == EINTR);
+        if (rc == 0) {
+            if (rl->head == 0) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_TIMEUP, r,
+                              XF_LOGNO(0104) "timed out %s the daemon",
+                              rl->niov ? "writing the request body to"
+                                       : "waiting for the response of");
+                rl->status = HTTP_GATEWAY_TIME_OUT;
+                break;
+            }
+            if (rl->done) {
+                /* answered, but it does not take the rest of the body */
+                body_refused(rl, "answered and stopped reading");
+                break;
+            }
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_TIMEUP, r,
+                          XF_LOGNO(0114) "timed out %s after %"
+                          APR_OFF_T_FMT " response body bytes",
+                          rl->niov ? "writing the request body"
+                                   : "reading the daemon's response body",
+                          rl->total);
+            resp_broke(rl);
+            break;
+        }
+        if (rc < 0) {
+            st = APR_FROM_OS_ERROR(errno);
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0115)
+                          "poll() on the daemon's socket failed");
+            if (rl->head == 0) {
+                rl->status = HTTP_BAD_GATEWAY;
+                break;
+            }
+            resp_broke(rl);
+            break;
+        }
+        if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) && !rl->done)
+            resp_read(rl);
+        if ((pfd.revents & (POLLOUT | POLLERR | POLLHUP)) && rl->niov
+            && rl->body == B_SENDING) {
+            st = body_send(rl);
+            if (st != APR_SUCCESS && st != APR_EAGAIN) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0116)
+                              "writing the request body to the daemon "
+                              "failed");
+                if (rl->head == 0) {
+                    rl->status = HTTP_BAD_GATEWAY;
+                    break;
+                }
+                body_stop(rl);
+            }
+        }
+    }
+    /* a rest of the body the daemon did not take is read and dropped by
+     * httpd (ap_discard_request_body) unless the status closes the
+     * connection, as with mod_proxy_http */
+    return rl->status;
+}
+
+/* Pass one end of a new socketpair to the daemon with the message;
+ * *pfd is our end (closed with r->pool). */
+int xf_relay_pass_pair(int *pfd, request_rec *r, int uds, const char *payload,
+                       apr_size_t len, apr_interval_time_t timeout)
+{
+    const char *reason = NULL;
+    int sv[2];
     apr_status_t st;
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -512,30 +654,47 @@ int xf_relay_run(request_rec *r, int uds, const char *payload,
                       reason);
         return st == APR_TIMEUP ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY;
     }
+    *pfd = sv[0];
+    return OK;
+}
+
+void xf_relay_close_pair(request_rec *r, int fd)
+{
+    apr_pool_cleanup_run(r->pool, (void *)(intptr_t)fd, close_fd_cleanup);
+}
+
+int xf_relay_run(request_rec *r, int uds, const char *payload,
+                 apr_size_t len, apr_interval_time_t timeout)
+{
+    relay_t rl;
+    const char *te;
+    int fd = -1, status;
+
+    status = xf_relay_pass_pair(&fd, r, uds, payload, len, timeout);
+    if (status != OK)
+        return status;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "relay");
     xf_stats_handed(r);
 
+    memset(&rl, 0, sizeof(rl));
     rl.r = r;
-    rl.fd = sv[0];
+    rl.fd = fd;
     rl.timeout_ms = (int)(timeout / 1000);
-    rl.bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    rl.ba = r->connection->bucket_alloc;
+    rl.ibb = apr_brigade_create(r->pool, rl.ba);
+    rl.obb = apr_brigade_create(r->pool, rl.ba);
     xf_http_resp_create(&rl.resp, r->header_only, NULL, r->pool);
     rl.hbuf = apr_palloc(r->pool, XF_HEAD_BUFSIZE);
-    rl.hn = rl.hoff = 0;
-    rl.head = 0;
-    rl.reason = NULL;
-    rl.client_gone = 0;
+    rl.status = OK;
     if (ap_request_has_body(r)) {
         te = apr_table_get(r->headers_in, "Transfer-Encoding");
-        status = send_body(&rl, te && ap_find_last_token(r->pool, te,
-                                                         "chunked"));
-        if (status != OK) {
-            apr_pool_cleanup_run(r->pool, (void *)(intptr_t)sv[0],
-                                 close_fd_cleanup);
-            return status;
-        }
+        rl.chunked = te && ap_find_last_token(r->pool, te, "chunked");
+        rl.body = B_SENDING;
     }
-    status = relay_response(&rl);
-    apr_pool_cleanup_run(r->pool, (void *)(intptr_t)sv[0], close_fd_cleanup);
+    else
+        rl.body = B_DONE;
+    status = relay_loop(&rl);
+    apr_brigade_cleanup(rl.ibb);
+    xf_relay_close_pair(r, fd);
     return status;
 }

@@ -1,6 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * xf_relay.h - relay mode (SPEC 4): the daemon gets one end of a
+ * xf_relay.h - relay mode: the daemon gets one end of a
  * socketpair instead of the client's socket, and httpd copies the request
  * body in and the response out through its filters.
  */
@@ -23,5 +23,22 @@ int xf_relay_available(void);
  */
 int xf_relay_run(request_rec *r, int uds, const char *payload,
                  apr_size_t len, apr_interval_time_t timeout);
+
+/**
+ * Pass one end of a new socketpair to the daemon with the message.
+ * @param pfd      out: our end (closed with r->pool, or xf_relay_close_pair)
+ * @param r        the request
+ * @param uds      connected control socket
+ * @param payload  the message sent with the socketpair end
+ * @param len      its length
+ * @param timeout  send timeout
+ * @return OK or an HTTP status (logged)
+ */
+int xf_relay_pass_pair(int *pfd, request_rec *r, int uds,
+                       const char *payload, apr_size_t len,
+                       apr_interval_time_t timeout);
+
+/** Close our end of the socketpair now (instead of with r->pool). */
+void xf_relay_close_pair(request_rec *r, int fd);
 
 #endif /* XF_RELAY_H */

@@ -307,16 +307,17 @@ void xf_stats_cache(request_rec *r, int hit)
 
 apr_status_t xf_stats_xapi_call(xf_xapi_reply_t *rep,
                                 const xf_xapi_endpoint_t *ep,
-                                const char *method, const char *const *params,
+                                const char *method,
+                                const xf_xapi_param_t *params, int n,
                                 apr_pool_t *p)
 {
     apr_time_t t0, t;
     apr_status_t st;
 
     if (!stats)
-        return xf_xapi_call(rep, ep, method, params, p);
+        return xf_xapi_call_ex(rep, ep, method, params, n, p);
     t0 = apr_time_now();
-    st = xf_xapi_call(rep, ep, method, params, p);
+    st = xf_xapi_call_ex(rep, ep, method, params, n, p);
     t = apr_time_now() - t0;
     if (t < 0)
         t = 0;

@@ -16,6 +16,7 @@
 
 struct xf_xapi_reply_t;
 struct xf_xapi_endpoint_t;
+struct xf_xapi_param_t;
 
 /** Global counters (one shared slot each). */
 typedef enum {
@@ -131,11 +132,12 @@ void xf_stats_access(request_rec *r, int status);
 void xf_stats_cache(request_rec *r, int hit);
 
 /**
- * xf_xapi_call(), counted and timed (same parameters and result).
+ * xf_xapi_call_ex(), counted and timed (same parameters and result).
  */
 apr_status_t xf_stats_xapi_call(struct xf_xapi_reply_t *rep,
                                 const struct xf_xapi_endpoint_t *ep,
-                                const char *method, const char *const *params,
+                                const char *method,
+                                const struct xf_xapi_param_t *params, int n,
                                 apr_pool_t *p);
 
 #endif /* XF_STATS_H */

@@ -283,13 +283,33 @@ cleanup:
 
 /* ---- the call ---------------------------------------------------------- */
 
-static const char *request_json(const char *method, const char *const *params,
+static json_object *param_json(const xf_xapi_param_t *prm)
+{
+    json_object *arr;
+    size_t i;
+
+    switch (prm->type) {
+    case XF_XAPI_FLOAT:
+        return json_object_new_double(prm->f);
+    case XF_XAPI_STRINGS:
+        if (!(arr = json_object_new_array()))
+            return NULL;
+        for (i = 0; prm->list && prm->list[i]; i++)
+            json_object_array_add(arr, json_object_new_string(prm->list[i]));
+        return arr;
+    default:
+        return json_object_new_string(prm->s ? prm->s : "");
+    }
+}
+
+static const char *request_json(const char *method,
+                                const xf_xapi_param_t *params, int n,
                                 apr_pool_t *p)
 {
     json_object *req = json_object_new_object();
     json_object *arr = json_object_new_array();
     const char *out = NULL;
-    size_t i;
+    int i;
 
     if (!req || !arr) {
         json_object_put(arr);
@@ -297,8 +317,8 @@ static const char *request_json(const char *method, const char *const *params,
     }
     json_object_object_add(req, "jsonrpc", json_object_new_string("2.0"));
     json_object_object_add(req, "method", json_object_new_string(method));
-    for (i = 0; params && params[i]; i++)
-        json_object_array_add(arr, json_object_new_string(params[i]));
+    for (i = 0; i < n; i++)
+        json_object_array_add(arr, param_json(&params[i]));
     json_object_object_add(req, "params", arr);
     json_object_object_add(req, "id", json_object_new_int(1));
     out = apr_pstrdup(
@@ -363,6 +383,40 @@ apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
                           const char *method, const char *const *params,
                           apr_pool_t *p)
 {
+    xf_xapi_param_t *typed;
+    int i, n = 0;
+
+    while (params && params[n])
+        n++;
+    typed = apr_pcalloc(p, sizeof(*typed) * (n ? n : 1));
+    for (i = 0; i < n; i++)
+        typed[i].s = params[i]; /* XF_XAPI_STRING */
+    return xf_xapi_call_ex(rep, ep, method, typed, n, p);
+}
+
+/* Where a failed call went: libcurl's message names its placeholder URL
+ * ("localhost port 80") for a unix socket, so name the socket instead. */
+static const char *transport_error(const xf_xapi_endpoint_t *ep,
+                                   const char *sock, CURL *h, CURLcode rc,
+                                   const char *errbuf, apr_pool_t *p)
+{
+    long oserr = 0;
+    char buf[128];
+
+    if (!sock)
+        return apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    if (curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr) == CURLE_OK &&
+        oserr > 0)
+        return apr_psprintf(
+            p, "%s: %s (%s)", ep->url, curl_easy_strerror(rc),
+            apr_strerror((apr_status_t)oserr, buf, sizeof(buf)));
+    return apr_psprintf(p, "%s: %s", ep->url, curl_easy_strerror(rc));
+}
+
+apr_status_t xf_xapi_call_ex(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
+                             const char *method, const xf_xapi_param_t *params,
+                             int nparams, apr_pool_t *p)
+{
     CURL *h = NULL;
     struct curl_slist *hdrs = NULL, *h2;
     body_t body = {NULL, 0, 0, 0};
@@ -393,7 +447,7 @@ apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
             n--;
         url = apr_pstrcat(p, apr_pstrmemdup(p, ep->url, n), "/jsonrpc", NULL);
     }
-    if (!(json = request_json(method, params, p))) {
+    if (!(json = request_json(method, params, nparams, p))) {
         set_error(rep, XF_XAPI_UNREACHABLE, "out of memory");
         rv = APR_ENOMEM;
         goto cleanup;
@@ -424,7 +478,7 @@ apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
     }
     else if (rc != CURLE_OK) {
         set_error(rep, XF_XAPI_UNREACHABLE,
-                  apr_pstrdup(p, errbuf[0] ? errbuf : curl_easy_strerror(rc)));
+                  transport_error(ep, sock, h, rc, errbuf, p));
     }
     else {
         map_body(rep, &body, p);
@@ -458,4 +512,14 @@ xf_xapi_endpoint_t *xf_xapi_master_endpoint(const xf_xapi_endpoint_t *ep,
     else
         m->url = apr_pstrcat(p, "https://", master, NULL);
     return m;
+}
+
+void xf_xapi_reply_parse(xf_xapi_reply_t *rep, const char *body,
+                         apr_size_t len, int http_status, apr_pool_t *p)
+{
+    body_t b = {(char *)body, len, len, 0};
+
+    memset(rep, 0, sizeof(*rep));
+    rep->http_status = http_status;
+    map_body(rep, &b, p);
 }

@@ -45,6 +45,20 @@ typedef struct xf_xapi_reply_t {
     int http_status;     /* HTTP status of the answer, 0 if none */
 } xf_xapi_reply_t;
 
+/** One parameter of a call (xf_xapi_call_ex). */
+typedef enum {
+    XF_XAPI_STRING = 0, /* a JSON string (also refs and enums) */
+    XF_XAPI_FLOAT = 1,  /* a JSON number */
+    XF_XAPI_STRINGS = 2 /* a JSON array of strings ("string set") */
+} xf_xapi_param_e;
+
+typedef struct xf_xapi_param_t {
+    xf_xapi_param_e type;
+    const char *s;           /* XF_XAPI_STRING */
+    double f;                /* XF_XAPI_FLOAT */
+    const char *const *list; /* XF_XAPI_STRINGS: NULL-terminated */
+} xf_xapi_param_t;
+
 /** Call once per process before any other function (curl_global_init). */
 apr_status_t xf_xapi_init(void);
 
@@ -61,6 +75,27 @@ apr_status_t xf_xapi_init(void);
 apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
                           const char *method, const char *const *params,
                           apr_pool_t *p);
+
+/**
+ * Interpret the body of an answer as xf_xapi_call() does, without any I/O:
+ * what the fuzz target and the replay driver exercise.
+ * @param rep         out: the outcome (strings from p)
+ * @param body        the answer's body (need not be NUL-terminated)
+ * @param len         its length in bytes
+ * @param http_status the answer's HTTP status (a result counts only with 200)
+ * @param p           pool
+ */
+void xf_xapi_reply_parse(xf_xapi_reply_t *rep, const char *body,
+                         apr_size_t len, int http_status, apr_pool_t *p);
+
+/**
+ * Call a JSON-RPC method with typed params (numbers, string sets), e.g.
+ * task.set_progress [session, task, 1.0]. Otherwise as xf_xapi_call.
+ * @param params nparams params
+ */
+apr_status_t xf_xapi_call_ex(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
+                             const char *method, const xf_xapi_param_t *params,
+                             int nparams, apr_pool_t *p);
 
 /**
  * The endpoint for a HOST_IS_SLAVE master address: "https://<master>"

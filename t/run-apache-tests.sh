@@ -14,9 +14,12 @@
 #
 # Environment:
 #   XF_MPMS        extra MPM passes (default "worker prefork"; "" for none)
-#   XF_MPM_TESTS   tests of the extra passes (default: 01, 20, 30, 40-47, 80, 81)
+#   XF_MPM_TESTS   tests of the extra passes (default: 01, 20, 25, 30,
+#                  40-48, 56, 80, 81)
 #   XF_TEST_USER   user to run as when root (default xftest)
 #   XF_KEEP=1      keep the temp dir even on success
+#   XF_TMPDIR      where the temp dir is made (default /tmp)
+#   XF_RERUN_OPTS  TEST.PL options for the verbose re-run of failed files
 #   APACHE_TEST_PORT  base port (default "select": the first free one)
 
 set -u
@@ -33,7 +36,7 @@ tdir=$(cd "$(dirname "$0")" && pwd) || die "cannot find t/"
 command -v python3 >/dev/null || die "python3 is required (t/daemon)"
 
 mpms=${XF_MPMS-worker prefork}
-mpm_tests=${XF_MPM_TESTS-t/xapi_forward/01_load.t t/xapi_forward/20_handoff.t t/xapi_forward/30_buffered.t t/xapi_forward/40_relay.t t/xapi_forward/41_relay_upload.t t/xapi_forward/42_relay_keepalive.t t/xapi_forward/43_relay_accesslog.t t/xapi_forward/44_relay_backend.t t/xapi_forward/45_relay_client_gone.t t/xapi_forward/47_relay_big.t t/xapi_forward/80_status.t t/xapi_forward/81_graceful.t}
+mpm_tests=${XF_MPM_TESTS-t/xapi_forward/01_load.t t/xapi_forward/20_handoff.t t/xapi_forward/30_buffered.t t/xapi_forward/40_relay.t t/xapi_forward/41_relay_upload.t t/xapi_forward/42_relay_keepalive.t t/xapi_forward/43_relay_accesslog.t t/xapi_forward/44_relay_backend.t t/xapi_forward/45_relay_client_gone.t t/xapi_forward/47_relay_big.t t/xapi_forward/25_control_hold.t t/xapi_forward/46_relay_early.t t/xapi_forward/48_tunnel.t t/xapi_forward/56_access_task.t t/xapi_forward/80_status.t t/xapi_forward/81_graceful.t}
 user=${XF_TEST_USER:-xftest}
 
 # POSIX single-quoting, to pass the arguments through su -c
@@ -46,13 +49,24 @@ for a in "$@"; do
     case $a in *.t|t/*|*/) has_tests=yes ;; esac
 done
 
-tmp=$(mktemp -d /tmp/xft.XXXXXX) || die "mktemp failed"
+tmp=$(mktemp -d "${XF_TMPDIR:-/tmp}/xft.XXXXXX") || die "mktemp failed"
 mkdir -p "$tmp/t/conf" || die "mkdir failed"
 for d in TEST.PL lib daemon xapi_forward htdocs; do
     [ -e "$tdir/$d" ] && cp -R "$tdir/$d" "$tmp/t/"
 done
-cp "$tdir"/conf/*.in "$tdir"/conf/*.json "$tdir"/conf/ptoken "$tmp/t/conf/" 2>/dev/null
+cp "$tdir"/conf/*.in "$tdir"/conf/*.inc "$tdir"/conf/*.json "$tdir"/conf/ptoken "$tmp/t/conf/" 2>/dev/null
+# the shipped configuration some tests load (t/TEST.PL: frontdoor_conf)
+[ -d "$tdir/../conf.d" ] && cp -R "$tdir/../conf.d" "$tmp/"
 cp "$so" "$tmp/mod_xapi_forward.so" || die "cannot copy $so"
+# the receiver kit (Python): t/daemon/xf_daemon.py receives with it
+mkdir -p "$tmp/kit" && cp -R "$tdir/../kit/python" "$tmp/kit/" \
+    || die "cannot copy kit/python"
+# and the C kit's example service, when built (64_plugin_c.t)
+if [ -x "$tdir/../kit/c/xfr-hello" ]; then
+    mkdir -p "$tmp/kit/c" &&
+        cp "$tdir/../kit/c/xfr-hello" "$tdir/../kit/c/libxfrecv.so.1" \
+            "$tmp/kit/c/" || die "cannot copy kit/c"
+fi
 
 if [ "$(id -u)" = 0 ]; then
     if ! id "$user" >/dev/null 2>&1; then
@@ -89,7 +103,7 @@ run_pass() {
         failed=$(sed -n 's/^\(t\/[^ ]*\.t\) *(Wstat.*/\1/p' "$out" | tr '\n' ' ')
         if [ -n "$failed" ]; then
             echo "=== $mpm: re-running $failed with -verbose ==="
-            as_user "$base -verbose $failed"
+            as_user "$base -verbose ${XF_RERUN_OPTS:-} $failed"
         fi
     fi
     # never leave a server behind (TEST.PL stops it unless it crashed)

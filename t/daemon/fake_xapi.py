@@ -7,12 +7,19 @@ standard library only.
 Usage:
   fake_xapi.py --state-dir DIR --config FILE
                [--unix PATH]... [--https PORT --cert PEM --key PEM]...
+               [--http PORT]... [--answer-all]
                [--login-fail-delay SECONDS] [--unix-preauth] [--verbose]
 
   --unix PATH       HTTP over an AF_UNIX stream socket (as /var/lib/xcp/xapi);
                     a stale socket is replaced; the socket is mode 0666
   --https PORT      HTTPS on 127.0.0.1:PORT (PORT 0: any free port, written
                     to DIR/https_port); needs --cert and --key
+  --http PORT       plain HTTP on 127.0.0.1:PORT (xapi's port 80, where its
+                    stunnel front door connects)
+  --answer-all      any request that is not POST /jsonrpc gets 200
+                    text/plain "fake_xapi TRANSPORT METHOD TARGET\n" (as
+                    xapi serves "/", exports, ...) instead of 404; each is
+                    recorded in DIR/requests.log ("METHOD TARGET" a line)
   --state-dir DIR   control files and counters (created if missing)
   --config FILE     users and fixed sessions (JSON, below); re-read whenever
                     its mtime changes
@@ -20,12 +27,12 @@ Usage:
   --unix-preauth    emulate xapi's trap: over the unix socket a login succeeds
                     for ANY user/password and yields a local-superuser session
   --verbose         one line per request on stderr (method only, no params)
-At least one --unix or --https is required.
+At least one --unix, --https or --http is required.
 
 Config file:
   {"users": {"root": {"password": "pw", "superuser": true},
              "ro":   {"password": "pw2",
-                      "permissions": ["http/get_rrd_updates"]}},
+                      "permissions": ["http/rrd_updates"]}},
    "sessions": {"OpaqueRef:fixed-1": {"user": "ro", "uuid": "<optional>"}}}
   A fixed session without "uuid" gets uuid5(URL namespace, ref).  Sessions
   made by login belong to the user that logged in and live until logout or
@@ -46,7 +53,21 @@ Methods:
   session.get_uuid [s, self] -> uuid
   session.get_is_local_superuser [s, self] -> bool
   session.get_rbac_permissions [s, self] -> [names]  (superuser: [])
-  errors: SESSION_INVALID [s]; HANDLE_INVALID ["session", self];
+  task.create [s, label, description] -> ref  (owned by s's user; pending)
+  task.get_record [s, self] -> {uuid, name_label, name_description,
+      status, progress, result, error_info, created, finished, ...}
+  task.get_FIELD [s, self] -> that field (status, progress, result,
+      error_info, name_label, uuid)
+  task.set_status [s, self, "pending"|"success"|"failure"|"cancelling"|
+      "cancelled"], task.set_progress [s, self, number], task.set_result
+      [s, self, string], task.set_error_info [s, self, [strings]] -> null
+      (as xapi's Xapi_task: each sets its field only; "finished" stays)
+  task.destroy [s, self] -> null
+      As xapi's TaskHelper.assert_op_valid: only the task's owner (same
+      user) or a superuser may change or destroy it, else
+      RBAC_PERMISSION_DENIED ["task.destroy/any", msg]; a value of the
+      wrong type is FIELD_TYPE_ERROR ["value"] and a complaint.
+  errors: SESSION_INVALID [s]; HANDLE_INVALID ["session"|"task", self];
   MESSAGE_PARAMETER_COUNT_MISMATCH [method, expected, got];
   MESSAGE_METHOD_UNKNOWN [method].
 Any other path or HTTP method: 404.  A body that is not a JSON-RPC call:
@@ -64,6 +85,7 @@ Control files in DIR, read on every request:
                                HOST_IS_SLAVE [ADDR]
              slave-all:ADDR    the same, login included (what real xapi does
                                for a login over TCP on a pool member)
+             slowcall:METHOD=SECONDS  sleep before answering METHOD only
            an unknown mode answers 500 and complains on stderr
   expired  session refs, one a line ('#' comments): now SESSION_INVALID
 Records in DIR, written BEFORE the answer is sent (so a client that has its
@@ -101,7 +123,22 @@ ARITY = {
     "session.get_uuid": 2,
     "session.get_is_local_superuser": 2,
     "session.get_rbac_permissions": 2,
+    "task.create": 3,
+    "task.get_record": 2,
+    "task.get_status": 2,
+    "task.get_progress": 2,
+    "task.get_result": 2,
+    "task.get_error_info": 2,
+    "task.get_name_label": 2,
+    "task.get_uuid": 2,
+    "task.set_status": 3,
+    "task.set_progress": 3,
+    "task.set_result": 3,
+    "task.set_error_info": 3,
+    "task.destroy": 2,
 }
+TASK_STATUS = ("pending", "success", "failure", "cancelling", "cancelled")
+NEVER = "19700101T00:00:00Z"
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found",
            411: "Length Required", 413: "Request Entity Too Large",
            500: "Internal Server Error"}
@@ -122,7 +159,8 @@ class XapiError(Exception):
 
 
 class State:
-    """Users, sessions, control files and counters, shared by all threads."""
+    """Users, sessions, tasks, control files and counters, shared by all
+    threads."""
 
     def __init__(self, args):
         self.dir = args.state_dir
@@ -130,6 +168,7 @@ class State:
         self.fail_delay = args.login_fail_delay
         self.unix_preauth = args.unix_preauth
         self.verbose = args.verbose
+        self.answer_all = args.answer_all
         self.lock = threading.Lock()        # users, sessions
         self.rec_lock = threading.Lock()    # calls.log, count, errors.log
         self.config_mtime = None
@@ -137,6 +176,7 @@ class State:
         self.fixed = {}                     # ref -> {"user", "uuid"}
         self.logins = {}                    # ref -> {"user","uuid","preauth"}
         self.logged_out = set()
+        self.tasks = {}                     # ref -> record (+ "_owner")
         self.load_config(initial=True)
 
     def path(self, name):
@@ -225,6 +265,60 @@ class State:
             if self.logins.pop(ref, None) is None:
                 self.logged_out.add(ref)
 
+    # --- tasks (xapi's TaskHelper rules) ---------------------------------
+    def task_call(self, op, caller, args):
+        user, superuser = caller
+        if op == "create":
+            label, desc = args
+            if not isinstance(label, str) or not isinstance(desc, str):
+                self.complain("task.create: label/description not strings")
+                raise XapiError("FIELD_TYPE_ERROR", "label")
+            ref = "OpaqueRef:%s" % uuid.uuid4()
+            with self.lock:
+                self.tasks[ref] = {
+                    "uuid": str(uuid.uuid4()), "name_label": label,
+                    "name_description": desc, "allowed_operations": [],
+                    "current_operations": {}, "created": now_stamp(),
+                    "finished": NEVER, "status": "pending",
+                    "resident_on": "OpaqueRef:NULL", "progress": 0.0,
+                    "type": "<none/>", "result": "", "error_info": [],
+                    "other_config": {}, "subtask_of": "OpaqueRef:NULL",
+                    "subtasks": [], "backtrace": "()", "_owner": user}
+            return ref
+        self_ref = args[0]
+        with self.lock:
+            task = self.tasks.get(self_ref) if isinstance(self_ref, str) \
+                else None
+            if task is None:
+                raise XapiError("HANDLE_INVALID", "task", self_ref)
+            if op == "get_record":
+                return {k: v for k, v in task.items() if k[0] != "_"}
+            if op.startswith("get_"):
+                return task[op[4:]]
+            if task["_owner"] != user and not superuser:
+                raise XapiError("RBAC_PERMISSION_DENIED", "task.destroy/any",
+                                "No permission in user session.")
+            if op == "destroy":
+                del self.tasks[self_ref]
+                return None
+            value = args[1]
+            field = op[4:]
+            ok = {"status": lambda v: v in TASK_STATUS,
+                  "progress": lambda v: isinstance(v, (int, float))
+                  and not isinstance(v, bool),
+                  "result": lambda v: isinstance(v, str),
+                  "error_info": lambda v: isinstance(v, list)
+                  and all(isinstance(x, str) for x in v)}[field]
+            if not ok(value):
+                bad = True
+            else:
+                bad = False
+                task[field] = float(value) if field == "progress" else value
+        if bad:
+            self.complain("task.%s: bad value %r" % (op, value))
+            raise XapiError("FIELD_TYPE_ERROR", "value")
+        return None
+
     # --- records -------------------------------------------------------------
     def record(self, method):
         method = "".join(c if c.isprintable() and c != " " else "?"
@@ -244,6 +338,16 @@ class State:
             with open(self.path("errors.log"), "a", encoding="utf-8") as f:
                 f.write(msg + "\n")
         log(msg)
+
+
+def rec_user(state, ref, expired):
+    """(user name, superuser?) of a valid session."""
+    rec = state.lookup(ref, expired)
+    return (rec["user"], rec["superuser"])
+
+
+def now_stamp():
+    return time.strftime("%Y%m%dT%H:%M:%SZ", time.gmtime())
 
 
 def parse_config(cfg):
@@ -310,6 +414,9 @@ def dispatch(state, transport, method, params, mode):
     if method == "session.logout":
         state.logout(ref)
         return ""
+    if method.startswith("task."):
+        return state.task_call(method[5:], rec_user(state, ref, expired),
+                               params[1:])
     rec = state.lookup(params[1], expired)
     if rec is None:
         raise XapiError("HANDLE_INVALID", "session", params[1])
@@ -475,6 +582,15 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(float(arg))
             except ValueError:
                 name = "bad"
+        if name == "slowcall":
+            slow_method, _, secs = arg.partition("=")
+            try:
+                if call is not None and not isinstance(call, str) and \
+                        call[2] == slow_method:
+                    time.sleep(float(secs))
+                name = "normal"
+            except ValueError:
+                name = "bad"
         if name == "garbage":
             self.respond(200, "application/json",
                          b"<html>this is not JSON-RPC {\"result\":\n")
@@ -489,7 +605,16 @@ class Handler(BaseHTTPRequestHandler):
             self.html(500, "fake_xapi: unknown mode")
             return
         if not is_rpc:
-            self.html(404, "Not Found")
+            if not state.answer_all:
+                self.html(404, "Not Found")
+                return
+            with state.rec_lock:
+                with open(state.path("requests.log"), "a") as f:
+                    f.write("%s %s\n" % (self.command, self.path))
+            self.respond(200, "text/plain", (
+                "fake_xapi %s %s %s\n" % (self.server.transport,
+                                          self.command, self.path)
+            ).encode("utf-8", "replace"))
             return
         if isinstance(call, str):
             self.close_connection = True
@@ -523,11 +648,15 @@ class UnixServer(Quiet, socketserver.ThreadingMixIn,
     transport = "unix"
 
 
-class HttpsServer(Quiet, socketserver.ThreadingMixIn,
-                  socketserver.TCPServer):
+class HttpServer(Quiet, socketserver.ThreadingMixIn,
+                 socketserver.TCPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    transport = "http"
+
+
+class HttpsServer(HttpServer):
     transport = "https"
 
     def get_request(self):
@@ -547,6 +676,9 @@ def main():
     ap.add_argument("--unix", action="append", default=[], metavar="PATH")
     ap.add_argument("--https", action="append", default=[], type=int,
                     metavar="PORT")
+    ap.add_argument("--http", action="append", default=[], type=int,
+                    metavar="PORT")
+    ap.add_argument("--answer-all", action="store_true")
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--state-dir", required=True, metavar="DIR")
@@ -556,8 +688,8 @@ def main():
     ap.add_argument("--unix-preauth", action="store_true")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
-    if not args.unix and not args.https:
-        ap.error("give at least one --unix PATH or --https PORT")
+    if not args.unix and not args.https and not args.http:
+        ap.error("give at least one --unix PATH, --https PORT or --http PORT")
     if args.https and not (args.cert and args.key):
         ap.error("--https needs --cert and --key")
     os.makedirs(args.state_dir, exist_ok=True)
@@ -582,6 +714,8 @@ def main():
                 srv = HttpsServer(("127.0.0.1", port), Handler)
                 srv.ssl_ctx = ctx
                 servers.append(srv)
+        for port in args.http:
+            servers.append(HttpServer(("127.0.0.1", port), Handler))
     except (OSError, ssl.SSLError) as e:
         for srv in servers:
             srv.server_close()
@@ -601,7 +735,8 @@ def main():
     write_atomic(state.path("ready"), "%d\n" % os.getpid())
     log("ready: %s" % ", ".join(
         "unix:%s" % s.server_address if s.transport == "unix"
-        else "https://127.0.0.1:%d" % s.server_address[1] for s in servers))
+        else "%s://127.0.0.1:%d" % (s.transport, s.server_address[1])
+        for s in servers))
 
     while not stop.wait(0.2):
         pass

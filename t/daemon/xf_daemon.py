@@ -2,6 +2,7 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
 # xf_daemon.py - a stand-in for xcp-rrdd / xenopsd in the integration tests.
+# It receives with the receiver kit (kit/python/xapi_forward_receiver.py).
 # Listens on AF_UNIX SOCK_STREAM sockets, receives one message plus one fd
 # (SCM_RIGHTS) per connection, records what it got and answers the HTTP
 # client on the received fd.  Python 3 standard library only.
@@ -80,6 +81,12 @@ import stat
 import sys
 import threading
 import time
+
+# the receiver kit (kit/python, beside t/ in the repository and in the
+# temporary copy t/run-apache-tests.sh makes)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "kit", "python"))
+import xapi_forward_receiver as xfr  # noqa: E402
 
 RECV_MAX = 16384
 PATTERN = bytes(range(256)) * 256  # 64 KiB block for /big
@@ -355,6 +362,8 @@ def handle_xapi(name, conn, data, fd):
             pass
         elif what in RELAY_BEHAVIOURS:
             RELAY_BEHAVIOURS[what](name, env, cs, fam, addr, is_head)
+        elif what in CONTROL_BEHAVIOURS:
+            CONTROL_BEHAVIOURS[what](name, env, conn, cs, fam, addr)
         elif what == "ctl404":
             conn.sendall(b"HTTP/1.1 404 Not Found\r\n"
                          b"Content-Length: 0\r\n\r\n")
@@ -541,6 +550,144 @@ RELAY_BEHAVIOURS = {
 }
 
 
+
+# ---- early answers (46_relay_early*.t) ----------------------------------
+
+def read_body_digest(env, cs):
+    """Read the request body as the envelope announces it (content_length,
+    or chunked); return (bytes got, sha256 hex, how: ok|eof|error:...)."""
+    h = hashlib.sha256()
+    got, how = 0, "ok"
+    try:
+        if env.get("transfer_encoding", "").lower() == "chunked":
+            body = read_chunked(cs)
+            h.update(body)
+            got = len(body)
+        else:
+            want = env.get("content_length", 0)
+            while got < want:
+                chunk = cs.recv(min(1 << 20, want - got))
+                if not chunk:
+                    how = "eof"
+                    break
+                h.update(chunk)
+                got += len(chunk)
+    except (OSError, ValueError) as e:
+        how = "error:%s" % (getattr(e, "strerror", None) or e)
+    return got, h.hexdigest(), how
+
+
+RRD_HEAD = (b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n"
+            b"Cache-Control: no-cache, no-store\r\n\r\n")
+
+
+def rb_rrdput(name, env, cs, fam, addr, is_head):
+    """xcp-rrdd's PUT /rrd: a 200 head with no length *before* reading the
+    body (?after=1: after reading it, as a daemon that reads everything
+    first), then the body, then close.  Event "rrdput id=X got=N want=M
+    sha256=H ok|eof|error"."""
+    after = qint(env, "after", 0)
+    if not after:
+        cs.sendall(RRD_HEAD)
+    got, digest, how = read_body_digest(env, cs)
+    event(name, "rrdput id=%s got=%d want=%s sha256=%s %s" %
+          (env["query"].get("id", "-"), got,
+           env.get("content_length", "chunked"), digest, how))
+    if after:
+        cs.sendall(RRD_HEAD)
+
+
+def rb_early_close(name, env, cs, fam, addr, is_head):
+    """Refuse at once: ?code=N (413) with Connection: close and a short
+    body, then shut the read side (the relay's writes fail) and close."""
+    code = qint(env, "code", 413)
+    msg = b"refused early\n"
+    cs.sendall(head("%d %s" % (code, REASONS.get(code, "Whatever")), name,
+                    fam, addr, len(msg)) + msg)
+    cs.shutdown(socket.SHUT_RDWR)
+    event(name, "earlyclose id=%s" % env["query"].get("id", "-"))
+
+
+RELAY_BEHAVIOURS.update({"rrdput": rb_rrdput, "earlyclose": rb_early_close})
+BEHAVIOURS += ("rrdput", "earlyclose")
+
+
+
+# ---- raw protocols and control sockets (48_tunnel*.t, 25_control_*.t) ---
+
+HS = {  # xenopsd-like handshakes, 32 bytes each
+    "client": b"XF-MIGRATE-HELLO-FROM-SOURCE-v1\n",
+    "daemon": b"XF-MIGRATE-HELLO-FROM-TARGET-v1\n",
+    "client_end": b"XF-MIGRATE-DONE-FROM-SOURCE-v1\n\n",
+    "daemon_end": b"XF-MIGRATE-DONE-FROM-TARGET-v1\n\n",
+}
+
+
+def cb_migrate(name, env, conn, cs, fam, addr):
+    """xenopsd's migration receiver: no HTTP answer at all.  Sends its
+    32-byte handshake, reads the client's, then ?bytes=N (64 MiB) of the
+    pattern each way at once, then the final handshakes; event "migrate
+    id=X hs=ok|bad got=N sha256=H final=ok|bad".  The control socket is
+    kept ?ctl=S (0) seconds more."""
+    n = qint(env, "bytes", 64 << 20)
+    qid = env["query"].get("id", "-")
+    cs.sendall(HS["daemon"])
+    hs = read_exact(cs, 32) == HS["client"]
+    err = []
+
+    def send_side():
+        try:
+            for block in pattern_bytes(n):
+                cs.sendall(block)
+            cs.sendall(HS["daemon_end"])
+        except OSError as e:
+            err.append(str(e))
+
+    t = threading.Thread(target=send_side, daemon=True)
+    t.start()
+    h = hashlib.sha256()
+    got = 0
+    while got < n:
+        chunk = cs.recv(min(1 << 20, n - got))
+        if not chunk:
+            break
+        h.update(chunk)
+        got += len(chunk)
+    final = read_exact(cs, 32) == HS["client_end"]
+    t.join(120)
+    event(name, "migrate id=%s hs=%s got=%d sha256=%s final=%s%s" %
+          (qid, "ok" if hs else "bad", got, h.hexdigest(),
+           "ok" if final else "bad", " error=" + err[0] if err else ""))
+    cs.close()
+    time.sleep(qint(env, "ctl", 0))
+
+
+def cb_ctlhold(name, env, conn, cs, fam, addr):
+    """Answer the client at once (200 "held"), then keep the CONTROL socket
+    ?secs=S (20) seconds, writing "HTTP/1.1 <code>" on it after ?late=L
+    seconds when ?code= is given; event "ctlhold id=X closed_by=daemon|peer
+    after=S" once it is closed."""
+    msg = b"held\n"
+    cs.sendall(head("200 OK", name, fam, addr, len(msg)) + msg)
+    cs.close()
+    secs, late = qint(env, "secs", 20), qint(env, "late", -1)
+    code = qint(env, "code", 0)
+    t0 = time.monotonic()
+    if code and late >= 0:
+        by = wait_peer_close(conn, late)
+        if by is None:
+            conn.sendall(b"HTTP/1.1 %d Late\r\nContent-Length: 0\r\n\r\n"
+                         % code)
+    by = wait_peer_close(conn, max(secs - (time.monotonic() - t0), 0.01))
+    event(name, "ctlhold id=%s closed_by=%s after=%.1f" %
+          (env["query"].get("id", "-"), "daemon" if by is None else "peer",
+           time.monotonic() - t0))
+
+
+CONTROL_BEHAVIOURS = {"rawmigrate": cb_migrate, "ctlhold": cb_ctlhold}
+BEHAVIOURS += tuple(CONTROL_BEHAVIOURS)
+
+
 def handle_fdpass(name, data, fd):
     record(name, data)
     if fd < 0:
@@ -568,26 +715,16 @@ def serve(name, mode, conn):
     try:
         conn.settimeout(30)
         try:
-            data, anc, flags, _ = conn.recvmsg(
-                RECV_MAX, socket.CMSG_SPACE(4 * 4))
-        except OSError as e:
-            log_error(name, "recvmsg: %s" % e)
-            return
-        fds = []
-        for level, typ, cdata in anc:
-            if level == socket.SOL_SOCKET and typ == socket.SCM_RIGHTS:
-                n = len(cdata) - len(cdata) % 4
-                fds.extend(int.from_bytes(cdata[i:i + 4], sys.byteorder)
-                           for i in range(0, n, 4))
-            else:
-                log_error(name, "unexpected cmsg %d/%d" % (level, typ))
-        if flags & socket.MSG_CTRUNC:
-            log_error(name, "control data truncated (MSG_CTRUNC)")
-        if len(fds) > 1:
-            log_error(name, "%d fds received, expected one" % len(fds))
-            for extra in fds[1:]:
-                os.close(extra)
-        fd = fds[0] if fds else -1
+            m = xfr.recv_message(conn, RECV_MAX)
+        except xfr.ReceiveError as e:
+            if e.reason != "eof":
+                log_error(name, str(e))
+                return
+            m = xfr.Message(b"", -1, 0)
+        data, fd = m.data, m.fd
+        if m.extra_fds:
+            log_error(name, "%d fds received, expected one"
+                      % (m.extra_fds + 1))
         if not data and fd < 0:
             log_error(name, "connection closed without a message")
             return

@@ -153,6 +153,27 @@ static void test_find_long_cookie(void **state)
 
 /* ---- constant-time compare --------------------------------------------- */
 
+/* task_id as xapi's ref_param_of_req finds it: cookie, then query. */
+static void test_param_find(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *v;
+
+    assert_null(xf_auth_param_find(NULL, NULL, "task_id", p));
+    v = xf_auth_param_find(NULL, "start=1&task_id=OpaqueRef%3At1", "task_id",
+                           p);
+    assert_string_equal(v, "OpaqueRef:t1");
+    v = xf_auth_param_find("task_id=OpaqueRef:c; x=y", "task_id=OpaqueRef:q",
+                           "task_id", p);
+    assert_string_equal(v, "OpaqueRef:c"); /* the cookie first */
+    v = xf_auth_param_find("x=y", "task_id=&task_id=OpaqueRef:q2", "task_id",
+                           p);
+    assert_string_equal(v, "OpaqueRef:q2"); /* empty values do not count */
+    assert_null(xf_auth_param_find("task_idx=1", "xtask_id=2&task_ids=3",
+                                   "task_id", p));
+    assert_null(xf_auth_param_find(NULL, "task_id=a%00b", "task_id", p));
+}
+
 static void test_ct_equal(void **state)
 {
     (void)state;
@@ -353,12 +374,12 @@ static void test_decision_vector(void **state)
 
 static void test_has_perms(void **state)
 {
-    const char *held[] = {"http/get_services", "VM.start",
-                          "http/get_rrd_updates", NULL};
+    const char *held[] = {"http/get_services", "VM.start", "http/rrd_updates",
+                          NULL};
     const char *none[] = {NULL};
     const char *req1[] = {"http/get_services", NULL};
     const char *req2[] = {"HTTP/GET_SERVICES", "vm.START", NULL};
-    const char *req3[] = {"http/get_services", "http/put_rrd", NULL};
+    const char *req3[] = {"http/get_services", "http/rrd", NULL};
     const char *missing = "unset";
 
     (void)state;
@@ -369,7 +390,7 @@ static void test_has_perms(void **state)
     assert_null(missing);
     assert_true(xf_auth_has_perms(req2, held, &missing));
     assert_false(xf_auth_has_perms(req3, held, &missing));
-    assert_string_equal(missing, "http/put_rrd");
+    assert_string_equal(missing, "http/rrd");
     assert_false(xf_auth_has_perms(req1, none, &missing));
     assert_string_equal(missing, "http/get_services");
     assert_false(xf_auth_has_perms(req1, NULL, NULL));
@@ -382,7 +403,7 @@ int main(void)
         XF_TEST(test_ct_equal),        XF_TEST(test_cache_id),
         XF_TEST(test_cache_id_vector), XF_TEST(test_decision),
         XF_TEST(test_decision_forged), XF_TEST(test_decision_vector),
-        XF_TEST(test_has_perms),
+        XF_TEST(test_has_perms),       XF_TEST(test_param_find),
     };
 
     if (xf_test_init() != 0)

@@ -577,6 +577,32 @@ static void test_head_too_large(void **state)
                  "response head too large", NULL, *state);
 }
 
+/* Found by fuzz_http (fuzz/regress/http/head-limits): a header line over
+ * both the line and the head limit was "header line too long" when read
+ * at once but "response head too large" when it came in pieces. The limit
+ * passed first in the byte stream is reported, whatever the reads. */
+static void test_head_limits_any_split(void **state)
+{
+    xf_http_limits_t lim = {32, 80, 0};
+    const char *st = "HTTP/1.1 200 OK\r\n";
+    const char *a3 = "A: 1\r\nA: 1\r\nA: 1\r\n";
+
+    /* 35 bytes of head, then a line of 40: the line limit first */
+    assert_fails(apr_pstrcat(*state, st, a3,
+                             pad(*state, "V: ", 40, "\r\n\r\n"), NULL),
+                 "header line too long", &lim, *state);
+    /* 71 bytes of head, then the same line: the head limit first */
+    assert_fails(apr_pstrcat(*state, st, a3, a3,
+                             pad(*state, "W: ", 16, "\r\n"),
+                             pad(*state, "V: ", 40, "\r\n\r\n"), NULL),
+                 "response head too large", &lim, *state);
+    /* a CR at the line limit counts only once a byte other than LF
+     * follows it */
+    assert_fails(apr_pstrcat(*state, st,
+                             pad(*state, "V: ", 32, "\rx\r\n\r\n"), NULL),
+                 "header line too long", &lim, *state);
+}
+
 static void test_too_many_fields(void **state)
 {
     xf_http_limits_t lim = {0, 0, 3};
@@ -728,6 +754,28 @@ static void test_chunk_limits(void **state)
     assert_fails(apr_pstrcat(*state, head, "0\r\n",
                              pad(*state, "T: ", 32, "\r\n"), tr,
                              "U: 1234\r\n\r\n", NULL),
+                 "trailer section too large", &lim, *state);
+}
+
+/* Found by fuzz_http (fuzz/regress/http/trailer-limits): a trailer line
+ * over both limits was "line too long" when read at once but "section too
+ * large" when it came in pieces. Now the limit passed first in the byte
+ * stream is reported, whatever the reads. */
+static void test_trailer_limits_any_split(void **state)
+{
+    xf_http_limits_t lim = {32, 80, 0};
+    const char *head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const char *tr = "T: 1\r\nT: 1\r\nT: 1\r\nT: 1\r\nT: 1\r\nT: 1\r\n";
+
+    /* 36 bytes of trailers, then a line of 40: the section (80) is passed
+     * at its 45th byte, the line limit (32) at its 33rd */
+    assert_fails(apr_pstrcat(*state, head, "0\r\n", tr,
+                             pad(*state, "V: ", 40, "\r\n\r\n"), NULL),
+                 "trailer line too long", &lim, *state);
+    /* 66 bytes of trailers, then the same line: the section first */
+    assert_fails(apr_pstrcat(*state, head, "0\r\n", tr,
+                             pad(*state, "W: ", 28, "\r\n"),
+                             pad(*state, "V: ", 40, "\r\n\r\n"), NULL),
                  "trailer section too large", &lim, *state);
 }
 
@@ -927,6 +975,8 @@ int main(void)
         XF_TEST(test_content_length_values),
         XF_TEST(test_bad_chunks),
         XF_TEST(test_chunk_limits),
+        XF_TEST(test_trailer_limits_any_split),
+        XF_TEST(test_head_limits_any_split),
         XF_TEST(test_truncated),
         XF_TEST(test_bytes_after_body),
         XF_TEST(test_api_edges),

@@ -374,11 +374,11 @@ static void test_ok_list(void **state)
 
     call_json(&rep, p, 200, "session.get_rbac_permissions",
               "{\"jsonrpc\":\"2.0\",\"result\":[\"http/get_services\","
-              "\"vm.start\",\"http/put_rrd\"],\"id\":1}");
+              "\"vm.start\",\"http/rrd\"],\"id\":1}");
     assert_int_equal(rep.code, XF_XAPI_OK);
     assert_non_null(rep.list);
     assert_string_equal(rep.list[0], "http/get_services");
-    assert_string_equal(rep.list[2], "http/put_rrd");
+    assert_string_equal(rep.list[2], "http/rrd");
     assert_null(rep.list[3]);
     call_json(&rep, p, 200, "m", "{\"result\":[],\"id\":1}");
     assert_int_equal(rep.code, XF_XAPI_OK);
@@ -397,6 +397,61 @@ static void test_ok_list(void **state)
     call_json(&rep, p, 200, "m", "{\"result\":[\"a\",2],\"id\":1}");
     assert_int_equal(rep.code, XF_XAPI_GARBAGE);
     assert_null(rep.list);
+}
+
+/* Typed params: a number, a string set, strings (task.set_progress,
+ * task.set_error_info, task.set_status), as XAPI's datamodel types them. */
+static void test_typed_params(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *const info[] = {"RBAC_PERMISSION_DENIED", "http/rrd",
+                                "a \"quoted\" message", NULL};
+    const char *ans = http(p, 200, "application/json",
+                           "{\"jsonrpc\":\"2.0\",\"result\":null,\"id\":1}");
+    xf_xapi_endpoint_t ep = unix_ep(p, 5000);
+    xf_xapi_param_t prm[5];
+    xf_xapi_reply_t rep;
+    json_object *o, *v, *e;
+
+    memset(prm, 0, sizeof(prm));
+    prm[0].s = SESSION;
+    prm[1].s = "OpaqueRef:task";
+    prm[2].type = XF_XAPI_FLOAT;
+    prm[2].f = 1.0;
+    prm[3].type = XF_XAPI_STRINGS;
+    prm[3].list = info;
+    prm[4].type = XF_XAPI_STRINGS; /* an empty set */
+    fake_start(ans, strlen(ans), 1);
+    assert_int_equal(xf_xapi_call_ex(&rep, &ep, "task.set_progress", prm, 5, p),
+                     APR_SUCCESS);
+    fake_stop();
+    assert_int_equal(rep.code, XF_XAPI_OK); /* null result */
+    assert_int_equal(fake.served, 1);
+    o = json_tokener_parse(fake.body);
+    assert_non_null(o);
+    assert_true(json_object_object_get_ex(o, "method", &v));
+    assert_string_equal(json_object_get_string(v), "task.set_progress");
+    assert_true(json_object_object_get_ex(o, "params", &v));
+    assert_int_equal(json_object_array_length(v), 5);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 0)),
+                        SESSION);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(v, 1)),
+                        "OpaqueRef:task");
+    e = json_object_array_get_idx(v, 2);
+    assert_true(json_object_is_type(e, json_type_double));
+    assert_true(json_object_get_double(e) == 1.0);
+    e = json_object_array_get_idx(v, 3);
+    assert_true(json_object_is_type(e, json_type_array));
+    assert_int_equal(json_object_array_length(e), 3);
+    assert_string_equal(json_object_get_string(json_object_array_get_idx(e, 2)),
+                        "a \"quoted\" message");
+    e = json_object_array_get_idx(v, 4);
+    assert_true(json_object_is_type(e, json_type_array));
+    assert_int_equal(json_object_array_length(e), 0);
+    json_object_put(o);
+    /* the number goes on the wire as a JSON number, not a string */
+    assert_non_null(strstr(fake.body, ",1.0,") ? fake.body
+                                               : strstr(fake.body, ",1,"));
 }
 
 /* ---- XAPI errors ------------------------------------------------------- */
@@ -627,10 +682,15 @@ static void test_unreachable(void **state)
     xf_xapi_endpoint_t ep = unix_ep(p, 2000);
     xf_xapi_reply_t rep;
 
-    /* no server on the socket path */
+    /* no server on the socket path: the error names the socket (not
+     * libcurl's placeholder URL for it) and why */
     assert_int_equal(xf_xapi_call(&rep, &ep, "m", NULL, p), APR_SUCCESS);
     assert_int_equal(rep.code, XF_XAPI_UNREACHABLE);
     assert_non_null(strstr(rep.error, "onnect"));
+    assert_non_null(strstr(rep.error, ep.url));
+    assert_non_null(strstr(rep.error, "No such file or directory"));
+    assert_null(strstr(rep.error, "localhost"));
+    assert_null(strstr(rep.error, "port 80"));
     assert_int_equal(rep.http_status, 0);
     /* https with the TLS options set, nothing listening */
     ep.url = "https://127.0.0.1:1/";
@@ -792,7 +852,7 @@ int main(void)
         XF_TEST(test_non_200),       XF_TEST(test_chunked),
         XF_TEST(test_oversize),      XF_TEST(test_unreachable),
         XF_TEST(test_timeout),       XF_TEST(test_https),
-        XF_TEST(test_threads),
+        XF_TEST(test_threads),       XF_TEST(test_typed_params),
     };
 
     if (xf_test_init() != 0)

@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# The envelope (SPEC 2), byte for byte, as the daemon receives it: /r/echo
+# The envelope, byte for byte, as the daemon receives it: /r/echo
 # answers with exactly the bytes it got.  The expected JSON is computed here
 # from the request as sent (XapiForward::Envelope), never copied from the
 # module's output.
@@ -73,7 +73,7 @@ sub echo_case {
     ok t_cmp($res->content, $env, 'LWP GET: envelope byte for byte');
     my @keys = eval { top_keys($res->content) };
     ok t_cmp(key_order_ok(@keys) ? 1 : "bad order: @keys", 1,
-             'LWP GET: top-level keys in SPEC order');
+             'LWP GET: top-level keys in xapi's order');
 }
 
 # --- 2. everything a header set can carry --------------------------------

@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# Hand-off (SPEC 3): after sendmsg httpd writes nothing more on the client
+# Hand-off: after sendmsg httpd writes nothing more on the client
 # socket, so the client must receive exactly the daemon's bytes.  Run under
 # event, worker and prefork by t/run-apache-tests.sh.
 use strict;

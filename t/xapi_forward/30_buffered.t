@@ -1,9 +1,9 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
 # Bytes httpd already holds past the request head (a body sent with the
-# head, a pipelined request) must never be lost (SPEC 3.2, 4):
+# head, a pipelined request) must never be lost:
 #   XapiForwardMode handoff  -> 500 + XAPIFWD0009
-#   XapiForwardMode auto     -> relayed (SPEC 4); never a silent loss.
+#   XapiForwardMode auto     -> relayed; never a silent loss.
 # XF_EXPECT_RELAY=0 loosens auto mode to "relayed, or 500 + XAPIFWD0009"
 # (for a build without relay mode).
 use strict;

@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# Relay (SPEC 4): TLS and HTTP/2 clients cannot be handed their socket, so
+# Relay: TLS and HTTP/2 clients cannot be handed their socket, so
 # the module passes a socketpair end instead and relays the request body and
 # the daemon's response through httpd's filters.  The daemon must not see a
 # difference, and neither must the client.

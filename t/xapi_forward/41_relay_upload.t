@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# Relay (SPEC 4, issue 4): request bodies reach the daemon intact, whatever
+# Relay: request bodies reach the daemon intact, whatever
 # httpd had already read with the head.
 #   - a 64 MiB PUT whose first 64 KiB arrive with the head, over HTTPS and
 #     on plaintext in auto mode (relayed because bytes were buffered)

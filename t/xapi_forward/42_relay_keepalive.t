@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# Relay (SPEC 4, issue 4): the client connection outlives each request.
+# Relay: the client connection outlives each request.
 #   - pipelined requests on plaintext (auto mode: relayed while more bytes
 #     are buffered), in relay mode, and over TLS: every request answered,
 #     in order, bytes intact (echo bodies are the envelopes, byte for byte)

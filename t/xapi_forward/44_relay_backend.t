@@ -9,7 +9,7 @@
 #                                               daemon's end is closed
 #   body shorter than its Content-Length     -> the client sees the response
 #                                               cut off (connection closed,
-#                                               h2 stream reset) + XAPIFWD0106
+#                                               h2 stream reset) + XAPIFWD0113/0114
 # on plaintext (XapiForwardMode relay), TLS and HTTP/2; and httpd keeps
 # answering afterwards.
 use strict;
@@ -150,10 +150,11 @@ else {
 # ---- the body breaks off after the head went out -----------------------------
 for my $v (@VHOSTS) {
     my($vh, $tag) = @$v;
-    for my $c (['/r/truncate?id=%s-len', 'Content-Length 100000, 1000 bytes, close'],
-               ['/r/truncate?te=chunked&id=%s-chunked', 'chunked, 1000 bytes, close'],
-               ['/t2/truncate?hold=1&id=%s-stall', '1000 bytes, then stalls']) {
-        my($fmt, $what) = @$c;
+    # XAPIFWD0113: closed before the end; XAPIFWD0114: timed out
+    for my $c (['/r/truncate?id=%s-len', 'Content-Length 100000, 1000 bytes, close', 'XAPIFWD0113'],
+               ['/r/truncate?te=chunked&id=%s-chunked', 'chunked, 1000 bytes, close', 'XAPIFWD0113'],
+               ['/t2/truncate?hold=1&id=%s-stall', '1000 bytes, then stalls', 'XAPIFWD0114']) {
+        my($fmt, $what, $want) = @$c;
         my $r = get($vh, sprintf $fmt, $tag);
         ok t_cmp(join(' ', $r->{status}, $r->{complete} ? 'complete' : 'cut',
                       length $r->{body}, $r->{eof} ? 'closed' : 'open'),
@@ -161,14 +162,14 @@ for my $v (@VHOSTS) {
                  "$tag, daemon's body $what: the client sees it cut off");
         ok t_cmp($r->{elapsed} < 8 ? 1 : sprintf('after %.1f s', $r->{elapsed}),
                  1, "$tag, daemon's body $what: without delay");
-        $log->check("$tag, body $what", expect => { XAPIFWD0106 => 'error' });
+        $log->check("$tag, body $what", expect => { $want => 'error' });
     }
 }
 if (!$h2_skip) {
     my($rc, $code, $n) = curl_h2('/r/truncate?id=h2');
     ok t_cmp($rc != 0 && $n <= 1000 ? 'cut' : "curl exit $rc, $n bytes",
              'cut', 'h2, truncated body: curl sees the stream cut off');
-    $log->check('h2, truncated body', expect => { XAPIFWD0106 => 'error' });
+    $log->check('h2, truncated body', expect => { XAPIFWD0113 => 'error' });
 }
 else {
     skip($h2_skip, 0) for 1 .. 2;

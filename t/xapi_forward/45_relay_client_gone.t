@@ -180,7 +180,7 @@ for my $c (['xf_relay', 'plain', 'big'], ['xf_relay_tls', 'TLS', 'big'],
 # relay finds its end empty and passes a FLUSH down before waiting.  The
 # client reads 1 MiB, stops reading until httpd's writes to it block (in
 # that FLUSH), then closes.  That is the client going away (XAPIFWD0111,
-# debug), not a broken response from the daemon (XAPIFWD0106, error).
+# debug), not a broken response from the daemon (XAPIFWD0112-0114, error).
 for my $c (['xf_relay', 'plain'], ['xf_relay_tls', 'TLS']) {
     my($vh, $tag) = @$c;
     for my $i (1 .. 2) {

@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# Access control against XAPI (SPEC 5, issue 5), part 1: every credential
+# Access control against XAPI, part 1: every credential
 # source in xapi's order, their answers, and what reaches the daemon
 # (stripping on and off).  The fake XAPI (t/daemon/fake_xapi.py) runs twice:
 # "unix" on xapi's local socket, with --unix-preauth (xapi's trap: a login

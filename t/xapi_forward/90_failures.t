@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# Failures (SPEC 7): each case checks the status the client gets and the
+# Failures: each case checks the status the client gets and the
 # exact tag in the error log, and that nothing else was logged at [warn] or
 # worse.
 use strict;

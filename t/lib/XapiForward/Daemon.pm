@@ -24,7 +24,7 @@ use Time::HiRes qw(time sleep);
 use Apache::Test ();
 use Exporter 'import';
 
-our @EXPORT_OK = qw(stop_pid kill_pid httpd_children);
+our @EXPORT_OK = qw(stop_pid kill_pid httpd_children stop_at_exit);
 
 my @running;
 
@@ -132,6 +132,10 @@ END {
     $? = $status;
 }
 
+# Have another helper's object (anything with a stop method) stopped at
+# exit too.
+sub stop_at_exit { push @running, @_ }
+
 
 # Lines of <name>.events (what the daemon saw) matching $re.
 sub events {
@@ -167,7 +171,9 @@ sub stop_pid {
 }
 
 # The pids of the children of the test httpd (its workers), or of the
-# httpd whose parent pid is given (XapiForward::FrontEnd's ->pid).
+# httpd whose parent pid is given (XapiForward::FrontEnd's ->pid); httpd
+# itself when it has none: it serves alone (-X, -D ONE_PROCESS: make
+# test-valgrind-live).
 sub httpd_children {
     my $ppid = shift || do {
         open my $fh, '<', Apache::Test::vars('t_logs') . '/httpd.pid' or die;
@@ -180,7 +186,7 @@ sub httpd_children {
         my($pid, $pp) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
         push @pids, $pid if $pp == $ppid;
     }
-    return @pids;
+    return @pids ? @pids : ($ppid);
 }
 
 1;

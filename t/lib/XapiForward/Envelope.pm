@@ -1,6 +1,6 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
-# XapiForward::Envelope - the envelope a request must produce (SPEC 2),
+# XapiForward::Envelope - the envelope a request must produce,
 # computed independently of the C code, plus an order-preserving JSON reader
 # for assertions on key order.
 package XapiForward::Envelope;

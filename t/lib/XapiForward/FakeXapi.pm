@@ -8,11 +8,18 @@
 #                                        preauth => 1);
 #   my $h = XapiForward::FakeXapi->start('https',
 #                                        https => conf_port('xf_fake_https_port'));
+#   my $f = XapiForward::FakeXapi->start('front', http => PORT,
+#                                        answer_all => 1);   # xapi's port 80
+#   $f->requests;          # "METHOD TARGET" of what was not JSON-RPC
 #   $x->count;             # JSON-RPC calls since start (or reset)
 #   $x->calls;             # their method names, in order
 #   $x->reset;             # forget the calls
+#   $x->calls_once('session.logout');  # "m1,m2,..." once that method was
+#                          # called (at most 10 s): work after a response
 #   $x->mode('down');      # normal down slow:S garbage html500 slave:ADDR
 #   $x->expire($ref);      # the session is now SESSION_INVALID
+#   $x->rpc('task.create', $s, 'l', 'd');  # a JSON-RPC call of our own:
+#                          # its result, or dies with "NAME [params]"
 #   $x->stop;              # also done at exit
 #   $x->kill_hard;         # SIGKILL, calls in flight die with it
 #
@@ -47,7 +54,7 @@ use XapiForward::Raw qw(exchange conn_exchange host_of parse_responses);
 
 our @EXPORT_OK = qw(conf_port users sessions pool_secret remember_secret
                     check_secrets request basic session_of start_pair
-                    checked_get checked_request);
+                    checked_get start_task_xapi checked_request);
 
 my @running;
 
@@ -78,13 +85,15 @@ sub spew {
     rename $tmp, $f or die "rename $tmp: $!\n" unless $append;
 }
 
-# a port reserved in t/conf/access.conf.in by "Define NAME @NextAvailablePort@"
+# a port reserved in t/conf/access.conf.in (or t/conf/$file.in) by
+# "Define NAME @NextAvailablePort@"
 sub conf_port {
-    my $name = shift;
-    my $conf = slurp(vars()->{t_conf} . '/access.conf')
-      or die "no generated t/conf/access.conf\n";
+    my($name, $file) = @_;
+    $file ||= 'access.conf';
+    my $conf = slurp(vars()->{t_conf} . "/$file")
+      or die "no generated t/conf/$file\n";
     $conf =~ /^\s*Define\s+\Q$name\E\s+(\d+)\s*$/m
-      or die "no 'Define $name <port>' in t/conf/access.conf\n";
+      or die "no 'Define $name <port>' in t/conf/$file\n";
     return $1;
 }
 
@@ -149,6 +158,8 @@ sub start {
           '--key', "$tls/key.pem";
     }
     push @args, '--login-fail-delay', $o{fail_delay} if $o{fail_delay};
+    push @args, '--http', $o{http} if defined $o{http};
+    push @args, '--answer-all' if $o{answer_all};
 
     my $pid = fork;
     die "fork: $!\n" unless defined $pid;
@@ -184,9 +195,29 @@ sub count {
     return $n ? 0 + $n : 0;
 }
 
+# the requests other than POST /jsonrpc it answered ("METHOD TARGET"),
+# with answer_all => 1
+sub requests {
+    my $s = slurp("$_[0]{dir}/requests.log");
+    return defined $s ? split /\n/, $s : ();
+}
+
 sub calls {
     my $s = slurp("$_[0]{dir}/calls.log");
     return defined $s ? split /\n/, $s : ();
+}
+
+# the calls, joined with ',', once $method is among them (or after
+# $timeout seconds, default 10): for what the module does after a response
+sub calls_once {
+    my($self, $method, $timeout) = @_;
+    my $deadline = time + ($timeout || 10);
+    while (1) {
+        my $calls = join ',', $self->calls;
+        return $calls if $calls =~ /(?:^|,)\Q$method\E(?:,|$)/
+          || time > $deadline;
+        sleep 0.05;
+    }
 }
 
 # lines of errors.log: protocol complaints (bad Content-Type, bad JSON-RPC)
@@ -211,6 +242,40 @@ sub expire {
     my($self, @refs) = @_;
     spew("$self->{dir}/expired", join('', map { "$_\n" } @refs), 1);
     return $self;
+}
+
+# One JSON-RPC 2.0 call to this fake, as a client of XAPI would make it
+# (over its unix socket, else over HTTPS). Returns the result; dies with
+# "NAME [param, ...]" on an XAPI error.
+sub rpc {
+    my($self, $method, @params) = @_;
+    my $json = JSON::PP->new->canonical;
+    my $body = $json->encode({ jsonrpc => '2.0', method => $method,
+                               params => \@params, id => 1 });
+    my $s;
+    if ($self->{sock}) {
+        require IO::Socket::UNIX;
+        $s = IO::Socket::UNIX->new(Peer => $self->{sock})
+          or die "connect $self->{sock}: $!\n";
+    }
+    else {
+        require IO::Socket::SSL;
+        $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{port},
+                                  SSL_verify_mode => 0, Timeout => 10)
+          or die "TLS connect: $IO::Socket::SSL::SSL_ERROR\n";
+    }
+    print $s "POST /jsonrpc HTTP/1.1\r\nHost: localhost\r\n"
+      . "Content-Type: application/json\r\nContent-Length: "
+      . length($body) . "\r\nConnection: close\r\n\r\n$body";
+    my $resp = do { local $/; <$s> } // '';
+    close $s;
+    my(undef, $rbody) = split /\r\n\r\n/, $resp, 2;
+    my $r = eval { $json->decode($rbody // '') }
+      or die "$method: no JSON-RPC answer: $resp\n";
+    die join(' ', $r->{error}{message}, @{ $r->{error}{data} || [] }) . "\n"
+      if $r->{error};
+    return $r->{result};
 }
 
 sub stop {
@@ -280,11 +345,12 @@ sub check_secrets {
     for my $f (@files) {
         open my $fh, '<:raw', $f or next;
         while (my $l = <$fh>) {
+            my $ln = $.;   # needles() reads files: $. is not ours then
             for my $n (needles()) {
                 next if index($l, $n->[1]) < 0;
                 chomp $l;
                 push @hits, "$n->[0] in " . File::Basename::basename($f)
-                  . " line $.: $l";
+                  . " line $ln: $l";
             }
         }
     }
@@ -323,6 +389,14 @@ sub start_pair {
                                https => conf_port('xf_fake_https_port')));
 }
 
+# The one fake of t/conf/task.conf.in (56, 57): sessions, Basic logins and
+# tasks over HTTPS, where its vhosts' XapiForwardXapiURL and
+# XapiForwardLoginURL both point.
+sub start_task_xapi {
+    return __PACKAGE__->start(
+        'task', https => conf_port('xf_task_xapi_port', 'task.conf'));
+}
+
 # GET $target on vhost $vh; returns the response plus what changed:
 # {delta} = "rrdd=N unix=calls https=calls" (N: requests the daemon got)
 # and {unix_calls} (the methods the unix fake got).
@@ -342,6 +416,13 @@ sub checked_request {
     $hx->reset if $hx;
     my $r = request($vh, $method, $target, @h);
     $d->wait_count('rrdd', $before + 1, $r->{status} == 200 ? 1 : 0.2);
+    # a Basic login's session is logged out after the response
+    if ($r->{status} == 200 || $r->{status} == 403) {
+        for my $x (grep { $_ } $ux, $hx) {
+            $x->calls_once('session.logout')
+              if grep { $_ eq 'session.login_with_password' } $x->calls;
+        }
+    }
     $r->{unix_calls} = [$ux->calls];
     $r->{delta} = sprintf 'rrdd=%d unix=%s https=%s',
       $d->count('rrdd') - $before, join(',', $ux->calls) || '-',

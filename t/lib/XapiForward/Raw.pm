@@ -191,15 +191,31 @@ sub parse_responses {
 
 
 # A connection to a vhost: plaintext, or TLS (vhosts named *tls*) speaking
-# HTTP/1.1.
+# HTTP/1.1.  Options: port => N (a port that is no Apache::Test vhost; TLS
+# when tls => 1), sni => 0 (send no server name, as XenCenter) or a name,
+# ssl_version => 'TLSv1_2' (only that version).
 sub conn {
-    my $vh = shift;
-    return raw_connect($vh) unless $vh =~ /tls/;
+    my($vh, %o) = @_;
+    my $tls = $o{port} ? $o{tls} : $vh =~ /tls/;
+    my $port = $o{port} || port_of($vh);
+    return raw_connect($vh) unless $tls || $o{port};
+    unless ($tls) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp',
+                                      Timeout => 10)
+          or die "connect to port $port: $!\n";
+        binmode $s;
+        return $s;
+    }
     require IO::Socket::SSL;
     my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
-                                 PeerPort => port_of($vh),
+                                 PeerPort => $port,
                                  SSL_verify_mode => 0,
-                                 SSL_hostname => 'localhost',
+                                 SSL_hostname =>
+                                   (defined $o{sni} ? $o{sni} || ''
+                                                    : 'localhost'),
+                                 ($o{ssl_version}
+                                  ? (SSL_version => $o{ssl_version}) : ()),
                                  SSL_alpn_protocols => ['http/1.1'],
                                  Timeout => 10)
       or die "TLS connect: $IO::Socket::SSL::SSL_ERROR\n";
@@ -226,11 +242,13 @@ sub send_all {
 # exchange() over conn(): send $bytes on a new plaintext or TLS connection
 # and read until the server closes it (or `timeout` seconds, default 30,
 # pass without progress), minding bytes IO::Socket::SSL already holds.
-# Returns a hash: data, eof, error, lport.
+# Other options go to conn().  Returns a hash: data, eof, error, lport,
+# tls (the TLS version, e.g. "TLSv1_2"; '' for plaintext).
 sub conn_exchange {
     my($vh, $bytes, %o) = @_;
-    my $s = conn($vh);
-    my %r = (data => '', eof => 0, error => '', lport => $s->sockport);
+    my $s = conn($vh, %o);
+    my %r = (data => '', eof => 0, error => '', lport => $s->sockport,
+             tls => ($s->can('get_sslversion') ? $s->get_sslversion : ''));
     send_all($s, $bytes) or $r{error} = 'write failed';
     my $sel = IO::Select->new($s);
     while (!$r{error}) {

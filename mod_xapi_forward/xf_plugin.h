@@ -1,0 +1,42 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE).
+ *
+ * xf_plugin.h - custom services at /services/plugin/<name> (the "API for
+ * contacting custom services"): directives, the 405/404/302 answers, and
+ * the dispatch to mod_proxy_http ("http") or the xapi:// scheme ("channel").
+ */
+#ifndef XF_PLUGIN_H
+#define XF_PLUGIN_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+/** r->notes key set once a request is dispatched to a service (its name). */
+#define XF_NOTE_PLUGIN "xapi-forward-plugin"
+
+/** header_parser: methods other than GET, PUT, POST get 405 + Allow. */
+int xf_plugin_header_parser(request_rec *r);
+
+/** handler (runs before mod_proxy's): name, 302, socket checks, dispatch. */
+int xf_plugin_handler(request_rec *r);
+
+/** post_config: warn when the "http" way is used without mod_proxy_http. */
+void xf_plugin_post_config(server_rec *s);
+
+/**
+ * The status the access checker answers: in a services location without
+ * a valid session, 401 becomes 403 unless XapiForwardPluginNoSessionStatus
+ * says 401. @return the status to send
+ */
+int xf_plugin_auth_status(request_rec *r, int status);
+
+/* directive setters (the table is in xf_config.c) */
+const char *xf_plugin_set_on(cmd_parms *cmd, void *dv, int on);
+const char *xf_plugin_set_dir(cmd_parms *cmd, void *dv, const char *arg);
+const char *xf_plugin_set_way(cmd_parms *cmd, void *dv, const char *a1,
+                              const char *a2);
+const char *xf_plugin_set_host(cmd_parms *cmd, void *dv, const char *name,
+                               const char *url);
+const char *xf_plugin_set_host_map(cmd_parms *cmd, void *dv, const char *file);
+const char *xf_plugin_set_nosession(cmd_parms *cmd, void *dv, const char *arg);
+
+#endif /* XF_PLUGIN_H */

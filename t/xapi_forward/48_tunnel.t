@@ -1,0 +1,79 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# Tunnel relay (issue 10): a xenopsd-like migration through the front door.
+# The source side (t/daemon/xf_migrate_client.py) sends PUT /x/rawmigrate
+# with no length, then a 32-byte handshake each way, 64 MiB each way at once, a
+# final handshake each way, and EOF; the daemon never answers HTTP.
+#   - plain hand-off (httpd holds nothing past the head)
+#   - tunnel, plaintext, the first handshake sent with the head (buffered)
+#   - tunnel over TLS, and over TLS with the handshake sent with the head
+#   - HTTP/2: refused (505, XAPIFWD0122) before reaching the daemon
+# Bytes compared both ways; the access log shows the bytes each way.
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin ();
+use lib "$FindBin::Bin/../lib";
+
+use Apache::Test;
+use Apache::TestUtil;
+use JSON::PP ();
+use XapiForward::AccessLog qw(log_line mark);
+use XapiForward::Daemon;
+use XapiForward::ErrorLog;
+use XapiForward::Raw qw(h2_skip port_of);
+
+plan tests => 17, need_module('proxy', 'xapi_forward', 'ssl');
+
+my $N = 64 << 20;
+my $log = XapiForward::ErrorLog->new;
+my $d = XapiForward::Daemon->start(qw(xenopsd));
+my $client = Apache::Test::vars('t_dir') . '/daemon/xf_migrate_client.py';
+my $pos = mark('xf_tunnel_access_log');
+
+sub migrate {
+    my($vh, $id, @opt) = @_;
+    my $port = port_of($vh);
+    my $out = `python3 $client --port $port --bytes $N @opt '/x/rawmigrate?id=$id&bytes=$N'`;
+    return eval { JSON::PP::decode_json($out) } || { error => "no result: $out" };
+}
+
+for my $case (['xf_tun_plain', 'handoff', 'handoff', []],
+              ['xf_tun_plain', 'buffered', 'tunnel', ['--buffered']],
+              ['xf_tun_tls', 'tls', 'tunnel', ['--tls']],
+              ['xf_tun_tls', 'tls-buffered', 'tunnel', ['--tls', '--buffered']]) {
+    my($vh, $id, $fwd, $opt) = @$case;
+    my $r = migrate($vh, $id, @$opt);
+    ok t_cmp(join(' ', map { $_ // '-' } @$r{qw(hs final got eof error)},
+                  ($r->{got_sha} // '') eq ($r->{want_sha} // 'x') ? 'same'
+                  : 'differs'),
+             "ok ok $N 1 - same",
+             "$id: handshakes, 64 MiB from the daemon intact, clean EOF");
+    my($e) = $d->events('xenopsd', qr/^migrate id=\Q$id\E /);
+    ok t_cmp($e // 'no event',
+             "migrate id=$id hs=ok got=$N sha256="
+             . ($r->{sent_sha} // '?') . ' final=ok',
+             "$id: the daemon got the handshakes and 64 MiB intact");
+    my $bytes = $fwd eq 'tunnel' ? ' in=' . ($N + 64) . ' out=' . ($N + 64)
+                                 : ' in=- out=-';
+    ok t_cmp(log_line('xf_tunnel_access_log', $pos, 'PUT',
+                      "/x/rawmigrate?id=$id&bytes=$N") // 'no line',
+             qr/ fwd=$fwd$bytes /,
+             "$id: $fwd, bytes each way in the access log");
+}
+$log->check('migrations');
+
+# ======================= HTTP/2: refused ===================================
+if (my $skip = h2_skip()) {
+    skip($skip, 0) for 1 .. 3;
+}
+else {
+    my $before = $d->count('xenopsd');
+    my $host = 'localhost:' . port_of('xf_tun_tls');
+    my $w = `curl -s -k --http2 --max-time 30 -o /dev/null -w '%{http_code} %{http_version}' -X PUT --data-binary hello 'https://$host/x/rawmigrate?id=h2'`;
+    ok t_cmp($w, '505 2', 'h2: a tunnel is refused with 505');
+    ok t_cmp($d->count('xenopsd'), $before, 'h2: nothing reached the daemon');
+    $log->check('h2 refusal', expect => { XAPIFWD0122 => 'error' });
+}
+
+ok t_cmp(join("\n", $d->errors), '', 'daemon: no errors');
