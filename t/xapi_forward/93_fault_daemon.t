@@ -66,7 +66,7 @@ t_debug('fds before: ' . join ' ', map { "$_:$before->{$_}" } sort keys %$before
              . 'connection closes');
     ok t_cmp(scalar(grep { $_->{error} eq 'timeout' } @r), 0,
              'killed mid-response: no client left waiting');
-    $log->check('killed mid-response', expect => { XAPIFWD0106 => 'error' });
+    $log->check('killed mid-response', expect => { XAPIFWD0113 => 'error' });
 
     $d = XapiForward::Daemon->start(@NAMES);
     @r = load([good(3)])->collect;

@@ -24,6 +24,7 @@ use warnings FATAL => 'all';
 use Exporter 'import';
 use POSIX ();
 use Time::HiRes qw(time sleep);
+use XapiForward::Load qw(proc_fds);
 use XapiForward::Raw qw(raw_connect read_all port_of);
 
 our @EXPORT_OK = qw(clients outcomes fd_counts fds_back one);
@@ -128,9 +129,8 @@ sub outcomes {
 sub fd_counts {
     my %c;
     for my $pid (@_) {
-        opendir my $d, "/proc/$pid/fd" or next;
-        $c{$pid} = grep { !/^\./ } readdir $d;
-        closedir $d;
+        my $n = proc_fds($pid);
+        $c{$pid} = $n if defined $n;
     }
     return \%c;
 }
