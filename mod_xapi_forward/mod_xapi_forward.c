@@ -23,8 +23,7 @@
 #include "xf_watch.h"
 #include "xf_version.h"
 
-static int xf_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                         apr_pool_t *ptemp)
+static int xf_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     return xf_access_pre_config(pconf, plog, ptemp);
 }
@@ -53,9 +52,10 @@ static int xf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (rc != OK)
         return rc;
     xf_plugin_post_config(s);
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, XF_LOGNO(0001)
-                 "mod_xapi_forward %s ready (envelope schema %d)",
-                 XF_VERSION, XF_ENVELOPE_VERSION);
+    ap_log_error(
+        APLOG_MARK, APLOG_INFO, 0, s,
+        XF_LOGNO(0001) "mod_xapi_forward %s ready (envelope schema %d)",
+        XF_VERSION, XF_ENVELOPE_VERSION);
     return OK;
 }
 
@@ -72,8 +72,7 @@ static void xf_register_hooks(apr_pool_t *p)
     ap_hook_header_parser(xf_path_header_parser, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_access(xf_check_access, NULL, NULL, APR_HOOK_MIDDLE,
                          AP_AUTH_INTERNAL_PER_CONF);
-    ap_hook_header_parser(xf_plugin_header_parser, NULL, NULL,
-                          APR_HOOK_MIDDLE);
+    ap_hook_header_parser(xf_plugin_header_parser, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(xf_plugin_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     xf_proxy_register_flushers(p);
     xf_stats_register_hooks(p);

@@ -16,9 +16,10 @@
 #define XAPI_FORWARD_FLUSHER_VERSION "0"
 
 /** Built-in flusher names. */
-#define XAPI_FORWARD_FLUSHER_XAPI "xapi"     /* xapi Http.Request JSON */
-#define XAPI_FORWARD_FLUSHER_FDPASS "fdpass" /* one NUL byte, as
-                                              * mod_proxy_fdpass sends */
+#define XAPI_FORWARD_FLUSHER_XAPI "xapi" /* xapi Http.Request JSON */
+#define XAPI_FORWARD_FLUSHER_FDPASS                                            \
+    "fdpass" /* one NUL byte, as                                               \
+              * mod_proxy_fdpass sends */
 
 typedef struct xapi_forward_flusher {
     const char *name; /* provider name, as given to flusher= */
@@ -40,7 +41,7 @@ typedef struct xapi_forward_flusher {
     int writes_to_client; /* 1: writes to the client itself, so only a
                            * raw hand-off of the client socket makes sense
                            * (never relayed) */
-    void *context; /* handed to flusher() */
+    void *context;        /* handed to flusher() */
 } xapi_forward_flusher;
 
 #endif /* MOD_XAPI_FORWARD_H */

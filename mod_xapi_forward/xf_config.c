@@ -21,8 +21,7 @@
     ((add)->field ? (add)->field : (base)->field)
 /* tables: the inner entries win over the outer ones of the same key */
 #define XF_MERGE_TABLE(p, add, base, field)                                    \
-    (!(add)->field                                                             \
-         ? (base)->field                                                       \
+    (!(add)->field    ? (base)->field                                          \
      : !(base)->field ? (add)->field                                           \
                       : apr_table_overlay((p), (base)->field, (add)->field))
 
@@ -320,23 +319,23 @@ static const char *set_relay(cmd_parms *cmd, void *dv, const char *arg)
 static const char *parse_time(apr_interval_time_t *pt, cmd_parms *cmd,
                               const char *arg, int max)
 {
-    if (ap_timeout_parameter_parse(arg, pt, "s") != APR_SUCCESS || *pt < 0
-        || *pt > apr_time_from_sec(max))
-        return apr_psprintf(cmd->pool, "%s: must be a time from 0 to %d "
-                            "seconds (e.g. 30, 250ms)", cmd->cmd->name, max);
+    if (ap_timeout_parameter_parse(arg, pt, "s") != APR_SUCCESS || *pt < 0 ||
+        *pt > apr_time_from_sec(max))
+        return apr_psprintf(cmd->pool,
+                            "%s: must be a time from 0 to %d "
+                            "seconds (e.g. 30, 250ms)",
+                            cmd->cmd->name, max);
     return NULL;
 }
 
-static const char *set_tunnel_timeout(cmd_parms *cmd, void *dv,
-                                      const char *arg)
+static const char *set_tunnel_timeout(cmd_parms *cmd, void *dv, const char *arg)
 {
     xf_dir_conf_t *d = dv;
 
     return parse_time(&d->tunnel_timeout, cmd, arg, 86400);
 }
 
-static const char *set_control_life(cmd_parms *cmd, void *dv,
-                                    const char *arg)
+static const char *set_control_life(cmd_parms *cmd, void *dv, const char *arg)
 {
     xf_dir_conf_t *d = dv;
 
@@ -531,12 +530,10 @@ const command_rec xf_cmds[] = {
     AP_INIT_TAKE1("XapiForwardPluginDir", xf_plugin_set_dir, NULL, XF_DIR_CTX,
                   "directory of the services' sockets (default "
                   "/var/lib/xcp/plugin)"),
-    AP_INIT_TAKE12("XapiForwardPluginWay", xf_plugin_set_way, NULL,
-                   XF_DIR_CTX,
+    AP_INIT_TAKE12("XapiForwardPluginWay", xf_plugin_set_way, NULL, XF_DIR_CTX,
                    "[NAME] http|channel: how services (or service NAME) are "
                    "reached (default http)"),
-    AP_INIT_TAKE2("XapiForwardPluginHost", xf_plugin_set_host, NULL,
-                  XF_DIR_CTX,
+    AP_INIT_TAKE2("XapiForwardPluginHost", xf_plugin_set_host, NULL, XF_DIR_CTX,
                   "NAME URL: service NAME runs on the host at URL: answer "
                   "302 to URL + path + query"),
     AP_INIT_TAKE1("XapiForwardPluginHostMap", xf_plugin_set_host_map, NULL,

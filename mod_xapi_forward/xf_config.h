@@ -58,21 +58,21 @@ typedef struct xf_dir_conf_t {
                                         * the daemon; unset: http */
     apr_interval_time_t tunnel_timeout; /* usec idle limit of a tunnel;
                                          * unset: the worker's timeout */
-    apr_interval_time_t control_life;  /* usec a control socket is kept after
-                                        * a hand-off or tunnel; unset: 1 h */
-    int plugin;                        /* flag: /<prefix>/<name> reaches the
-                                        * custom service <name>; unset: off */
-    const char *plugin_prefix;         /* the <Location> path of XapiForwardPlugin
-                                        * On; NULL: none */
-    const char *plugin_dir;            /* services' socket directory; NULL:
-                                        * /var/lib/xcp/plugin */
-    int plugin_way;                    /* xf_plugin_way_e; unset: http */
-    apr_table_t *plugin_ways;          /* service name -> "http"|"channel";
-                                        * NULL: none */
-    apr_table_t *plugin_hosts;         /* service name -> base URL of the host
-                                        * running it (302); NULL: none */
-    int plugin_nosession;              /* status without a valid session: 403
-                                        * or 401; unset: 403 */
+    apr_interval_time_t control_life;   /* usec a control socket is kept after
+                                         * a hand-off or tunnel; unset: 1 h */
+    int plugin;                         /* flag: /<prefix>/<name> reaches the
+                                         * custom service <name>; unset: off */
+    const char *plugin_prefix; /* the <Location> path of XapiForwardPlugin
+                                * On; NULL: none */
+    const char *plugin_dir;    /* services' socket directory; NULL:
+                                * /var/lib/xcp/plugin */
+    int plugin_way;            /* xf_plugin_way_e; unset: http */
+    apr_table_t *plugin_ways;  /* service name -> "http"|"channel";
+                                * NULL: none */
+    apr_table_t *plugin_hosts; /* service name -> base URL of the host
+                                * running it (302); NULL: none */
+    int plugin_nosession;      /* status without a valid session: 403
+                                * or 401; unset: 403 */
 } xf_dir_conf_t;
 
 /** Per-server settings: where XAPI is, and the pool secret. */

@@ -142,8 +142,8 @@ apr_status_t xf_fdpass_send(const char **preason, int uds, int fd,
             apr_time_t now = apr_time_now();
             if (deadline == 0)
                 deadline = now + apr_time_from_msec(timeout_ms);
-            wait_ms = deadline > now ? (int)apr_time_as_msec(deadline - now)
-                                     : 0;
+            wait_ms =
+                deadline > now ? (int)apr_time_as_msec(deadline - now) : 0;
         }
         pfd.fd = uds;
         pfd.events = POLLOUT;

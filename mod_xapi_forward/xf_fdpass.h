@@ -24,9 +24,8 @@
  * @return APR_SUCCESS; APR_ENAMETOOLONG; APR_TIMEUP; or the connect errno
  *         (ENOENT, ECONNREFUSED, EACCES...) as an apr_status_t
  */
-apr_status_t xf_fdpass_connect(int *pfd, const char **preason,
-                               const char *path, int timeout_ms,
-                               apr_pool_t *p);
+apr_status_t xf_fdpass_connect(int *pfd, const char **preason, const char *path,
+                               int timeout_ms, apr_pool_t *p);
 
 /** Close a socket from xf_fdpass_connect() now, running its cleanup. */
 void xf_fdpass_close(int fd, apr_pool_t *p);
@@ -34,8 +33,9 @@ void xf_fdpass_close(int fd, apr_pool_t *p);
 /**
  * Send buf with fd attached in a single sendmsg() (MSG_DONTWAIT). EINTR
  * is retried; EAGAIN (socket buffer full) waits for writability until
- * timeout_ms have passed since the first EAGAIN. A short send is a failure: the daemon reads the message with
- * one recvmsg() and would get a truncated envelope.
+ * timeout_ms have passed since the first EAGAIN. A short send is a failure: the
+ * daemon reads the message with one recvmsg() and would get a truncated
+ * envelope.
  *
  * @param preason out: on failure a short description, from p
  * @param uds     connected AF_UNIX stream socket

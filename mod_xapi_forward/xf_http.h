@@ -22,9 +22,9 @@ typedef enum {
 
 /** Limits; 0 fields get the defaults in brackets. */
 typedef struct xf_http_limits_t {
-    apr_size_t max_line;   /* longest status/header line, bytes [8192] */
-    apr_size_t max_head;   /* whole head incl. 1xx heads, bytes [65536] */
-    int max_fields;        /* header fields [100] */
+    apr_size_t max_line; /* longest status/header line, bytes [8192] */
+    apr_size_t max_head; /* whole head incl. 1xx heads, bytes [65536] */
+    int max_fields;      /* header fields [100] */
 } xf_http_limits_t;
 
 typedef struct xf_http_resp_t xf_http_resp_t;

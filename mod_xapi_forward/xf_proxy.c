@@ -41,9 +41,11 @@ int xf_proxy_canon(request_rec *r, char *url)
         return DECLINED;
     host = url + XF_SCHEME_PREFIX_LEN;
     if (!*host || *host == '/') {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0012)
-                      "URL %s has no host name: write xapi://NAME/ (each "
-                      "socket needs its own NAME)", url);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            XF_LOGNO(0012) "URL %s has no host name: write xapi://NAME/ (each "
+                           "socket needs its own NAME)",
+            url);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* The path of this URL is not used: the envelope carries the request
@@ -57,8 +59,8 @@ int xf_proxy_canon(request_rec *r, char *url)
 static const char *const strip_all[] = {"session_id", "pool_secret", NULL};
 static const char *const strip_secret[] = {"pool_secret", NULL};
 
-static int xapi_flusher(request_rec *r, const char **ppayload,
-                        apr_size_t *plen, void *context)
+static int xapi_flusher(request_rec *r, const char **ppayload, apr_size_t *plen,
+                        void *context)
 {
     const xf_dir_conf_t *d = xf_config_dir_get(r);
     xf_envelope_opts_t o;
@@ -83,15 +85,17 @@ static int xapi_flusher(request_rec *r, const char **ppayload,
     o.max_size = xf_dir_max_envelope(d);
     st = xf_envelope_build(ppayload, plen, &reason, &rv, &o, r->pool);
     if (st == APR_ENOSPC) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0006)
-                      "request headers too large to forward: %s (raise "
-                      "XapiForwardMaxEnvelope only for daemons that read "
-                      "more than 16384 bytes)", reason);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            XF_LOGNO(0006) "request headers too large to forward: %s (raise "
+                           "XapiForwardMaxEnvelope only for daemons that read "
+                           "more than 16384 bytes)",
+            reason);
         return HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
     }
     if (st != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0007)
-                      "cannot build the envelope: %s", reason);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r,
+                      XF_LOGNO(0007) "cannot build the envelope: %s", reason);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r,
@@ -113,8 +117,9 @@ static int fdpass_flusher(request_rec *r, const char **ppayload,
     st = ap_pass_brigade(r->output_filters, bb);
     apr_brigade_cleanup(bb);
     if (st != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0013)
-                      "fdpass flusher: cannot send the response head");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, st, r,
+            XF_LOGNO(0013) "fdpass flusher: cannot send the response head");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     *ppayload = "";
@@ -122,10 +127,10 @@ static int fdpass_flusher(request_rec *r, const char **ppayload,
     return OK;
 }
 
-static const xapi_forward_flusher builtin_xapi = {
-    XAPI_FORWARD_FLUSHER_XAPI, xapi_flusher, 0, NULL};
-static const xapi_forward_flusher builtin_fdpass = {
-    XAPI_FORWARD_FLUSHER_FDPASS, fdpass_flusher, 1, NULL};
+static const xapi_forward_flusher builtin_xapi = {XAPI_FORWARD_FLUSHER_XAPI,
+                                                  xapi_flusher, 0, NULL};
+static const xapi_forward_flusher builtin_fdpass = {XAPI_FORWARD_FLUSHER_FDPASS,
+                                                    fdpass_flusher, 1, NULL};
 
 void xf_proxy_register_flushers(apr_pool_t *p)
 {
@@ -193,27 +198,29 @@ static int connect_daemon(int *pfd, request_rec *r, proxy_worker *worker,
     if (st == APR_SUCCESS)
         return OK;
     if (st == APR_TIMEUP) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0005)
-                      "daemon socket %s: %s", uds, reason);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r,
+                      XF_LOGNO(0005) "daemon socket %s: %s", uds, reason);
         return HTTP_GATEWAY_TIME_OUT;
     }
     if (st == APR_ENAMETOOLONG) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0015)
-                      "daemon socket %s: %s", uds, reason);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      XF_LOGNO(0015) "daemon socket %s: %s", uds, reason);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (APR_STATUS_IS_EMFILE(st) || APR_STATUS_IS_ENFILE(st)) {
         /* httpd's shortage, not a missing daemon: never the 404 of
          * XapiForwardMissingStatus */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0720)
-                      "daemon socket %s: %s: httpd is out of file "
-                      "descriptors (raise its limit, ulimit -n)", uds,
-                      reason);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, st, r,
+            XF_LOGNO(0720) "daemon socket %s: %s: httpd is out of file "
+                           "descriptors (raise its limit, ulimit -n)",
+            uds, reason);
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0004)
-                  "daemon socket %s: %s (is the daemon running?)", uds,
-                  reason);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_ERR, st, r,
+        XF_LOGNO(0004) "daemon socket %s: %s (is the daemon running?)", uds,
+        reason);
     return xf_dir_missing_status(d);
 }
 
@@ -257,18 +264,22 @@ static void collect_reply(request_rec *r, int uds)
         /* t == 0: one look, without waiting */
         st = xf_fdpass_read_reply(&status, uds, to_ms(t));
         if (st != APR_SUCCESS)
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r, XF_LOGNO(0014)
-                          "reading the daemon's control socket failed");
+            ap_log_rerror(
+                APLOG_MARK, APLOG_DEBUG, st, r,
+                XF_LOGNO(0014) "reading the daemon's control socket failed");
         else if (status >= 300) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, XF_LOGNO(0011)
-                          "daemon answered %d on its control socket for "
-                          "%s", status, r->uri);
+            ap_log_rerror(
+                APLOG_MARK, APLOG_WARNING, 0, r,
+                XF_LOGNO(0011) "daemon answered %d on its control socket for "
+                               "%s",
+                status, r->uri);
             r->status = status;
         }
         else if (status == -2)
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0016)
-                          "daemon wrote something that is not an HTTP "
-                          "status line on its control socket");
+            ap_log_rerror(
+                APLOG_MARK, APLOG_DEBUG, 0, r,
+                XF_LOGNO(0016) "daemon wrote something that is not an HTTP "
+                               "status line on its control socket");
         else if (status > 0)
             r->status = status;
     }
@@ -279,8 +290,8 @@ static void collect_reply(request_rec *r, int uds)
 }
 
 /* Pass the client's socket itself. */
-static int handoff(request_rec *r, int uds, const char *payload,
-                   apr_size_t len, apr_interval_time_t timeout)
+static int handoff(request_rec *r, int uds, const char *payload, apr_size_t len,
+                   apr_interval_time_t timeout)
 {
     conn_rec *c = r->connection;
     apr_socket_t *csock = ap_get_conn_socket(c);
@@ -290,15 +301,15 @@ static int handoff(request_rec *r, int uds, const char *payload,
     apr_status_t st;
 
     if (!csock || apr_os_sock_get(&cfd, csock) != APR_SUCCESS || cfd < 0) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0017)
-                      "cannot get the client socket's descriptor");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            XF_LOGNO(0017) "cannot get the client socket's descriptor");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (c->keepalives > 0) {
         /* a response to an earlier request may still sit in the core
          * output filter: c->aborted would discard it */
-        apr_bucket_brigade *bb = apr_brigade_create(r->pool,
-                                                    c->bucket_alloc);
+        apr_bucket_brigade *bb = apr_brigade_create(r->pool, c->bucket_alloc);
         APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(c->bucket_alloc));
         ap_pass_brigade(c->output_filters, bb);
         apr_brigade_destroy(bb);
@@ -313,8 +324,9 @@ static int handoff(request_rec *r, int uds, const char *payload,
     if (st != APR_SUCCESS) {
         if (was_nb)
             xf_fdpass_set_nonblocking(cfd);
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0008)
-                      "hand-off to the daemon failed: %s", reason);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r,
+                      XF_LOGNO(0008) "hand-off to the daemon failed: %s",
+                      reason);
         return st == APR_TIMEUP ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY;
     }
     /* From here the daemon owns the connection: httpd must write nothing
@@ -323,9 +335,11 @@ static int handoff(request_rec *r, int uds, const char *payload,
     c->aborted = 1;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "handoff");
     xf_stats_handed(r);
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0010)
-                  "handed the client socket off (%" APR_SIZE_T_FMT
-                  " byte message)", len);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_DEBUG, 0, r,
+        XF_LOGNO(0010) "handed the client socket off (%" APR_SIZE_T_FMT
+                       " byte message)",
+        len);
     collect_reply(r, uds);
     return OK;
 }
@@ -333,8 +347,8 @@ static int handoff(request_rec *r, int uds, const char *payload,
 /* ---- the scheme handler --------------------------------------------- */
 
 int xf_proxy_handler(request_rec *r, proxy_worker *worker,
-                     proxy_server_conf *conf, char *url,
-                     const char *proxyhost, apr_port_t proxyport)
+                     proxy_server_conf *conf, char *url, const char *proxyhost,
+                     apr_port_t proxyport)
 {
     const xf_dir_conf_t *d;
     const xapi_forward_flusher *fl;
@@ -355,42 +369,45 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     uds = *worker->s->uds_path ? worker->s->uds_path
                                : apr_table_get(r->notes, "uds_path");
     if (!uds || !*uds) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0003)
-                      "no daemon socket for %s: write the URL as "
-                      "\"unix:/path/to.sock|xapi://name/\"", url);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            XF_LOGNO(0003) "no daemon socket for %s: write the URL as "
+                           "\"unix:/path/to.sock|xapi://name/\"",
+            url);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    fname = *worker->s->flusher ? worker->s->flusher
-                                : XAPI_FORWARD_FLUSHER_XAPI;
+    fname =
+        *worker->s->flusher ? worker->s->flusher : XAPI_FORWARD_FLUSHER_XAPI;
     fl = ap_lookup_provider(XAPI_FORWARD_FLUSHER, fname,
                             XAPI_FORWARD_FLUSHER_VERSION);
     if (!fl) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0002)
-                      "no flusher named \"%s\" (built in: xapi, fdpass)",
-                      fname);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            XF_LOGNO(0002) "no flusher named \"%s\" (built in: xapi, fdpass)",
+            fname);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
 
     mode = xf_dir_mode(d);
     obstacle = mode == XF_MODE_RELAY ? NULL : handoff_obstacle(r);
     relay = mode == XF_MODE_RELAY || obstacle;
-    if (relay && (mode == XF_MODE_HANDOFF || fl->writes_to_client
-                  || !xf_relay_available())) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0009)
-                      "cannot hand the client socket off: %s (%s)",
-                      obstacle ? obstacle : "relay mode requested",
-                      mode == XF_MODE_HANDOFF
-                          ? "XapiForwardMode is handoff"
-                      : fl->writes_to_client
-                          ? "the flusher only works with a raw hand-off"
-                          : "relay mode is not available");
+    if (relay && (mode == XF_MODE_HANDOFF || fl->writes_to_client ||
+                  !xf_relay_available())) {
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            XF_LOGNO(0009) "cannot hand the client socket off: %s (%s)",
+            obstacle ? obstacle : "relay mode requested",
+            mode == XF_MODE_HANDOFF ? "XapiForwardMode is handoff"
+            : fl->writes_to_client
+                ? "the flusher only works with a raw hand-off"
+                : "relay mode is not available");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0018)
-                  "%s to %s (mode %s%s%s)", relay ? "relaying" : "handing off",
-                  uds, xf_mode_name(mode), obstacle ? ": " : "",
-                  obstacle ? obstacle : "");
-    way = !relay ? XF_WAY_HANDOFF
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  XF_LOGNO(0018) "%s to %s (mode %s%s%s)",
+                  relay ? "relaying" : "handing off", uds, xf_mode_name(mode),
+                  obstacle ? ": " : "", obstacle ? obstacle : "");
+    way = !relay                               ? XF_WAY_HANDOFF
           : xf_dir_relay(d) == XF_RELAY_TUNNEL ? XF_WAY_TUNNEL
                                                : XF_WAY_RELAY;
     xf_stats_way(r, way, obstacle, uds);
@@ -422,11 +439,10 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
             keep_control(r, uds_fd, -1);
     }
     else if (relay)
-        status = xf_relay_run(r, uds_fd, payload, plen,
-                              io_timeout(r, worker, conf));
+        status =
+            xf_relay_run(r, uds_fd, payload, plen, io_timeout(r, worker, conf));
     else
-        status = handoff(r, uds_fd, payload, plen,
-                         io_timeout(r, worker, conf));
+        status = handoff(r, uds_fd, payload, plen, io_timeout(r, worker, conf));
     xf_fdpass_close(uds_fd, r->pool);
     /* a tunnel is DONE: httpd wrote no HTTP answer of its own */
     xf_stats_forwarded(r, uds, way, status == DONE ? OK : status);

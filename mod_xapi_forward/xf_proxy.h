@@ -11,8 +11,8 @@
 
 int xf_proxy_canon(request_rec *r, char *url);
 int xf_proxy_handler(request_rec *r, proxy_worker *worker,
-                     proxy_server_conf *conf, char *url,
-                     const char *proxyhost, apr_port_t proxyport);
+                     proxy_server_conf *conf, char *url, const char *proxyhost,
+                     apr_port_t proxyport);
 
 /** Register the built-in "xapi" and "fdpass" flushers. */
 void xf_proxy_register_flushers(apr_pool_t *p);

@@ -37,35 +37,35 @@ enum { B_SENDING = 0, B_DONE, B_STOPPED };
 
 typedef struct relay_t {
     request_rec *r;
-    int fd;           /* our end of the socketpair: blocking, as the
-                       * daemon's end must be; we use MSG_DONTWAIT */
-    int timeout_ms;   /* I/O timeout toward the daemon */
+    int fd;         /* our end of the socketpair: blocking, as the
+                     * daemon's end must be; we use MSG_DONTWAIT */
+    int timeout_ms; /* I/O timeout toward the daemon */
     apr_bucket_alloc_t *ba;
 
     /* the request body, toward the daemon */
     apr_bucket_brigade *ibb; /* what HTTP_IN gave and is not sent yet */
-    int chunked;      /* chunk it again (the envelope says chunked) */
-    int body;         /* B_SENDING, B_DONE (all sent), B_STOPPED (the
-                       * daemon stopped reading, or the client failed) */
-    int seen_eos;     /* HTTP_IN gave its EOS */
-    int last_chunk;   /* the final "0\r\n\r\n" is queued */
-    struct iovec iov[3]; /* bytes being sent: chunk size, data, CRLF */
-    int niov;         /* iov entries still to send (0: none) */
-    char chead[24];   /* chunk size line */
-    apr_off_t sent;   /* body bytes the daemon has taken */
+    int chunked;             /* chunk it again (the envelope says chunked) */
+    int body;                /* B_SENDING, B_DONE (all sent), B_STOPPED (the
+                              * daemon stopped reading, or the client failed) */
+    int seen_eos;            /* HTTP_IN gave its EOS */
+    int last_chunk;          /* the final "0\r\n\r\n" is queued */
+    struct iovec iov[3];     /* bytes being sent: chunk size, data, CRLF */
+    int niov;                /* iov entries still to send (0: none) */
+    char chead[24];          /* chunk size line */
+    apr_off_t sent;          /* body bytes the daemon has taken */
 
     /* the daemon's response, toward the client */
     apr_bucket_brigade *obb;
     xf_http_resp_t *resp; /* parsed as it comes */
-    char *hbuf;       /* XF_HEAD_BUFSIZE bytes: the last read of the head */
-    int head;         /* 0: incomplete, 1: complete, -1: malformed,
-                       * -2: the daemon closed first */
-    const char *reason; /* head == -1: what was wrong */
-    int resp_eof;     /* the daemon closed its write side */
-    int done;         /* response finished: EOS passed, or gave up */
-    int unflushed;    /* passed to the client since the last FLUSH */
-    apr_off_t total;  /* response body bytes relayed */
-    int status;       /* handler result once decided (OK until then) */
+    char *hbuf;           /* XF_HEAD_BUFSIZE bytes: the last read of the head */
+    int head;             /* 0: incomplete, 1: complete, -1: malformed,
+                           * -2: the daemon closed first */
+    const char *reason;   /* head == -1: what was wrong */
+    int resp_eof;         /* the daemon closed its write side */
+    int done;             /* response finished: EOS passed, or gave up */
+    int unflushed;        /* passed to the client since the last FLUSH */
+    apr_off_t total;      /* response body bytes relayed */
+    int status;           /* handler result once decided (OK until then) */
 } relay_t;
 
 int xf_relay_available(void)
@@ -162,9 +162,11 @@ static void body_stop(relay_t *rl)
  * (why: what it did); the client's rest is discarded by httpd. */
 static void body_refused(relay_t *rl, const char *why)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, rl->r, XF_LOGNO(0110)
-                  "daemon %s after %" APR_OFF_T_FMT " request body bytes: "
-                  "the rest is not sent", why, rl->sent);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, rl->r,
+                  XF_LOGNO(0110) "daemon %s after %" APR_OFF_T_FMT
+                                 " request body bytes: "
+                                 "the rest is not sent",
+                  why, rl->sent);
     body_stop(rl);
 }
 
@@ -195,8 +197,8 @@ static apr_status_t body_send(relay_t *rl)
     }
     /* drop what went out; the iov entries stay packed at the front */
     for (i = 0; i < rl->niov && n > 0; i++) {
-        apr_size_t k = (apr_size_t)n < rl->iov[i].iov_len
-                           ? (apr_size_t)n : rl->iov[i].iov_len;
+        apr_size_t k = (apr_size_t)n < rl->iov[i].iov_len ? (apr_size_t)n
+                                                          : rl->iov[i].iov_len;
         rl->iov[i].iov_base = (char *)rl->iov[i].iov_base + k;
         rl->iov[i].iov_len -= k;
         n -= (ssize_t)k;
@@ -219,7 +221,8 @@ static int is_hop_by_hop(const char *name, const char *connection)
 {
     static const char *const hop[] = {
         "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding",
-        "TE", "Trailer", "Upgrade", "Content-Length", NULL};
+        "TE",         "Trailer",    "Upgrade",          "Content-Length",
+        NULL};
     int i;
 
     for (i = 0; hop[i]; i++)
@@ -230,8 +233,8 @@ static int is_hop_by_hop(const char *name, const char *connection)
         const char *p = ap_strcasestr(connection, name);
         apr_size_t l = strlen(name);
         while (p) {
-            if ((p == connection || p[-1] == ',' || p[-1] == ' ')
-                && (p[l] == '\0' || p[l] == ',' || p[l] == ' '))
+            if ((p == connection || p[-1] == ',' || p[-1] == ' ') &&
+                (p[l] == '\0' || p[l] == ',' || p[l] == ' '))
                 return 1;
             p = ap_strcasestr(p + 1, name);
         }
@@ -242,18 +245,15 @@ static int is_hop_by_hop(const char *name, const char *connection)
 /* Status line and headers of the daemon's response into r. */
 static void take_head(request_rec *r, const xf_http_resp_t *resp)
 {
-    const apr_array_header_t *arr =
-        apr_table_elts(xf_http_resp_headers(resp));
+    const apr_array_header_t *arr = apr_table_elts(xf_http_resp_headers(resp));
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    const char *conn = apr_table_get(xf_http_resp_headers(resp),
-                                     "Connection");
+    const char *conn = apr_table_get(xf_http_resp_headers(resp), "Connection");
     const char *reason = xf_http_resp_reason(resp);
     int i;
 
     r->status = xf_http_resp_status(resp);
-    r->status_line = *reason ? apr_psprintf(r->pool, "%d %s", r->status,
-                                            reason)
-                             : NULL;
+    r->status_line =
+        *reason ? apr_psprintf(r->pool, "%d %s", r->status, reason) : NULL;
     apr_table_clear(r->headers_out);
     for (i = 0; i < arr->nelts; i++) {
         if (!e[i].key || is_hop_by_hop(e[i].key, conn))
@@ -268,8 +268,8 @@ static void take_head(request_rec *r, const xf_http_resp_t *resp)
     else if (r->header_only) {
         /* HEAD: the length of the body a GET would get, if the daemon
          * said (httpd keeps it when no body follows) */
-        const char *cl = apr_table_get(xf_http_resp_headers(resp),
-                                       "Content-Length");
+        const char *cl =
+            apr_table_get(xf_http_resp_headers(resp), "Content-Length");
         if (cl && *cl && strspn(cl, "0123456789") == strlen(cl))
             apr_table_setn(r->headers_out, "Content-Length", cl);
     }
@@ -290,9 +290,12 @@ static apr_status_t pass_out(relay_t *rl, int flush)
     apr_brigade_cleanup(rl->obb);
     rl->unflushed = !flush;
     if (st != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, rl->r, XF_LOGNO(0111)
-                      "client went away during the response (%"
-                      APR_OFF_T_FMT " body bytes relayed)", rl->total);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_DEBUG, st, rl->r,
+            XF_LOGNO(
+                0111) "client went away during the response (%" APR_OFF_T_FMT
+                      " body bytes relayed)",
+            rl->total);
         rl->r->connection->aborted = 1;
         rl->done = 1;
         body_stop(rl);
@@ -311,9 +314,11 @@ static void resp_finish(relay_t *rl)
     if (pass_out(rl, 0) != APR_SUCCESS)
         return;
     rl->done = 1;
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, rl->r, XF_LOGNO(0109)
-                  "relayed the daemon's %d response (%" APR_OFF_T_FMT
-                  " body bytes)", rl->r->status, rl->total);
+    ap_log_rerror(
+        APLOG_MARK, APLOG_DEBUG, 0, rl->r,
+        XF_LOGNO(0109) "relayed the daemon's %d response (%" APR_OFF_T_FMT
+                       " body bytes)",
+        rl->r->status, rl->total);
     if (rl->body == B_SENDING) {
         bb = apr_brigade_create(rl->r->pool, rl->ba);
         APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(rl->ba));
@@ -343,8 +348,8 @@ static apr_status_t resp_body(relay_t *rl, char *buf, apr_size_t n,
     while (off < n) {
         const char *data = NULL;
         apr_size_t dlen = 0;
-        apr_status_t st = xf_http_resp_body(rl->resp, buf + off, n - off,
-                                            &used, &data, &dlen, &reason);
+        apr_status_t st = xf_http_resp_body(rl->resp, buf + off, n - off, &used,
+                                            &data, &dlen, &reason);
         off += used;
         if (dlen) {
             apr_bucket *b;
@@ -361,9 +366,10 @@ static apr_status_t resp_body(relay_t *rl, char *buf, apr_size_t n,
         if (st == APR_EOF)
             return APR_EOF;
         if (st == APR_EGENERAL) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, rl->r, XF_LOGNO(0106)
-                          "response body from the daemon broken after %"
-                          APR_OFF_T_FMT " bytes: %s", rl->total, reason);
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, rl->r,
+                          XF_LOGNO(0106) "response body from the daemon broken "
+                                         "after %" APR_OFF_T_FMT " bytes: %s",
+                          rl->total, reason);
             return APR_EGENERAL;
         }
         if (st == APR_INCOMPLETE)
@@ -406,15 +412,18 @@ static void resp_read(relay_t *rl)
         if (hb)
             apr_bucket_destroy(hb);
         if (rl->head == 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0105)
-                          "reading the daemon's response failed");
+            ap_log_rerror(
+                APLOG_MARK, APLOG_ERR, st, r,
+                XF_LOGNO(0105) "reading the daemon's response failed");
             rl->status = HTTP_BAD_GATEWAY;
             rl->done = 1;
         }
         else {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0112)
-                          "reading the daemon's response body failed "
-                          "after %" APR_OFF_T_FMT " body bytes", rl->total);
+            ap_log_rerror(
+                APLOG_MARK, APLOG_ERR, st, r,
+                XF_LOGNO(0112) "reading the daemon's response body failed "
+                               "after %" APR_OFF_T_FMT " body bytes",
+                rl->total);
             resp_broke(rl);
         }
         return;
@@ -424,57 +433,62 @@ static void resp_read(relay_t *rl)
         if (hb)
             apr_bucket_destroy(hb);
         if (rl->head == 0) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0102)
-                          "daemon closed the connection before a complete "
-                          "response head");
+            ap_log_rerror(
+                APLOG_MARK, APLOG_ERR, 0, r,
+                XF_LOGNO(0102) "daemon closed the connection before a complete "
+                               "response head");
             rl->status = HTTP_BAD_GATEWAY;
             rl->done = 1;
         }
         else if (xf_http_resp_eof(rl->resp) == APR_SUCCESS)
             resp_finish(rl);
         else {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0113)
-                          "daemon closed the connection after %"
-                          APR_OFF_T_FMT " body bytes: response truncated",
-                          rl->total);
+            ap_log_rerror(
+                APLOG_MARK, APLOG_ERR, 0, r,
+                XF_LOGNO(
+                    0113) "daemon closed the connection after %" APR_OFF_T_FMT
+                          " body bytes: response truncated",
+                rl->total);
             resp_broke(rl);
         }
         return;
     }
 
     if (rl->head == 0) {
-        st = xf_http_resp_head(rl->resp, buf, (apr_size_t)n, &used,
-                               &rl->reason);
+        st =
+            xf_http_resp_head(rl->resp, buf, (apr_size_t)n, &used, &rl->reason);
         if (st == APR_INCOMPLETE)
             return;
         if (st != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0103)
-                          "bad response head from the daemon: %s",
-                          rl->reason);
+            ap_log_rerror(
+                APLOG_MARK, APLOG_ERR, 0, r,
+                XF_LOGNO(0103) "bad response head from the daemon: %s",
+                rl->reason);
             rl->status = HTTP_BAD_GATEWAY;
             rl->done = 1;
             return;
         }
         if (xf_http_resp_status(rl->resp) == 101) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, XF_LOGNO(0108)
-                          "daemon switched protocols (101): not supported "
-                          "in relay mode (XapiForwardRelay tunnel passes "
-                          "raw bytes)");
+            ap_log_rerror(
+                APLOG_MARK, APLOG_ERR, 0, r,
+                XF_LOGNO(0108) "daemon switched protocols (101): not supported "
+                               "in relay mode (XapiForwardRelay tunnel passes "
+                               "raw bytes)");
             rl->status = HTTP_BAD_GATEWAY;
             rl->done = 1;
             return;
         }
         rl->head = 1;
         if (rl->body == B_SENDING)
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, XF_LOGNO(0120)
-                          "daemon answered %d after %" APR_OFF_T_FMT
-                          " request body bytes: relaying the response "
-                          "while the body keeps flowing",
-                          xf_http_resp_status(rl->resp), rl->sent);
+            ap_log_rerror(
+                APLOG_MARK, APLOG_DEBUG, 0, r,
+                XF_LOGNO(0120) "daemon answered %d after %" APR_OFF_T_FMT
+                               " request body bytes: relaying the response "
+                               "while the body keeps flowing",
+                xf_http_resp_status(rl->resp), rl->sent);
         take_head(r, rl->resp);
         st = resp_body(rl, buf + used, (apr_size_t)n - used, NULL);
-        if (st == APR_SUCCESS
-            && xf_http_resp_framing(rl->resp) == XF_BODY_NONE)
+        if (st == APR_SUCCESS && xf_http_resp_framing(rl->resp) == XF_BODY_NONE)
             st = APR_EOF;
     }
     else {
@@ -504,8 +518,8 @@ static int refused(const relay_t *rl)
     conn = apr_table_get(xf_http_resp_headers(rl->resp), "Connection");
     if (conn && ap_find_token(rl->r->pool, conn, "close"))
         return 1;
-    return !strcmp(xf_http_resp_version(rl->resp), "1.0")
-           && !(conn && ap_find_token(rl->r->pool, conn, "keep-alive"));
+    return !strcmp(xf_http_resp_version(rl->resp), "1.0") &&
+           !(conn && ap_find_token(rl->r->pool, conn, "keep-alive"));
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -526,8 +540,8 @@ static int relay_loop(relay_t *rl)
         struct pollfd pfd;
         int rc;
 
-        if (rl->done && rl->body == B_SENDING && rl->status == OK
-            && refused(rl))
+        if (rl->done && rl->body == B_SENDING && rl->status == OK &&
+            refused(rl))
             body_refused(rl, "refused the request with a complete answer");
         if (rl->done && (rl->body != B_SENDING || rl->status != OK))
             break;
@@ -545,14 +559,15 @@ static int relay_loop(relay_t *rl)
                 st = body_fill(rl, APR_BLOCK_READ);
             }
             if (st != APR_SUCCESS) {
-                ap_log_rerror(APLOG_MARK, APLOG_INFO, st, r, XF_LOGNO(0107)
-                              "reading the request body from the client "
-                              "failed; closing the daemon's end");
+                ap_log_rerror(
+                    APLOG_MARK, APLOG_INFO, st, r,
+                    XF_LOGNO(0107) "reading the request body from the client "
+                                   "failed; closing the daemon's end");
                 body_stop(rl);
                 r->connection->keepalive = AP_CONN_CLOSE;
                 if (rl->head == 0) {
-                    rl->status = ap_map_http_request_error(st,
-                                                           HTTP_BAD_REQUEST);
+                    rl->status =
+                        ap_map_http_request_error(st, HTTP_BAD_REQUEST);
                     break;
                 }
                 shutdown(rl->fd, SHUT_WR);
@@ -561,8 +576,8 @@ static int relay_loop(relay_t *rl)
         }
     daemon:
         pfd.fd = rl->fd;
-        pfd.events = (rl->done || rl->resp_eof ? 0 : POLLIN)
-                     | (rl->niov ? POLLOUT : 0);
+        pfd.events =
+            (rl->done || rl->resp_eof ? 0 : POLLIN) | (rl->niov ? POLLOUT : 0);
         pfd.revents = 0;
         if (!pfd.events)
             break; /* cannot happen: nothing left to wait for */
@@ -586,8 +601,8 @@ static int relay_loop(relay_t *rl)
                 break;
             }
             ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_TIMEUP, r,
-                          XF_LOGNO(0114) "timed out %s after %"
-                          APR_OFF_T_FMT " response body bytes",
+                          XF_LOGNO(0114) "timed out %s after %" APR_OFF_T_FMT
+                                         " response body bytes",
                           rl->niov ? "writing the request body"
                                    : "reading the daemon's response body",
                           rl->total);
@@ -596,8 +611,9 @@ static int relay_loop(relay_t *rl)
         }
         if (rc < 0) {
             st = APR_FROM_OS_ERROR(errno);
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0115)
-                          "poll() on the daemon's socket failed");
+            ap_log_rerror(
+                APLOG_MARK, APLOG_ERR, st, r,
+                XF_LOGNO(0115) "poll() on the daemon's socket failed");
             if (rl->head == 0) {
                 rl->status = HTTP_BAD_GATEWAY;
                 break;
@@ -607,13 +623,14 @@ static int relay_loop(relay_t *rl)
         }
         if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) && !rl->done)
             resp_read(rl);
-        if ((pfd.revents & (POLLOUT | POLLERR | POLLHUP)) && rl->niov
-            && rl->body == B_SENDING) {
+        if ((pfd.revents & (POLLOUT | POLLERR | POLLHUP)) && rl->niov &&
+            rl->body == B_SENDING) {
             st = body_send(rl);
             if (st != APR_SUCCESS && st != APR_EAGAIN) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0116)
-                              "writing the request body to the daemon "
-                              "failed");
+                ap_log_rerror(
+                    APLOG_MARK, APLOG_ERR, st, r,
+                    XF_LOGNO(0116) "writing the request body to the daemon "
+                                   "failed");
                 if (rl->head == 0) {
                     rl->status = HTTP_BAD_GATEWAY;
                     break;
@@ -649,9 +666,10 @@ int xf_relay_pass_pair(int *pfd, request_rec *r, int uds, const char *payload,
                         (int)(timeout / 1000), r->pool);
     close(sv[1]);
     if (st != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r, XF_LOGNO(0101)
-                      "passing the relay socket to the daemon failed: %s",
-                      reason);
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, st, r,
+            XF_LOGNO(0101) "passing the relay socket to the daemon failed: %s",
+            reason);
         return st == APR_TIMEUP ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY;
     }
     *pfd = sv[0];
@@ -663,8 +681,8 @@ void xf_relay_close_pair(request_rec *r, int fd)
     apr_pool_cleanup_run(r->pool, (void *)(intptr_t)fd, close_fd_cleanup);
 }
 
-int xf_relay_run(request_rec *r, int uds, const char *payload,
-                 apr_size_t len, apr_interval_time_t timeout)
+int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
+                 apr_interval_time_t timeout)
 {
     relay_t rl;
     const char *te;

@@ -21,8 +21,8 @@ int xf_relay_available(void);
  * @param timeout  I/O timeout toward the daemon
  * @return OK/DONE or an HTTP status
  */
-int xf_relay_run(request_rec *r, int uds, const char *payload,
-                 apr_size_t len, apr_interval_time_t timeout);
+int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
+                 apr_interval_time_t timeout);
 
 /**
  * Pass one end of a new socketpair to the daemon with the message.
@@ -34,9 +34,8 @@ int xf_relay_run(request_rec *r, int uds, const char *payload,
  * @param timeout  send timeout
  * @return OK or an HTTP status (logged)
  */
-int xf_relay_pass_pair(int *pfd, request_rec *r, int uds,
-                       const char *payload, apr_size_t len,
-                       apr_interval_time_t timeout);
+int xf_relay_pass_pair(int *pfd, request_rec *r, int uds, const char *payload,
+                       apr_size_t len, apr_interval_time_t timeout);
 
 /** Close our end of the socketpair now (instead of with r->pool). */
 void xf_relay_close_pair(request_rec *r, int fd);

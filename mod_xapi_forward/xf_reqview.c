@@ -16,8 +16,8 @@ static const char *tcp6_addr(const apr_sockaddr_t *sa, apr_pool_t *p)
 {
     char *ip = NULL;
 
-    if (!sa || apr_sockaddr_ip_get(&ip, (apr_sockaddr_t *)sa) != APR_SUCCESS
-        || !ip)
+    if (!sa || apr_sockaddr_ip_get(&ip, (apr_sockaddr_t *)sa) != APR_SUCCESS ||
+        !ip)
         return "::";
     if (sa->family == APR_INET)
         return apr_pstrcat(p, "::ffff:", ip, NULL);
@@ -30,8 +30,7 @@ const char *xf_reqview_stunnel_proxy(conn_rec *c, apr_pool_t *p)
 
     while (m->master)
         m = m->master;
-    return apr_psprintf(p, "TCP6 %s %s %u %u",
-                        tcp6_addr(m->client_addr, p),
+    return apr_psprintf(p, "TCP6 %s %s %u %u", tcp6_addr(m->client_addr, p),
                         tcp6_addr(m->local_addr, p),
                         m->client_addr ? (unsigned)m->client_addr->port : 0,
                         m->local_addr ? (unsigned)m->local_addr->port : 0);
@@ -45,13 +44,13 @@ void xf_reqview_build(xf_reqview_t *rv, request_rec *r, int stunnel)
 
     rv->method = r->method;
     rv->target = r->unparsed_uri ? r->unparsed_uri : r->uri;
-    if (r->proto_num >= HTTP_VERSION(2, 0) || !r->protocol
-        || strncmp(r->protocol, "HTTP/", 5))
+    if (r->proto_num >= HTTP_VERSION(2, 0) || !r->protocol ||
+        strncmp(r->protocol, "HTTP/", 5))
         rv->version = "1.1";
     else
         rv->version = r->protocol + 5;
-    rv->headers = apr_array_make(r->pool, arr->nelts ? arr->nelts : 1,
-                                 sizeof(xf_kv_t));
+    rv->headers =
+        apr_array_make(r->pool, arr->nelts ? arr->nelts : 1, sizeof(xf_kv_t));
     for (i = 0; i < arr->nelts; i++) {
         xf_kv_t *kv;
 
@@ -67,7 +66,7 @@ void xf_reqview_build(xf_reqview_t *rv, request_rec *r, int stunnel)
         while (m->master)
             m = m->master;
         if (ap_ssl_conn_is_ssl(m))
-            rv->stunnel_proxy = xf_reqview_stunnel_proxy(r->connection,
-                                                         r->pool);
+            rv->stunnel_proxy =
+                xf_reqview_stunnel_proxy(r->connection, r->pool);
     }
 }

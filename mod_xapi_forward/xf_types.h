@@ -34,10 +34,10 @@ typedef enum {
 /** What the request looks like, read once from request_rec (xf_reqview.c).
  *  The envelope builder never sees request_rec. */
 typedef struct xf_reqview_t {
-    const char *method;   /* request method as sent, e.g. "GET", "get" */
-    const char *target;   /* raw request target (r->unparsed_uri) */
-    const char *version;  /* "1.1", "1.0": the protocol minus "HTTP/";
-                           * HTTP/2 streams are given as "1.1" */
+    const char *method;          /* request method as sent, e.g. "GET", "get" */
+    const char *target;          /* raw request target (r->unparsed_uri) */
+    const char *version;         /* "1.1", "1.0": the protocol minus "HTTP/";
+                                  * HTTP/2 streams are given as "1.1" */
     apr_array_header_t *headers; /* xf_kv_t, wire order (a repeated header
                                   * may arrive merged, comma-joined) */
     const char *stunnel_proxy;   /* "TCP6 <cip> <sip> <cport> <sport>"
@@ -47,15 +47,15 @@ typedef struct xf_reqview_t {
 
 /** How the envelope is built; every field must be set by the caller. */
 typedef struct xf_envelope_opts_t {
-    xf_pathkey_e path_keys;  /* which path key(s) to emit */
-    int force_close;         /* 1: "close":true always (default);
-                              * 0: computed from version/Connection as xapi */
-    int traceparent_top;     /* 1: also emit a top-level "traceparent" */
-    int forward_auth;        /* 0: omit "auth" (credentials not forwarded) */
+    xf_pathkey_e path_keys; /* which path key(s) to emit */
+    int force_close;        /* 1: "close":true always (default);
+                             * 0: computed from version/Connection as xapi */
+    int traceparent_top;    /* 1: also emit a top-level "traceparent" */
+    int forward_auth;       /* 0: omit "auth" (credentials not forwarded) */
     const char *const *strip_params; /* NULL-terminated list of cookie and
                                       * query keys never forwarded
                                       * (e.g. "pool_secret"); may be NULL */
-    apr_size_t max_size;     /* refuse envelopes larger than this, bytes */
+    apr_size_t max_size; /* refuse envelopes larger than this, bytes */
 } xf_envelope_opts_t;
 
 #endif /* XF_TYPES_H */

@@ -506,16 +506,16 @@ xf_xapi_endpoint_t *xf_xapi_master_endpoint(const xf_xapi_endpoint_t *ep,
         return NULL;
     m = apr_pmemdup(p, ep, sizeof(*ep));
     /* a bare IPv6 literal has two colons or more; "host:port" has one */
-    if (master[0] != '[' && strchr(master, ':')
-        && strchr(strchr(master, ':') + 1, ':'))
+    if (master[0] != '[' && strchr(master, ':') &&
+        strchr(strchr(master, ':') + 1, ':'))
         m->url = apr_pstrcat(p, "https://[", master, "]", NULL);
     else
         m->url = apr_pstrcat(p, "https://", master, NULL);
     return m;
 }
 
-void xf_xapi_reply_parse(xf_xapi_reply_t *rep, const char *body,
-                         apr_size_t len, int http_status, apr_pool_t *p)
+void xf_xapi_reply_parse(xf_xapi_reply_t *rep, const char *body, apr_size_t len,
+                         int http_status, apr_pool_t *p)
 {
     body_t b = {(char *)body, len, len, 0};
 

@@ -23,26 +23,26 @@ typedef struct xf_xapi_endpoint_t {
 /** Outcome of one call. */
 typedef enum {
     XF_XAPI_OK = 0,
-    XF_XAPI_SESSION_INVALID = 1,  /* error SESSION_INVALID */
-    XF_XAPI_HOST_IS_SLAVE = 2,    /* error HOST_IS_SLAVE; master set */
-    XF_XAPI_AUTH_FAILED = 3,      /* SESSION_AUTHENTICATION_FAILED */
-    XF_XAPI_API_ERROR = 4,        /* any other XAPI error (name set) */
-    XF_XAPI_UNREACHABLE = 5,      /* connect/TLS/HTTP failure */
-    XF_XAPI_TIMEOUT = 6,          /* timeout_ms elapsed */
-    XF_XAPI_GARBAGE = 7           /* not a JSON-RPC answer */
+    XF_XAPI_SESSION_INVALID = 1, /* error SESSION_INVALID */
+    XF_XAPI_HOST_IS_SLAVE = 2,   /* error HOST_IS_SLAVE; master set */
+    XF_XAPI_AUTH_FAILED = 3,     /* SESSION_AUTHENTICATION_FAILED */
+    XF_XAPI_API_ERROR = 4,       /* any other XAPI error (name set) */
+    XF_XAPI_UNREACHABLE = 5,     /* connect/TLS/HTTP failure */
+    XF_XAPI_TIMEOUT = 6,         /* timeout_ms elapsed */
+    XF_XAPI_GARBAGE = 7          /* not a JSON-RPC answer */
 } xf_xapi_code_e;
 
 typedef struct xf_xapi_reply_t {
     xf_xapi_code_e code;
-    const char *error;   /* XAPI error name (e.g. "SESSION_INVALID"), or a
-                          * transport description; never holds
-                          * credentials */
-    const char *master;  /* HOST_IS_SLAVE: the master's address */
-    const char *str;     /* OK with a string result: the string */
-    int boolean;         /* OK with a boolean result: 0/1 */
-    const char **list;   /* OK with a list-of-strings result:
-                          * NULL-terminated */
-    int http_status;     /* HTTP status of the answer, 0 if none */
+    const char *error;  /* XAPI error name (e.g. "SESSION_INVALID"), or a
+                         * transport description; never holds
+                         * credentials */
+    const char *master; /* HOST_IS_SLAVE: the master's address */
+    const char *str;    /* OK with a string result: the string */
+    int boolean;        /* OK with a boolean result: 0/1 */
+    const char **list;  /* OK with a list-of-strings result:
+                         * NULL-terminated */
+    int http_status;    /* HTTP status of the answer, 0 if none */
 } xf_xapi_reply_t;
 
 /** One parameter of a call (xf_xapi_call_ex). */
@@ -85,8 +85,8 @@ apr_status_t xf_xapi_call(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
  * @param http_status the answer's HTTP status (a result counts only with 200)
  * @param p           pool
  */
-void xf_xapi_reply_parse(xf_xapi_reply_t *rep, const char *body,
-                         apr_size_t len, int http_status, apr_pool_t *p);
+void xf_xapi_reply_parse(xf_xapi_reply_t *rep, const char *body, apr_size_t len,
+                         int http_status, apr_pool_t *p);
 
 /**
  * Call a JSON-RPC method with typed params (numbers, string sets), e.g.
@@ -104,7 +104,6 @@ apr_status_t xf_xapi_call_ex(xf_xapi_reply_t *rep, const xf_xapi_endpoint_t *ep,
  *         address (xf_xapi_call only reports masters that pass)
  */
 xf_xapi_endpoint_t *xf_xapi_master_endpoint(const xf_xapi_endpoint_t *ep,
-                                            const char *master,
-                                            apr_pool_t *p);
+                                            const char *master, apr_pool_t *p);
 
 #endif /* XF_XAPI_H */

@@ -99,9 +99,9 @@ static void test_send_fd_works(void **state)
 
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
     assert_int_equal(pipe(pp), 0);
-    assert_int_equal(xf_fdpass_send(&reason, sp[0], pp[1], "{\"m\":\"Get\"}",
-                                    11, 1000, p),
-                     APR_SUCCESS);
+    assert_int_equal(
+        xf_fdpass_send(&reason, sp[0], pp[1], "{\"m\":\"Get\"}", 11, 1000, p),
+        APR_SUCCESS);
     n = recv_fd(sp[1], buf, sizeof(buf), &got);
     assert_int_equal(n, 11);
     assert_memory_equal(buf, "{\"m\":\"Get\"}", 11);
@@ -341,15 +341,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_send_fd_works, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eintr_retried, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_short_send_fails, setup,
+        cmocka_unit_test_setup_teardown(test_short_send_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eagain_waits_then_times_out, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_eagain_waits_then_times_out,
-                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_peer_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_payload_refused, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_connect_missing_and_refused,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_missing_and_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_connect_and_close, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_connect_path_too_long, setup,

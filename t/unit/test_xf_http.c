@@ -588,19 +588,18 @@ static void test_head_limits_any_split(void **state)
     const char *a3 = "A: 1\r\nA: 1\r\nA: 1\r\n";
 
     /* 35 bytes of head, then a line of 40: the line limit first */
-    assert_fails(apr_pstrcat(*state, st, a3,
-                             pad(*state, "V: ", 40, "\r\n\r\n"), NULL),
-                 "header line too long", &lim, *state);
+    assert_fails(
+        apr_pstrcat(*state, st, a3, pad(*state, "V: ", 40, "\r\n\r\n"), NULL),
+        "header line too long", &lim, *state);
     /* 71 bytes of head, then the same line: the head limit first */
-    assert_fails(apr_pstrcat(*state, st, a3, a3,
-                             pad(*state, "W: ", 16, "\r\n"),
+    assert_fails(apr_pstrcat(*state, st, a3, a3, pad(*state, "W: ", 16, "\r\n"),
                              pad(*state, "V: ", 40, "\r\n\r\n"), NULL),
                  "response head too large", &lim, *state);
     /* a CR at the line limit counts only once a byte other than LF
      * follows it */
-    assert_fails(apr_pstrcat(*state, st,
-                             pad(*state, "V: ", 32, "\rx\r\n\r\n"), NULL),
-                 "header line too long", &lim, *state);
+    assert_fails(
+        apr_pstrcat(*state, st, pad(*state, "V: ", 32, "\rx\r\n\r\n"), NULL),
+        "header line too long", &lim, *state);
 }
 
 static void test_too_many_fields(void **state)
