@@ -346,15 +346,6 @@ apr_status_t xf_auth_read_secret(xf_secret_t *sec, const char *path,
     return st;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 apr_status_t xf_auth_derive_key(unsigned char key[XF_AUTH_KEY_BYTES],
                                 const char *secret)
 {
@@ -368,8 +359,8 @@ apr_status_t xf_auth_derive_key(unsigned char key[XF_AUTH_KEY_BYTES],
     if (strlen(hex) != 2 * XF_AUTH_KEY_BYTES)
         return APR_ENOMEM;
     for (i = 0; i < XF_AUTH_KEY_BYTES; i++)
-        key[i] =
-            (unsigned char)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
+        key[i] = (unsigned char)(xf_parse_hex_value(hex[2 * i]) << 4 |
+                                 xf_parse_hex_value(hex[2 * i + 1]));
     OPENSSL_cleanse(hex, sizeof(hex)); /* it was the key */
     return APR_SUCCESS;
 }

@@ -222,42 +222,25 @@ const char *xf_dir_realm(const xf_dir_conf_t *d)
     return d && d->realm ? d->realm : defconf.realm;
 }
 
-const char *xf_srv_xapi_url(const xf_srv_conf_t *c)
-{
-    return c && c->xapi_url ? c->xapi_url : defsrv.xapi_url;
-}
+/* server accessors: the field if set, else its default */
+#define XF_SRV_PTR_ACCESSOR(type, field)                                       \
+    type xf_srv_##field(const xf_srv_conf_t *c)                                \
+    {                                                                          \
+        return c && c->field ? c->field : defsrv.field;                        \
+    }
+#define XF_SRV_ACCESSOR(type, field)                                           \
+    type xf_srv_##field(const xf_srv_conf_t *c)                                \
+    {                                                                          \
+        return c && c->field != XF_UNSET ? c->field : defsrv.field;            \
+    }
 
-const char *xf_srv_login_url(const xf_srv_conf_t *c)
-{
-    return c && c->login_url ? c->login_url : defsrv.login_url;
-}
-
-int xf_srv_verify(const xf_srv_conf_t *c)
-{
-    return c && c->verify != XF_UNSET ? c->verify : defsrv.verify;
-}
-
-apr_interval_time_t xf_srv_xapi_timeout(const xf_srv_conf_t *c)
-{
-    return c && c->xapi_timeout != XF_UNSET ? c->xapi_timeout
-                                            : defsrv.xapi_timeout;
-}
-
-const char *xf_srv_cache_provider(const xf_srv_conf_t *c)
-{
-    return c && c->cache_provider ? c->cache_provider : defsrv.cache_provider;
-}
-
-apr_interval_time_t xf_srv_cache_ttl(const xf_srv_conf_t *c)
-{
-    return c && c->cache_ttl != XF_UNSET ? c->cache_ttl : defsrv.cache_ttl;
-}
-
-apr_interval_time_t xf_srv_cache_neg_ttl(const xf_srv_conf_t *c)
-{
-    return c && c->cache_neg_ttl != XF_UNSET ? c->cache_neg_ttl
-                                             : defsrv.cache_neg_ttl;
-}
+XF_SRV_PTR_ACCESSOR(const char *, xapi_url)
+XF_SRV_PTR_ACCESSOR(const char *, login_url)
+XF_SRV_ACCESSOR(int, verify)
+XF_SRV_ACCESSOR(apr_interval_time_t, xapi_timeout)
+XF_SRV_PTR_ACCESSOR(const char *, cache_provider)
+XF_SRV_ACCESSOR(apr_interval_time_t, cache_ttl)
+XF_SRV_ACCESSOR(apr_interval_time_t, cache_neg_ttl)
 
 int xf_config_auth_used(const server_rec *s)
 {
