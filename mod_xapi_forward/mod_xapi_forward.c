@@ -34,7 +34,7 @@ static int xf_check_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     int rc = xf_confcheck_check_config(pconf, plog, ptemp, s);
 
-    if (xf_config_auth_used && xf_cache_check_config(ptemp, s) != OK)
+    if (xf_config_auth_used(s) && xf_cache_check_config(ptemp, s) != OK)
         rc = HTTP_INTERNAL_SERVER_ERROR;
     return rc;
 }

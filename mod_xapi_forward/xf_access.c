@@ -8,7 +8,6 @@
  */
 #include "xf_access.h"
 
-#include <apr_file_io.h>
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
@@ -33,7 +32,8 @@
 #define XF_ORIGINATOR "mod_xapi_forward"
 #define XF_MAX_MASTERS 8
 
-/* Run-time state: pool secrets, and the masters HOST_IS_SLAVE named. */
+/* Run-time state, per process: the pool secrets (read in post_config), and
+ * the masters HOST_IS_SLAVE named. */
 static struct {
     apr_hash_t *secrets; /* pool secret file -> xf_secret_t */
 #if APR_HAS_THREADS
@@ -45,7 +45,7 @@ static struct {
         char url[256];
         char master[256];
     } masters[XF_MAX_MASTERS];
-} g;
+} rt;
 
 /* ---- start-up -------------------------------------------------------- */
 
@@ -55,41 +55,9 @@ int xf_access_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 
     if (rc != OK)
         return rc;
-    g.secrets = NULL;
-    memset(g.masters, 0, sizeof(g.masters));
-    xf_config_auth_used = 0;
+    rt.secrets = NULL;
+    memset(rt.masters, 0, sizeof(rt.masters));
     return OK;
-}
-
-apr_status_t xf_access_read_secret(xf_secret_t *sec, const char *path,
-                                   apr_pool_t *p)
-{
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_size_t n;
-    char *buf;
-    apr_status_t st;
-
-    st = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
-    if (st != APR_SUCCESS)
-        return st;
-    st = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-    if (st == APR_SUCCESS && (fi.size <= 0 || fi.size > 65536))
-        st = APR_EINVAL;
-    if (st == APR_SUCCESS) {
-        n = (apr_size_t)fi.size;
-        buf = apr_palloc(p, n + 1);
-        st = apr_file_read_full(f, buf, n, &n);
-        buf[n] = '\0';
-        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-            buf[--n] = '\0';
-        sec->data = buf;
-        sec->len = n;
-        if (st == APR_SUCCESS && n == 0)
-            st = APR_EINVAL;
-    }
-    apr_file_close(f);
-    return st;
 }
 
 int xf_access_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -98,7 +66,7 @@ int xf_access_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     server_rec *vs;
     apr_status_t st;
 
-    if (!xf_config_auth_used)
+    if (!xf_config_auth_used(s))
         return OK;
     if (xf_xapi_init() != APR_SUCCESS) {
         ap_log_error(
@@ -107,16 +75,16 @@ int xf_access_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return 500;
     }
     /* the pool secrets, read at every (graceful) restart */
-    g.secrets = apr_hash_make(pconf);
+    rt.secrets = apr_hash_make(pconf);
     for (vs = s; vs; vs = vs->next) {
         const xf_srv_conf_t *c = xf_config_srv_get(vs);
         xf_secret_t *sec;
 
         if (!c->pool_secret_file ||
-            apr_hash_get(g.secrets, c->pool_secret_file, APR_HASH_KEY_STRING))
+            apr_hash_get(rt.secrets, c->pool_secret_file, APR_HASH_KEY_STRING))
             continue;
         sec = apr_pcalloc(pconf, sizeof(*sec));
-        st = xf_access_read_secret(sec, c->pool_secret_file, pconf);
+        st = xf_auth_read_secret(sec, c->pool_secret_file, pconf);
         if (st != APR_SUCCESS) {
             ap_log_error(
                 APLOG_MARK, APLOG_CRIT, st, vs,
@@ -125,7 +93,7 @@ int xf_access_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                 c->pool_secret_file);
             return 500;
         }
-        apr_hash_set(g.secrets, c->pool_secret_file, APR_HASH_KEY_STRING, sec);
+        apr_hash_set(rt.secrets, c->pool_secret_file, APR_HASH_KEY_STRING, sec);
     }
     return xf_cache_post_config(pconf, ptemp, s);
 }
@@ -134,8 +102,8 @@ void xf_access_child_init(apr_pool_t *p, server_rec *s)
 {
     xf_cache_child_init(p, s);
 #if APR_HAS_THREADS
-    if (xf_config_auth_used)
-        apr_thread_mutex_create(&g.master_lock, APR_THREAD_MUTEX_DEFAULT, p);
+    if (xf_config_auth_used(s))
+        apr_thread_mutex_create(&rt.master_lock, APR_THREAD_MUTEX_DEFAULT, p);
 #endif
 }
 
@@ -144,11 +112,11 @@ void xf_access_child_init(apr_pool_t *p, server_rec *s)
 static void master_lock(int lock)
 {
 #if APR_HAS_THREADS
-    if (g.master_lock) {
+    if (rt.master_lock) {
         if (lock)
-            apr_thread_mutex_lock(g.master_lock);
+            apr_thread_mutex_lock(rt.master_lock);
         else
-            apr_thread_mutex_unlock(g.master_lock);
+            apr_thread_mutex_unlock(rt.master_lock);
     }
 #endif
 }
@@ -161,8 +129,8 @@ static void master_get(char *out, apr_size_t size, const char *url)
     *out = '\0';
     master_lock(1);
     for (i = 0; i < XF_MAX_MASTERS; i++)
-        if (!strcmp(g.masters[i].url, url)) {
-            apr_cpystrn(out, g.masters[i].master, size);
+        if (!strcmp(rt.masters[i].url, url)) {
+            apr_cpystrn(out, rt.masters[i].master, size);
             break;
         }
     master_lock(0);
@@ -173,23 +141,23 @@ static void master_set(const char *url, const char *m)
 {
     int i, free_slot = -1;
 
-    if (strlen(url) >= sizeof(g.masters[0].url))
+    if (strlen(url) >= sizeof(rt.masters[0].url))
         return;
     master_lock(1);
     for (i = 0; i < XF_MAX_MASTERS; i++) {
-        if (!strcmp(g.masters[i].url, url))
+        if (!strcmp(rt.masters[i].url, url))
             break;
-        if (free_slot < 0 && !g.masters[i].url[0])
+        if (free_slot < 0 && !rt.masters[i].url[0])
             free_slot = i;
     }
     if (i == XF_MAX_MASTERS)
         i = free_slot >= 0 ? free_slot : 0;
     if (m) {
-        apr_cpystrn(g.masters[i].url, url, sizeof(g.masters[i].url));
-        apr_cpystrn(g.masters[i].master, m, sizeof(g.masters[i].master));
+        apr_cpystrn(rt.masters[i].url, url, sizeof(rt.masters[i].url));
+        apr_cpystrn(rt.masters[i].master, m, sizeof(rt.masters[i].master));
     }
-    else if (!strcmp(g.masters[i].url, url))
-        g.masters[i].url[0] = g.masters[i].master[0] = '\0';
+    else if (!strcmp(rt.masters[i].url, url))
+        rt.masters[i].url[0] = rt.masters[i].master[0] = '\0';
     master_lock(0);
 }
 
@@ -289,7 +257,7 @@ xf_ep_t *xf_access_endpoint(request_rec *r, const char *url)
     const xf_srv_conf_t *c = xf_config_srv_get(r->server);
     xf_ep_t *e = apr_pcalloc(r->pool, sizeof(*e));
     xf_xapi_endpoint_t *ep = apr_pcalloc(r->pool, sizeof(*ep));
-    char master[sizeof(g.masters[0].master)];
+    char master[sizeof(rt.masters[0].master)];
 
     ep->url = url;
     ep->ca_file = c->ca_file;
@@ -483,8 +451,8 @@ int xf_check_access(request_rec *r)
     if (cred.kind == XF_CRED_POOL_SECRET) {
         const xf_srv_conf_t *c = xf_config_srv_get(r->server);
         const xf_secret_t *sec =
-            c->pool_secret_file && g.secrets
-                ? apr_hash_get(g.secrets, c->pool_secret_file,
+            c->pool_secret_file && rt.secrets
+                ? apr_hash_get(rt.secrets, c->pool_secret_file,
                                APR_HASH_KEY_STRING)
                 : NULL;
         if (!sec || !xf_auth_ct_equal(cred.value, strlen(cred.value), sec->data,

@@ -11,7 +11,7 @@
 #include "xf_auth.h"
 #include "xf_xapi.h"
 
-/** pre_config: register the cache mutex, reset the global settings. */
+/** pre_config: register the cache mutex, reset the run-time state. */
 int xf_access_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp);
 
@@ -30,20 +30,6 @@ int xf_check_access(request_rec *r);
  * client accepts it), as the access checker does. @return DONE
  */
 int xf_access_answer(request_rec *r, int status, const char *msg);
-
-/** A secret read from a file. */
-typedef struct xf_secret_t {
-    const char *data; /* NUL-terminated, trailing newlines removed */
-    apr_size_t len;
-} xf_secret_t;
-
-/**
- * Read a small secret file whole (1 byte to 64 KiB; trailing CR/LF do not
- * count). @return APR_SUCCESS, APR_EINVAL for an empty or too large file,
- * or the file error
- */
-apr_status_t xf_access_read_secret(xf_secret_t *sec, const char *path,
-                                   apr_pool_t *p);
 
 /** An XAPI endpoint as configured, and the one in use (its master). */
 typedef struct xf_ep_t {

@@ -3,7 +3,8 @@
  * xf_auth.c - finds a request's credential in xapi's order (cookie, query,
  * pool_secret, Basic), compares secrets in constant time, derives the keyed
  * cache id and seals cached decisions (an HMAC over id, decision and
- * expiry). Pure core: no httpd headers, no logging.
+ * expiry), and reads secret files (the pool secret, the key of the cache
+ * ids). Pure core: no httpd headers, no logging.
  */
 #include "xf_auth.h"
 
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <apr_file_io.h>
 #include <apr_strings.h>
 
 #include <openssl/crypto.h>
@@ -310,6 +312,77 @@ void xf_auth_cache_id(char out[XF_AUTH_CACHE_ID_LEN + 1],
     OPENSSL_cleanse(msg, len); /* it held the credential */
     free(msg);
 }
+
+/* ---- secrets from files ------------------------------------------------ */
+
+apr_status_t xf_auth_read_secret(xf_secret_t *sec, const char *path,
+                                 apr_pool_t *p)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t n;
+    char *buf;
+    apr_status_t st;
+
+    st = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
+    if (st != APR_SUCCESS)
+        return st;
+    st = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    if (st == APR_SUCCESS && (fi.size <= 0 || fi.size > XF_AUTH_SECRET_MAX))
+        st = APR_EINVAL;
+    if (st == APR_SUCCESS) {
+        n = (apr_size_t)fi.size;
+        buf = apr_palloc(p, n + 1);
+        st = apr_file_read_full(f, buf, n, &n);
+        buf[n] = '\0';
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            buf[--n] = '\0';
+        sec->data = buf;
+        sec->len = n;
+        if (st == APR_SUCCESS && n == 0)
+            st = APR_EINVAL;
+    }
+    apr_file_close(f);
+    return st;
+}
+
+apr_status_t xf_auth_derive_key(unsigned char key[XF_AUTH_KEY_BYTES],
+                                const char *secret)
+{
+    xf_cred_t kc = {XF_CRED_POOL_SECRET, NULL, NULL, NULL, "key"};
+    static const unsigned char zero[XF_AUTH_KEY_BYTES] = {0};
+    char hex[XF_AUTH_CACHE_ID_LEN + 1];
+    int i;
+
+    kc.value = secret;
+    xf_auth_cache_id(hex, zero, &kc, "");
+    if (strlen(hex) != 2 * XF_AUTH_KEY_BYTES)
+        return APR_ENOMEM;
+    for (i = 0; i < XF_AUTH_KEY_BYTES; i++)
+        key[i] = (unsigned char)(xf_parse_hex_value(hex[2 * i]) << 4 |
+                                 xf_parse_hex_value(hex[2 * i + 1]));
+    OPENSSL_cleanse(hex, sizeof(hex)); /* it was the key */
+    return APR_SUCCESS;
+}
+
+apr_status_t xf_auth_key_file(unsigned char key[XF_AUTH_KEY_BYTES],
+                              const char *path, apr_size_t min_len,
+                              apr_pool_t *p)
+{
+    xf_secret_t k;
+    apr_status_t st = xf_auth_read_secret(&k, path, p);
+
+    if (st != APR_SUCCESS)
+        return st;
+    if (k.len < min_len)
+        st = APR_EINVAL;
+    else
+        st = xf_auth_derive_key(key, k.data);
+    OPENSSL_cleanse((void *)k.data, k.len);
+    return st;
+}
+
+/* ---- cached decisions ---------------------------------------------------- */
 
 #define DECISION_PREFIX "xf2:"
 #define DECISION_PREFIX_LEN (sizeof(DECISION_PREFIX) - 1)

@@ -3,7 +3,8 @@
  * xf_auth.h - credentials of a request in xapi's order (session_id cookie,
  * session_id query parameter, pool_secret, Authorization: Basic), the
  * constant-time compare, the keyed cache key and the cached decision
- * format. Pure core: no httpd headers, no logging.
+ * format, and the secrets read from files (the pool secret, the key of the
+ * cache ids). Pure core: no httpd headers, no logging.
  */
 #ifndef XF_AUTH_H
 #define XF_AUTH_H
@@ -87,6 +88,53 @@ int xf_auth_ct_equal(const void *a, apr_size_t alen, const void *b,
 void xf_auth_cache_id(char out[XF_AUTH_CACHE_ID_LEN + 1],
                       const unsigned char *secret, const xf_cred_t *cred,
                       const char *perms);
+
+/** A secret read from a file. */
+typedef struct xf_secret_t {
+    const char *data; /* NUL-terminated, trailing CR/LF removed */
+    apr_size_t len;
+} xf_secret_t;
+
+/** Largest secret file read, bytes. */
+#define XF_AUTH_SECRET_MAX 65536
+
+/**
+ * Read a small secret file whole (1 byte to XF_AUTH_SECRET_MAX; trailing
+ * CR/LF do not count).
+ * @param sec  out: the secret (from p)
+ * @param path the file
+ * @param p    pool for the secret
+ * @return APR_SUCCESS, APR_EINVAL for an empty or too large file, or the
+ *         file error
+ */
+apr_status_t xf_auth_read_secret(xf_secret_t *sec, const char *path,
+                                 apr_pool_t *p);
+
+/**
+ * Derive the XF_AUTH_KEY_BYTES key of the cache ids from a secret of any
+ * length: the secret is folded in with the HMAC of the cache ids itself
+ * (xf_auth_cache_id of a pool secret credential under an all-zero key), so
+ * front ends that share the secret derive the same key.
+ * @param key    out: XF_AUTH_KEY_BYTES bytes
+ * @param secret NUL-terminated (the key stops at a NUL)
+ * @return APR_SUCCESS, or APR_ENOMEM when OpenSSL fails
+ */
+apr_status_t xf_auth_derive_key(unsigned char key[XF_AUTH_KEY_BYTES],
+                                const char *secret);
+
+/**
+ * The key of the cache ids from a key file: xf_auth_read_secret, at least
+ * min_len bytes, then xf_auth_derive_key.
+ * @param key     out: XF_AUTH_KEY_BYTES bytes
+ * @param path    the key file
+ * @param min_len the fewest bytes accepted (shorter: APR_EINVAL)
+ * @param p       pool for the file's contents (scratch)
+ * @return APR_SUCCESS; APR_EINVAL (empty, too short or too large), a file
+ *         error, or APR_ENOMEM (OpenSSL failed)
+ */
+apr_status_t xf_auth_key_file(unsigned char key[XF_AUTH_KEY_BYTES],
+                              const char *path, apr_size_t min_len,
+                              apr_pool_t *p);
 
 /** A decision as stored in the cache. */
 typedef enum {

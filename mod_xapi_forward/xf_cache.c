@@ -3,7 +3,8 @@
  * xf_cache.c - the access decision cache: any mod_socache provider (shmcb by
  * default; memcache/redis let front ends share it), a global mutex around
  * providers that are not multi-process safe, and the key of the HMAC cache
- * ids (random per start, or from XapiForwardCacheKeyFile).
+ * ids (random per start, or from XapiForwardCacheKeyFile). Its settings
+ * are in the server config (xf_config.c); here is the per-process state.
  */
 #include "xf_cache.h"
 
@@ -17,8 +18,7 @@
 #include "http_log.h"
 #include "util_mutex.h"
 
-#include "xf_access.h"
-#include "xf_confcheck.h"
+#include "xf_config.h"
 #include "xf_private.h"
 
 #define XF_CACHE_ID "xapi-forward-cache"
@@ -38,19 +38,14 @@
  * provider log an overflow */
 #define XF_CACHE_VALUE_MAX 512
 
-/* Global settings (main server only) and run-time state. */
+/* Run-time state, per process: made in post_config from the main server's
+ * settings (the mutex re-attached in child_init). */
 static struct {
-    const char *provider_name;   /* NULL: shmcb */
-    const char *provider_args;   /* NULL: provider default */
-    const char *provider_where;  /* "line N of FILE" of XapiForwardCache */
-    apr_interval_time_t ttl;     /* -1: 60 s */
-    apr_interval_time_t neg_ttl; /* -1: 10 s */
-    const char *key_file;        /* NULL: random key */
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *inst;
     apr_global_mutex_t *mutex; /* only for non-MP-safe providers */
     unsigned char key[XF_AUTH_KEY_BYTES];
-} g;
+} rt;
 
 /* Cache server health, per process, in seconds (apr_time_sec); updated
  * with atomics by the threads of a child (a lost update only makes a
@@ -64,66 +59,6 @@ static struct {
                                      * under way, or that finished */
 } health;
 
-/* ---- directives ------------------------------------------------------ */
-
-const char *xf_cache_set_provider(cmd_parms *cmd, void *dv, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    const char *sep;
-
-    if (err)
-        return err;
-    g.provider_where = xf_confcheck_where(cmd);
-    sep = ap_strchr_c(arg, ':');
-    if (sep) {
-        g.provider_name = apr_pstrmemdup(cmd->pool, arg, sep - arg);
-        g.provider_args = sep + 1;
-    }
-    else {
-        g.provider_name = arg;
-        g.provider_args = NULL;
-    }
-    return NULL;
-}
-
-static const char *set_ttl(cmd_parms *cmd, const char *arg,
-                           apr_interval_time_t *pt)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_interval_time_t t;
-
-    if (err)
-        return err;
-    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t < 0 ||
-        t > apr_time_from_sec(86400))
-        return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           ": must be a time from 0 to 86400 seconds", NULL);
-    *pt = t;
-    return NULL;
-}
-
-const char *xf_cache_set_ttl(cmd_parms *cmd, void *dv, const char *arg)
-{
-    return set_ttl(cmd, arg, &g.ttl);
-}
-
-const char *xf_cache_set_neg_ttl(cmd_parms *cmd, void *dv, const char *arg)
-{
-    return set_ttl(cmd, arg, &g.neg_ttl);
-}
-
-const char *xf_cache_set_key_file(cmd_parms *cmd, void *dv, const char *arg)
-{
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-
-    if (err)
-        return err;
-    g.key_file = ap_server_root_relative(cmd->pool, arg);
-    if (!g.key_file)
-        return "XapiForwardCacheKeyFile: bad path";
-    return xf_confcheck_file(cmd, g.key_file, 16);
-}
-
 /* ---- start-up -------------------------------------------------------- */
 
 int xf_cache_pre_config(apr_pool_t *pconf)
@@ -132,12 +67,9 @@ int xf_cache_pre_config(apr_pool_t *pconf)
         ap_mutex_register(pconf, XF_CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
     if (st != APR_SUCCESS)
         return 500;
-    g.provider_name = g.provider_args = g.key_file = NULL;
-    g.provider_where = NULL;
-    g.ttl = g.neg_ttl = -1;
-    g.provider = NULL;
-    g.inst = NULL;
-    g.mutex = NULL;
+    rt.provider = NULL;
+    rt.inst = NULL;
+    rt.mutex = NULL;
     apr_atomic_set32(&health.until, 0);
     apr_atomic_set32(&health.step, 0);
     apr_atomic_set32(&health.logged, 0);
@@ -148,7 +80,8 @@ int xf_cache_pre_config(apr_pool_t *pconf)
 
 int xf_cache_check_config(apr_pool_t *ptemp, server_rec *s)
 {
-    const char *name = g.provider_name ? g.provider_name : "shmcb";
+    const xf_srv_conf_t *c = xf_config_srv_get(s);
+    const char *name = xf_srv_cache_provider(c);
     const ap_socache_provider_t *prov;
     ap_socache_instance_t *inst;
     const char *err;
@@ -160,18 +93,17 @@ int xf_cache_check_config(apr_pool_t *ptemp, server_rec *s)
                      XF_LOGNO(0506) "XapiForwardCache on %s: no socache "
                                     "provider \"%s\" (LoadModule "
                                     "socache_%s_module ...)",
-                     g.provider_where ? g.provider_where
-                                      : "(default, not configured)",
+                     c->cache_where ? c->cache_where
+                                    : "(default, not configured)",
                      name, name);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* the provider parses its arguments here, without side effects */
-    err = prov->create(&inst, g.provider_args, ptemp, ptemp);
+    err = prov->create(&inst, c->cache_args, ptemp, ptemp);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      XF_LOGNO(0507) "XapiForwardCache on %s: %s: %s",
-                     g.provider_where ? g.provider_where : "(default)", name,
-                     err);
+                     c->cache_where ? c->cache_where : "(default)", name, err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
@@ -179,9 +111,9 @@ int xf_cache_check_config(apr_pool_t *ptemp, server_rec *s)
 
 static apr_status_t cache_destroy(void *data)
 {
-    if (g.inst && g.provider) {
-        g.provider->destroy(g.inst, (server_rec *)data);
-        g.inst = NULL;
+    if (rt.inst && rt.provider) {
+        rt.provider->destroy(rt.inst, (server_rec *)data);
+        rt.inst = NULL;
     }
     return APR_SUCCESS;
 }
@@ -189,52 +121,32 @@ static apr_status_t cache_destroy(void *data)
 int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 {
     struct ap_socache_hints hints = {XF_AUTH_CACHE_ID_LEN, 16, 60000000};
-    const char *name = g.provider_name ? g.provider_name : "shmcb";
+    const xf_srv_conf_t *c = xf_config_srv_get(s);
+    const char *name = xf_srv_cache_provider(c);
     const char *err;
     apr_status_t st;
 
     /* the key of the cache ids */
-    if (g.key_file) {
-        xf_secret_t k;
-        st = xf_access_read_secret(&k, g.key_file, ptemp);
-        if (st != APR_SUCCESS || k.len < 16) {
-            ap_log_error(
-                APLOG_MARK, APLOG_CRIT, st, s,
-                XF_LOGNO(
-                    0212) "XapiForwardCacheKeyFile %s: cannot read at least "
-                          "16 bytes",
-                g.key_file);
+    if (c->cache_key_file) {
+        st = xf_auth_key_file(rt.key, c->cache_key_file, 16, ptemp);
+        if (st != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, st, s,
+                         XF_LOGNO(0212) "XapiForwardCacheKeyFile %s: %s",
+                         c->cache_key_file,
+                         st == APR_ENOMEM ? "cannot derive the cache key"
+                                          : "cannot read at least 16 bytes");
             return 500;
         }
-        /* any length: fold it into the key with the HMAC itself */
-        {
-            xf_cred_t kc = {XF_CRED_POOL_SECRET, NULL, NULL, NULL, "key"};
-            char hex[XF_AUTH_CACHE_ID_LEN + 1];
-            unsigned char zero[XF_AUTH_KEY_BYTES] = {0};
-            int i;
-            kc.value = k.data;
-            xf_auth_cache_id(hex, zero, &kc, "");
-            if (strlen(hex) != XF_AUTH_CACHE_ID_LEN) {
-                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                             XF_LOGNO(0212) "cannot derive the cache key");
-                return 500;
-            }
-            for (i = 0; i < XF_AUTH_KEY_BYTES; i++) {
-                unsigned int b;
-                sscanf(hex + 2 * i, "%2x", &b);
-                g.key[i] = (unsigned char)b;
-            }
-        }
     }
-    else if (apr_generate_random_bytes(g.key, sizeof(g.key)) != APR_SUCCESS) {
+    else if (apr_generate_random_bytes(rt.key, sizeof(rt.key)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      XF_LOGNO(0219) "cannot generate a random cache key");
         return 500;
     }
     /* the decision cache */
-    g.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
-                                    AP_SOCACHE_PROVIDER_VERSION);
-    if (!g.provider) {
+    rt.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                     AP_SOCACHE_PROVIDER_VERSION);
+    if (!rt.provider) {
         ap_log_error(
             APLOG_MARK, APLOG_CRIT, 0, s,
             XF_LOGNO(0209) "XapiForwardCache: no socache provider \"%s\" (load "
@@ -242,14 +154,14 @@ int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
             name, name);
         return 500;
     }
-    err = g.provider->create(&g.inst, g.provider_args, ptemp, pconf);
+    err = rt.provider->create(&rt.inst, c->cache_args, ptemp, pconf);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      XF_LOGNO(0215) "XapiForwardCache %s: %s", name, err);
         return 500;
     }
-    if (g.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
-        st = ap_global_mutex_create(&g.mutex, NULL, XF_CACHE_MUTEX, NULL, s,
+    if (rt.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        st = ap_global_mutex_create(&rt.mutex, NULL, XF_CACHE_MUTEX, NULL, s,
                                     pconf, 0);
         if (st != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, st, s,
@@ -257,7 +169,7 @@ int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
             return 500;
         }
     }
-    st = g.provider->init(g.inst, XF_CACHE_ID, &hints, s, pconf);
+    st = rt.provider->init(rt.inst, XF_CACHE_ID, &hints, s, pconf);
     if (st != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, st, s,
                      XF_LOGNO(0217) "cannot initialise the %s cache", name);
@@ -269,9 +181,9 @@ int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
 
 void xf_cache_child_init(apr_pool_t *p, server_rec *s)
 {
-    if (g.mutex) {
+    if (rt.mutex) {
         apr_status_t st = apr_global_mutex_child_init(
-            &g.mutex, apr_global_mutex_lockfile(g.mutex), p);
+            &rt.mutex, apr_global_mutex_lockfile(rt.mutex), p);
         if (st != APR_SUCCESS)
             ap_log_error(
                 APLOG_MARK, APLOG_CRIT, st, s,
@@ -281,7 +193,7 @@ void xf_cache_child_init(apr_pool_t *p, server_rec *s)
 
 const unsigned char *xf_cache_key(void)
 {
-    return g.key;
+    return rt.key;
 }
 
 /* ---- cache server failures ------------------------------------------- */
@@ -319,13 +231,13 @@ static void cache_failed(request_rec *r, const char *op, apr_status_t st)
                                      "decides alone, the cache is skipped "
                                      "for %u s at a time while it fails "
                                      "(logged at most once a minute)",
-                      g.provider_name ? g.provider_name : "shmcb", op,
+                      xf_srv_cache_provider(xf_config_srv_get(r->server)), op,
                       (unsigned)step);
     else
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, st, r,
                       XF_LOGNO(0262) "decision cache %s: %s failed again; "
                                      "skipped for %u s",
-                      g.provider_name ? g.provider_name : "shmcb", op,
+                      xf_srv_cache_provider(xf_config_srv_get(r->server)), op,
                       (unsigned)step);
 }
 
@@ -365,7 +277,7 @@ static void cache_worked(request_rec *r)
     if (step && apr_atomic_cas32(&health.step, 0, step) == step)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       XF_LOGNO(0261) "decision cache %s answers again",
-                      g.provider_name ? g.provider_name : "shmcb");
+                      xf_srv_cache_provider(xf_config_srv_get(r->server)));
 }
 
 /* ---- lookups ------------------------------------------------------------ */
@@ -376,17 +288,17 @@ xf_decision_e xf_cache_get(request_rec *r, const char *id)
     unsigned int len = XF_CACHE_VALUE_MAX;
     apr_status_t st;
 
-    if (!g.inst || !*id || !cache_enter(r))
+    if (!rt.inst || !*id || !cache_enter(r))
         return 0;
     buf = apr_palloc(r->pool, XF_CACHE_VALUE_MAX);
-    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS) {
+    if (rt.mutex && apr_global_mutex_lock(rt.mutex) != APR_SUCCESS) {
         cache_leave();
         return 0;
     }
-    st = g.provider->retrieve(g.inst, r->server, (const unsigned char *)id,
-                              XF_AUTH_CACHE_ID_LEN, buf, &len, r->pool);
-    if (g.mutex)
-        apr_global_mutex_unlock(g.mutex);
+    st = rt.provider->retrieve(rt.inst, r->server, (const unsigned char *)id,
+                               XF_AUTH_CACHE_ID_LEN, buf, &len, r->pool);
+    if (rt.mutex)
+        apr_global_mutex_unlock(rt.mutex);
     cache_leave();
     if (st != APR_SUCCESS) {
         /* a miss, or a value too large for us (garbage): not a failure */
@@ -396,33 +308,32 @@ xf_decision_e xf_cache_get(request_rec *r, const char *id)
     }
     /* a value that is not sealed with our key for this id, or has expired,
      * is a miss: whoever can write to the cache server cannot grant access */
-    return xf_auth_decision_open(buf, len, g.key, id, apr_time_now());
+    return xf_auth_decision_open(buf, len, rt.key, id, apr_time_now());
 }
 
 void xf_cache_put(request_rec *r, const char *id, xf_decision_e d)
 {
-    apr_interval_time_t ttl =
-        d == XF_DECISION_INVALID
-            ? (g.neg_ttl >= 0 ? g.neg_ttl : apr_time_from_sec(10))
-            : (g.ttl >= 0 ? g.ttl : apr_time_from_sec(60));
+    const xf_srv_conf_t *c = xf_config_srv_get(r->server);
+    apr_interval_time_t ttl = d == XF_DECISION_INVALID ? xf_srv_cache_neg_ttl(c)
+                                                       : xf_srv_cache_ttl(c);
     apr_time_t expiry = apr_time_now() + ttl;
     unsigned char *val;
     apr_status_t st;
 
-    if (!g.inst || ttl == 0 || !*id)
+    if (!rt.inst || ttl == 0 || !*id)
         return;
-    xf_auth_decision_seal(&val, g.key, id, d, expiry, r->pool);
+    xf_auth_decision_seal(&val, rt.key, id, d, expiry, r->pool);
     if (!val || !cache_enter(r))
         return;
-    if (g.mutex && apr_global_mutex_lock(g.mutex) != APR_SUCCESS) {
+    if (rt.mutex && apr_global_mutex_lock(rt.mutex) != APR_SUCCESS) {
         cache_leave();
         return;
     }
-    st = g.provider->store(g.inst, r->server, (const unsigned char *)id,
-                           XF_AUTH_CACHE_ID_LEN, expiry, val,
-                           XF_AUTH_DECISION_LEN, r->pool);
-    if (g.mutex)
-        apr_global_mutex_unlock(g.mutex);
+    st = rt.provider->store(rt.inst, r->server, (const unsigned char *)id,
+                            XF_AUTH_CACHE_ID_LEN, expiry, val,
+                            XF_AUTH_DECISION_LEN, r->pool);
+    if (rt.mutex)
+        apr_global_mutex_unlock(rt.mutex);
     cache_leave();
     if (st == APR_SUCCESS) {
         cache_worked(r);

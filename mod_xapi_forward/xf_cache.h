@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
- * xf_cache.h - the access decision cache (mod_socache) and its directives.
+ * xf_cache.h - the access decision cache (mod_socache). Its settings are
+ * the XapiForwardCache* fields of the server config (xf_config.h).
  */
 #ifndef XF_CACHE_H
 #define XF_CACHE_H
@@ -9,13 +10,8 @@
 #include "http_config.h"
 #include "xf_auth.h"
 
-/** Directive setters (server config only). */
-const char *xf_cache_set_provider(cmd_parms *cmd, void *dv, const char *arg);
-const char *xf_cache_set_ttl(cmd_parms *cmd, void *dv, const char *arg);
-const char *xf_cache_set_neg_ttl(cmd_parms *cmd, void *dv, const char *arg);
-const char *xf_cache_set_key_file(cmd_parms *cmd, void *dv, const char *arg);
-
-/** pre_config: register the mutex, reset the settings. @return OK or 500 */
+/** pre_config: register the mutex, reset the run-time state.
+ *  @return OK or 500 */
 int xf_cache_pre_config(apr_pool_t *pconf);
 
 /**
@@ -25,7 +21,8 @@ int xf_cache_pre_config(apr_pool_t *pconf);
  */
 int xf_cache_check_config(apr_pool_t *ptemp, server_rec *s);
 
-/** post_config: key, provider instance, mutex. @return OK or 500 (logged) */
+/** post_config: key, provider instance, mutex, from the settings of s (the
+ *  main server). @return OK or 500 (logged) */
 int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s);
 
 /** child_init: re-attach the mutex. */

@@ -10,7 +10,6 @@
 
 #include "http_core.h"
 
-#include "xf_cache.h"
 #include "xf_confcheck.h"
 #include "xf_plugin.h"
 #include "xf_private.h"
@@ -24,8 +23,6 @@
     (!(add)->field    ? (base)->field                                          \
      : !(base)->field ? (add)->field                                           \
                       : apr_table_overlay((p), (base)->field, (add)->field))
-
-int xf_config_auth_used = 0;
 
 static const xf_dir_conf_t defconf = {
     XF_PATHKEY_BOTH,          /* path_keys */
@@ -59,6 +56,13 @@ static const xf_srv_conf_t defsrv = {
     1,                        /* verify */
     apr_time_from_sec(5),     /* xapi_timeout */
     NULL,                     /* pool_secret_file */
+    0,                        /* auth_used */
+    "shmcb",                  /* cache_provider */
+    NULL,                     /* cache_args */
+    NULL,                     /* cache_where */
+    apr_time_from_sec(60),    /* cache_ttl */
+    apr_time_from_sec(10),    /* cache_neg_ttl */
+    NULL,                     /* cache_key_file */
 };
 
 void *xf_config_dir_create(apr_pool_t *p, char *dir)
@@ -130,6 +134,13 @@ void *xf_config_srv_create(apr_pool_t *p, server_rec *s)
     c->verify = XF_UNSET;
     c->xapi_timeout = XF_UNSET;
     c->pool_secret_file = NULL;
+    c->auth_used = XF_UNSET;
+    c->cache_provider = NULL;
+    c->cache_args = NULL;
+    c->cache_where = NULL;
+    c->cache_ttl = XF_UNSET;
+    c->cache_neg_ttl = XF_UNSET;
+    c->cache_key_file = NULL;
     return c;
 }
 
@@ -144,6 +155,14 @@ void *xf_config_srv_merge(apr_pool_t *p, void *basev, void *addv)
     c->verify = XF_MERGE(add, base, verify);
     c->xapi_timeout = XF_MERGE(add, base, xapi_timeout);
     c->pool_secret_file = XF_MERGE_PTR(add, base, pool_secret_file);
+    c->auth_used = XF_MERGE(add, base, auth_used);
+    /* main server only: set in base, inherited */
+    c->cache_provider = XF_MERGE_PTR(add, base, cache_provider);
+    c->cache_args = XF_MERGE_PTR(add, base, cache_args);
+    c->cache_where = XF_MERGE_PTR(add, base, cache_where);
+    c->cache_ttl = XF_MERGE(add, base, cache_ttl);
+    c->cache_neg_ttl = XF_MERGE(add, base, cache_neg_ttl);
+    c->cache_key_file = XF_MERGE_PTR(add, base, cache_key_file);
     return c;
 }
 
@@ -203,25 +222,34 @@ const char *xf_dir_realm(const xf_dir_conf_t *d)
     return d && d->realm ? d->realm : defconf.realm;
 }
 
-const char *xf_srv_xapi_url(const xf_srv_conf_t *c)
-{
-    return c && c->xapi_url ? c->xapi_url : defsrv.xapi_url;
-}
+/* server accessors: the field if set, else its default */
+#define XF_SRV_PTR_ACCESSOR(type, field)                                       \
+    type xf_srv_##field(const xf_srv_conf_t *c)                                \
+    {                                                                          \
+        return c && c->field ? c->field : defsrv.field;                        \
+    }
+#define XF_SRV_ACCESSOR(type, field)                                           \
+    type xf_srv_##field(const xf_srv_conf_t *c)                                \
+    {                                                                          \
+        return c && c->field != XF_UNSET ? c->field : defsrv.field;            \
+    }
 
-const char *xf_srv_login_url(const xf_srv_conf_t *c)
-{
-    return c && c->login_url ? c->login_url : defsrv.login_url;
-}
+XF_SRV_PTR_ACCESSOR(const char *, xapi_url)
+XF_SRV_PTR_ACCESSOR(const char *, login_url)
+XF_SRV_ACCESSOR(int, verify)
+XF_SRV_ACCESSOR(apr_interval_time_t, xapi_timeout)
+XF_SRV_PTR_ACCESSOR(const char *, cache_provider)
+XF_SRV_ACCESSOR(apr_interval_time_t, cache_ttl)
+XF_SRV_ACCESSOR(apr_interval_time_t, cache_neg_ttl)
 
-int xf_srv_verify(const xf_srv_conf_t *c)
+int xf_config_auth_used(const server_rec *s)
 {
-    return c && c->verify != XF_UNSET ? c->verify : defsrv.verify;
-}
-
-apr_interval_time_t xf_srv_xapi_timeout(const xf_srv_conf_t *c)
-{
-    return c && c->xapi_timeout != XF_UNSET ? c->xapi_timeout
-                                            : defsrv.xapi_timeout;
+    for (; s; s = s->next) {
+        const xf_srv_conf_t *c = xf_config_srv_get(s);
+        if (c && c->auth_used == 1)
+            return 1;
+    }
+    return 0;
 }
 
 const char *xf_mode_name(xf_mode_e m)
@@ -347,8 +375,11 @@ static const char *set_auth(cmd_parms *cmd, void *dv, int on)
     xf_dir_conf_t *d = dv;
 
     d->auth = on;
-    if (on)
-        xf_config_auth_used = 1;
+    if (on) {
+        xf_srv_conf_t *c = ap_get_module_config(cmd->server->module_config,
+                                                &xapi_forward_module);
+        c->auth_used = 1;
+    }
     return NULL;
 }
 
@@ -431,6 +462,63 @@ static const char *set_xapi_timeout(cmd_parms *cmd, void *cv, const char *arg)
     return NULL;
 }
 
+static const char *set_cache(cmd_parms *cmd, void *cv, const char *arg)
+{
+    xf_srv_conf_t *c =
+        ap_get_module_config(cmd->server->module_config, &xapi_forward_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *sep;
+
+    if (err)
+        return err;
+    c->cache_where = xf_confcheck_where(cmd);
+    sep = ap_strchr_c(arg, ':');
+    if (sep) {
+        c->cache_provider = apr_pstrmemdup(cmd->pool, arg, sep - arg);
+        c->cache_args = sep + 1;
+    }
+    else {
+        c->cache_provider = arg;
+        c->cache_args = NULL;
+    }
+    return NULL;
+}
+
+/* XapiForwardCacheTTL and XapiForwardCacheNegativeTTL (cmd->info: the
+ * field's offset) */
+static const char *set_cache_ttl(cmd_parms *cmd, void *cv, const char *arg)
+{
+    xf_srv_conf_t *c =
+        ap_get_module_config(cmd->server->module_config, &xapi_forward_module);
+    apr_interval_time_t *pt =
+        (apr_interval_time_t *)((char *)c + (apr_size_t)cmd->info);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_interval_time_t t;
+
+    if (err)
+        return err;
+    if (ap_timeout_parameter_parse(arg, &t, "s") != APR_SUCCESS || t < 0 ||
+        t > apr_time_from_sec(86400))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": must be a time from 0 to 86400 seconds", NULL);
+    *pt = t;
+    return NULL;
+}
+
+static const char *set_cache_key_file(cmd_parms *cmd, void *cv, const char *arg)
+{
+    xf_srv_conf_t *c =
+        ap_get_module_config(cmd->server->module_config, &xapi_forward_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err)
+        return err;
+    c->cache_key_file = ap_server_root_relative(cmd->pool, arg);
+    if (!c->cache_key_file)
+        return "XapiForwardCacheKeyFile: bad path";
+    return xf_confcheck_file(cmd, c->cache_key_file, 16);
+}
+
 #define XF_DIR_CTX (RSRC_CONF | ACCESS_CONF)
 
 const command_rec xf_cmds[] = {
@@ -510,16 +598,17 @@ const command_rec xf_cmds[] = {
                   RSRC_CONF,
                   "file holding the pool secret (xapi: /etc/xensource/ptoken);"
                   " unset: pool_secret is not accepted"),
-    AP_INIT_TAKE1("XapiForwardCache", xf_cache_set_provider, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("XapiForwardCache", set_cache, NULL, RSRC_CONF,
                   "socache provider[:args] for access decisions (default "
                   "shmcb)"),
-    AP_INIT_TAKE1("XapiForwardCacheTTL", xf_cache_set_ttl, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("XapiForwardCacheTTL", set_cache_ttl,
+                  (void *)APR_OFFSETOF(xf_srv_conf_t, cache_ttl), RSRC_CONF,
                   "seconds an allow/deny decision is cached (default 60)"),
-    AP_INIT_TAKE1("XapiForwardCacheNegativeTTL", xf_cache_set_neg_ttl, NULL,
-                  RSRC_CONF,
+    AP_INIT_TAKE1("XapiForwardCacheNegativeTTL", set_cache_ttl,
+                  (void *)APR_OFFSETOF(xf_srv_conf_t, cache_neg_ttl), RSRC_CONF,
                   "seconds an invalid session or failed login is cached "
                   "(default 10)"),
-    AP_INIT_TAKE1("XapiForwardCacheKeyFile", xf_cache_set_key_file, NULL,
+    AP_INIT_TAKE1("XapiForwardCacheKeyFile", set_cache_key_file, NULL,
                   RSRC_CONF,
                   "file whose contents key the cache ids (share it between "
                   "front ends that share a cache; default: random)"),

@@ -87,6 +87,19 @@ typedef struct xf_srv_conf_t {
     apr_interval_time_t xapi_timeout; /* usec per XAPI call; unset: 5 s */
     const char *pool_secret_file;     /* file with the pool secret; NULL:
                                        * pool_secret not accepted */
+    int auth_used;                    /* flag: XapiForwardAuth On somewhere in
+                                       * this server; unset: off */
+    /* the decision cache: XapiForwardCache* (main server only, the
+     * virtual hosts inherit them) */
+    const char *cache_provider;        /* socache provider; NULL: shmcb */
+    const char *cache_args;            /* its arguments; NULL: its default */
+    const char *cache_where;           /* "line N of FILE" of XapiForwardCache;
+                                        * NULL: not configured */
+    apr_interval_time_t cache_ttl;     /* usec; unset: 60 s */
+    apr_interval_time_t cache_neg_ttl; /* usec (invalid sessions, failed
+                                        * logins); unset: 10 s */
+    const char *cache_key_file;        /* key of the cache ids; NULL: random
+                                        * per start */
 } xf_srv_conf_t;
 
 void *xf_config_srv_create(apr_pool_t *p, server_rec *s);
@@ -97,6 +110,14 @@ const char *xf_srv_xapi_url(const xf_srv_conf_t *c);
 const char *xf_srv_login_url(const xf_srv_conf_t *c);
 int xf_srv_verify(const xf_srv_conf_t *c);
 apr_interval_time_t xf_srv_xapi_timeout(const xf_srv_conf_t *c);
+const char *xf_srv_cache_provider(const xf_srv_conf_t *c);
+apr_interval_time_t xf_srv_cache_ttl(const xf_srv_conf_t *c);
+apr_interval_time_t xf_srv_cache_neg_ttl(const xf_srv_conf_t *c);
+
+/** @return 1 when a location of s or of one of its virtual hosts (s is the
+ *  main server) has XapiForwardAuth On: the cache and the XAPI client are
+ *  needed. */
+int xf_config_auth_used(const server_rec *s);
 
 /** The directive table. */
 extern const command_rec xf_cmds[];
@@ -124,13 +145,10 @@ int xf_dir_plugin_nosession(const xf_dir_conf_t *d);
 /** @return the way to reach service name (per-name setting first). */
 xf_plugin_way_e xf_dir_plugin_way(const xf_dir_conf_t *d, const char *name);
 
-/** Set when a location enables XapiForwardAuth (the cache is needed). */
 xf_relay_e xf_dir_relay(const xf_dir_conf_t *d);
 /** The tunnel's idle limit, or -1 for the worker's I/O timeout. */
 apr_interval_time_t xf_dir_tunnel_timeout(const xf_dir_conf_t *d);
 apr_interval_time_t xf_dir_control_life(const xf_dir_conf_t *d);
-
-extern int xf_config_auth_used;
 
 /** @return "auto", "handoff" or "relay". */
 const char *xf_mode_name(xf_mode_e m);

@@ -2,11 +2,14 @@
  *
  * test_xf_auth.c - credentials in xapi's order (a table of cookie, query and
  * Authorization inputs), cookie and query decoding, strict Basic, the
- * constant-time compare, keyed cache ids, cached decisions and RBAC sets.
+ * constant-time compare, keyed cache ids, cached decisions and RBAC sets,
+ * secret files and the key of the cache ids derived from one.
  */
 #include "xf_test.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_strings.h>
 
@@ -396,6 +399,93 @@ static void test_has_perms(void **state)
     assert_false(xf_auth_has_perms(req1, NULL, NULL));
 }
 
+/* ---- secret files and the cache key -------------------------------------- */
+
+/* A temporary file holding n bytes of data; its path (from p). */
+static const char *secret_file(apr_pool_t *p, const char *data, size_t n)
+{
+    char *path = apr_pstrdup(p, "/tmp/xf_auth_secretXXXXXX");
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, n), (ssize_t)n);
+    close(fd);
+    return path;
+}
+
+static void test_read_secret(void **state)
+{
+    apr_pool_t *p = *state;
+    xf_secret_t sec;
+    const char *path;
+    char *big;
+
+    /* trailing CR/LF do not count; inner ones do */
+    path = secret_file(p, "s3cr\net\r\n\n", 10);
+    assert_int_equal(xf_auth_read_secret(&sec, path, p), APR_SUCCESS);
+    assert_int_equal(sec.len, 7);
+    assert_memory_equal(sec.data, "s3cr\net", 8); /* NUL-terminated */
+    unlink(path);
+    /* empty, or only line ends: refused */
+    path = secret_file(p, "", 0);
+    assert_int_equal(xf_auth_read_secret(&sec, path, p), APR_EINVAL);
+    unlink(path);
+    path = secret_file(p, "\r\n", 2);
+    assert_int_equal(xf_auth_read_secret(&sec, path, p), APR_EINVAL);
+    unlink(path);
+    /* the largest accepted, and one byte more */
+    big = apr_palloc(p, XF_AUTH_SECRET_MAX + 1);
+    memset(big, 'k', XF_AUTH_SECRET_MAX + 1);
+    path = secret_file(p, big, XF_AUTH_SECRET_MAX);
+    assert_int_equal(xf_auth_read_secret(&sec, path, p), APR_SUCCESS);
+    assert_int_equal(sec.len, XF_AUTH_SECRET_MAX);
+    unlink(path);
+    path = secret_file(p, big, XF_AUTH_SECRET_MAX + 1);
+    assert_int_equal(xf_auth_read_secret(&sec, path, p), APR_EINVAL);
+    unlink(path);
+    /* a missing file: the file error */
+    assert_true(APR_STATUS_IS_ENOENT(
+        xf_auth_read_secret(&sec, "/nonexistent/xf-secret", p)));
+}
+
+static void test_derive_key(void **state)
+{
+    /* HMAC-SHA256(32 zero bytes, kind 2 || secret || '\0'): front ends
+     * sharing a key file must keep deriving the same key across versions */
+    static const unsigned char expect[XF_AUTH_KEY_BYTES] = {
+        0xe3, 0x50, 0x1c, 0x76, 0x6a, 0x14, 0x70, 0x85, 0x48, 0xe3, 0x50,
+        0xf9, 0x44, 0xd3, 0x86, 0xe0, 0xf9, 0x28, 0x59, 0x56, 0xd9, 0xe2,
+        0xdb, 0xa9, 0x59, 0x00, 0xa0, 0x8d, 0x8d, 0x9d, 0x5c, 0x24};
+    unsigned char k1[XF_AUTH_KEY_BYTES], k2[XF_AUTH_KEY_BYTES];
+
+    (void)state;
+    assert_int_equal(xf_auth_derive_key(k1, "shared-front-end-key"),
+                     APR_SUCCESS);
+    assert_memory_equal(k1, expect, XF_AUTH_KEY_BYTES);
+    assert_int_equal(xf_auth_derive_key(k2, "shared-front-end-kez"),
+                     APR_SUCCESS);
+    assert_memory_not_equal(k1, k2, XF_AUTH_KEY_BYTES);
+}
+
+static void test_key_file(void **state)
+{
+    apr_pool_t *p = *state;
+    unsigned char k1[XF_AUTH_KEY_BYTES], k2[XF_AUTH_KEY_BYTES];
+    const char *path;
+
+    /* the file's contents without the line end, derived */
+    path = secret_file(p, "shared-front-end-key\n", 21);
+    assert_int_equal(xf_auth_key_file(k1, path, 16, p), APR_SUCCESS);
+    assert_int_equal(xf_auth_derive_key(k2, "shared-front-end-key"),
+                     APR_SUCCESS);
+    assert_memory_equal(k1, k2, XF_AUTH_KEY_BYTES);
+    /* shorter than the minimum (line end not counted) */
+    assert_int_equal(xf_auth_key_file(k1, path, 21, p), APR_EINVAL);
+    unlink(path);
+    assert_true(APR_STATUS_IS_ENOENT(
+        xf_auth_key_file(k1, "/nonexistent/xf-key", 16, p)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +494,8 @@ int main(void)
         XF_TEST(test_cache_id_vector), XF_TEST(test_decision),
         XF_TEST(test_decision_forged), XF_TEST(test_decision_vector),
         XF_TEST(test_has_perms),       XF_TEST(test_param_find),
+        XF_TEST(test_read_secret),     XF_TEST(test_derive_key),
+        XF_TEST(test_key_file),
     };
 
     if (xf_test_init() != 0)
