@@ -39,7 +39,8 @@ typedef struct relay_t {
     request_rec *r;
     int fd;         /* our end of the socketpair: blocking, as the
                      * daemon's end must be; we use MSG_DONTWAIT */
-    int timeout_ms; /* I/O timeout toward the daemon */
+    int timeout_ms; /* I/O timeout toward the daemon
+                     * (xf_fdpass_timeout_ms) */
     apr_bucket_alloc_t *ba;
 
     /* the request body, toward the daemon */
@@ -71,12 +72,6 @@ typedef struct relay_t {
 int xf_relay_available(void)
 {
     return 1;
-}
-
-static apr_status_t close_fd_cleanup(void *data)
-{
-    close((int)(intptr_t)data);
-    return APR_SUCCESS;
 }
 
 /* ---- the request body ------------------------------------------------ */
@@ -584,6 +579,7 @@ static int relay_loop(relay_t *rl)
         if (rl->unflushed && pass_out(rl, 1) != APR_SUCCESS)
             continue;
         do {
+            /* 0 (Timeout 0) has always meant no limit here */
             rc = poll(&pfd, 1, rl->timeout_ms > 0 ? rl->timeout_ms : -1);
         } while (rc < 0 && errno == EINTR);
         if (rc == 0) {
@@ -660,10 +656,9 @@ int xf_relay_pass_pair(int *pfd, request_rec *r, int uds, const char *payload,
         /* out of descriptors: as temporary as a missing daemon */
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    apr_pool_cleanup_register(r->pool, (void *)(intptr_t)sv[0],
-                              close_fd_cleanup, apr_pool_cleanup_null);
+    xf_fdpass_own(sv[0], r->pool);
     st = xf_fdpass_send(&reason, uds, sv[1], payload, len,
-                        (int)(timeout / 1000), r->pool);
+                        xf_fdpass_timeout_ms(timeout), r->pool);
     close(sv[1]);
     if (st != APR_SUCCESS) {
         ap_log_rerror(
@@ -674,11 +669,6 @@ int xf_relay_pass_pair(int *pfd, request_rec *r, int uds, const char *payload,
     }
     *pfd = sv[0];
     return OK;
-}
-
-void xf_relay_close_pair(request_rec *r, int fd)
-{
-    apr_pool_cleanup_run(r->pool, (void *)(intptr_t)fd, close_fd_cleanup);
 }
 
 int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
@@ -697,7 +687,7 @@ int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
     memset(&rl, 0, sizeof(rl));
     rl.r = r;
     rl.fd = fd;
-    rl.timeout_ms = (int)(timeout / 1000);
+    rl.timeout_ms = xf_fdpass_timeout_ms(timeout);
     rl.ba = r->connection->bucket_alloc;
     rl.ibb = apr_brigade_create(r->pool, rl.ba);
     rl.obb = apr_brigade_create(r->pool, rl.ba);
@@ -713,6 +703,6 @@ int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
         rl.body = B_DONE;
     status = relay_loop(&rl);
     apr_brigade_cleanup(rl.ibb);
-    xf_relay_close_pair(r, fd);
+    xf_fdpass_close(fd, r->pool);
     return status;
 }
