@@ -212,7 +212,11 @@ static apr_status_t body_send(relay_t *rl)
     return APR_SUCCESS;
 }
 
-static int is_hop_by_hop(const char *name, const char *connection)
+/* Hop-by-hop fields that are not named in Connection: (those, and
+ * Connection and Proxy-Connection, go with httpd's
+ * ap_proxy_clear_connection(), which takes any table). Content-Length and
+ * Transfer-Encoding are httpd's to set for the client. */
+static int is_hop_by_hop(const char *name)
 {
     static const char *const hop[] = {
         "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding",
@@ -223,35 +227,32 @@ static int is_hop_by_hop(const char *name, const char *connection)
     for (i = 0; hop[i]; i++)
         if (!strcasecmp(name, hop[i]))
             return 1;
-    if (connection) {
-        /* fields named in Connection: are hop-by-hop too */
-        const char *p = ap_strcasestr(connection, name);
-        apr_size_t l = strlen(name);
-        while (p) {
-            if ((p == connection || p[-1] == ',' || p[-1] == ' ') &&
-                (p[l] == '\0' || p[l] == ',' || p[l] == ' '))
-                return 1;
-            p = ap_strcasestr(p + 1, name);
-        }
-    }
     return 0;
 }
 
 /* Status line and headers of the daemon's response into r. */
 static void take_head(request_rec *r, const xf_http_resp_t *resp)
 {
-    const apr_array_header_t *arr = apr_table_elts(xf_http_resp_headers(resp));
-    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    const char *conn = apr_table_get(xf_http_resp_headers(resp), "Connection");
+    APR_OPTIONAL_FN_TYPE(ap_proxy_clear_connection) *clear_connection =
+        APR_RETRIEVE_OPTIONAL_FN(ap_proxy_clear_connection);
+    apr_table_t *h = apr_table_copy(r->pool, xf_http_resp_headers(resp));
+    const apr_array_header_t *arr;
+    const apr_table_entry_t *e;
     const char *reason = xf_http_resp_reason(resp);
     int i;
+
+    /* mod_proxy registers it; without it only the fixed list goes */
+    if (clear_connection)
+        clear_connection(r, h);
+    arr = apr_table_elts(h);
+    e = (const apr_table_entry_t *)arr->elts;
 
     r->status = xf_http_resp_status(resp);
     r->status_line =
         *reason ? apr_psprintf(r->pool, "%d %s", r->status, reason) : NULL;
     apr_table_clear(r->headers_out);
     for (i = 0; i < arr->nelts; i++) {
-        if (!e[i].key || is_hop_by_hop(e[i].key, conn))
+        if (!e[i].key || is_hop_by_hop(e[i].key))
             continue;
         if (!strcasecmp(e[i].key, "Content-Type"))
             ap_set_content_type(r, apr_pstrdup(r->pool, e[i].val));
