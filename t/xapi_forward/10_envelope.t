@@ -73,7 +73,7 @@ sub echo_case {
     ok t_cmp($res->content, $env, 'LWP GET: envelope byte for byte');
     my @keys = eval { top_keys($res->content) };
     ok t_cmp(key_order_ok(@keys) ? 1 : "bad order: @keys", 1,
-             'LWP GET: top-level keys in xapi's order');
+             'LWP GET: top-level keys in xapi order');
 }
 
 # --- 2. everything a header set can carry --------------------------------
