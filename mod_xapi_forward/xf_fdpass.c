@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,26 @@ static apr_status_t close_fd_cleanup(void *data)
 {
     close((int)(intptr_t)data);
     return APR_SUCCESS;
+}
+
+int xf_fdpass_timeout_ms(apr_interval_time_t t)
+{
+    apr_interval_time_t ms;
+
+    if (t < 0)
+        return -1;
+    if (t == 0)
+        return 0;
+    ms = t / 1000;
+    if (ms == 0)
+        return 1;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+void xf_fdpass_own(int fd, apr_pool_t *p)
+{
+    apr_pool_cleanup_register(p, (void *)(intptr_t)fd, close_fd_cleanup,
+                              apr_pool_cleanup_null);
 }
 
 apr_status_t xf_fdpass_connect(int *pfd, const char **preason, const char *path,
@@ -51,8 +72,7 @@ apr_status_t xf_fdpass_connect(int *pfd, const char **preason, const char *path,
         *preason = "socket() failed";
         return APR_FROM_OS_ERROR(errno);
     }
-    apr_pool_cleanup_register(p, (void *)(intptr_t)fd, close_fd_cleanup,
-                              apr_pool_cleanup_null);
+    xf_fdpass_own(fd, p);
     do {
         rc = connect(fd, (struct sockaddr *)&sa, salen);
     } while (rc < 0 && errno == EINTR);

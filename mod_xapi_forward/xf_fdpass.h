@@ -9,6 +9,21 @@
 
 #include <apr_errno.h>
 #include <apr_pools.h>
+#include <apr_time.h>
+
+/**
+ * The one conversion of a timeout (APR microseconds, negative = no limit)
+ * to the milliseconds of poll() and of the functions below. A timeout
+ * below one millisecond is 1 ms, never 0 (0 would mean "do not wait" to
+ * poll(), and "no limit" to a caller that reads 0 as unset).
+ *
+ * @return -1 for no limit (t < 0); 0 for t == 0; else at least 1, rounded
+ *         down to whole ms, capped at INT_MAX
+ */
+int xf_fdpass_timeout_ms(apr_interval_time_t t);
+
+/** Make p close fd when it is cleared (undone by xf_fdpass_close()). */
+void xf_fdpass_own(int fd, apr_pool_t *p);
 
 /**
  * Connect an AF_UNIX stream socket to path. The socket is non-blocking
@@ -27,7 +42,8 @@
 apr_status_t xf_fdpass_connect(int *pfd, const char **preason, const char *path,
                                int timeout_ms, apr_pool_t *p);
 
-/** Close a socket from xf_fdpass_connect() now, running its cleanup. */
+/** Close a descriptor owned by p (xf_fdpass_connect(), xf_fdpass_own())
+ *  now, running its cleanup: the one way the module closes such an fd. */
 void xf_fdpass_close(int fd, apr_pool_t *p);
 
 /**

@@ -158,15 +158,6 @@ static int has_buffered_input(conn_rec *c, apr_pool_t *p)
     return len > 0;
 }
 
-static int to_ms(apr_interval_time_t t)
-{
-    apr_interval_time_t ms = t / 1000;
-
-    if (t > 0 && ms == 0)
-        return 1;
-    return ms > INT_MAX ? INT_MAX : (int)ms;
-}
-
 static apr_interval_time_t io_timeout(request_rec *r, proxy_worker *w,
                                       proxy_server_conf *conf)
 {
@@ -193,8 +184,9 @@ static int connect_daemon(int *pfd, request_rec *r, proxy_worker *worker,
     const char *reason = NULL;
     apr_status_t st;
 
-    st = xf_fdpass_connect(pfd, &reason, uds,
-                           to_ms(connect_timeout(r, worker, conf)), r->pool);
+    st = xf_fdpass_connect(
+        pfd, &reason, uds,
+        xf_fdpass_timeout_ms(connect_timeout(r, worker, conf)), r->pool);
     if (st == APR_SUCCESS)
         return OK;
     if (st == APR_TIMEUP) {
@@ -262,7 +254,7 @@ static void collect_reply(request_rec *r, int uds)
 
     {
         /* t == 0: one look, without waiting */
-        st = xf_fdpass_read_reply(&status, uds, to_ms(t));
+        st = xf_fdpass_read_reply(&status, uds, xf_fdpass_timeout_ms(t));
         if (st != APR_SUCCESS)
             ap_log_rerror(
                 APLOG_MARK, APLOG_DEBUG, st, r,
@@ -317,8 +309,8 @@ static int handoff(request_rec *r, int uds, const char *payload, apr_size_t len,
     /* the daemon shares the file description: it expects blocking I/O */
     st = xf_fdpass_set_blocking(&was_nb, cfd);
     if (st == APR_SUCCESS)
-        st = xf_fdpass_send(&reason, uds, cfd, payload, len, to_ms(timeout),
-                            r->pool);
+        st = xf_fdpass_send(&reason, uds, cfd, payload, len,
+                            xf_fdpass_timeout_ms(timeout), r->pool);
     else
         reason = "cannot make the client socket blocking";
     if (st != APR_SUCCESS) {
@@ -346,26 +338,32 @@ static int handoff(request_rec *r, int uds, const char *payload, apr_size_t len,
 
 /* ---- the scheme handler --------------------------------------------- */
 
+/* Steps, as mod_proxy_uwsgi's handler; every failure goes to cleanup,
+ * which closes the daemon socket exactly once (a control socket the daemon
+ * keeps was dup()ed to the watcher before). */
 int xf_proxy_handler(request_rec *r, proxy_worker *worker,
                      proxy_server_conf *conf, char *url, const char *proxyhost,
                      apr_port_t proxyport)
 {
     const xf_dir_conf_t *d;
     const xapi_forward_flusher *fl;
-    const char *uds, *fname, *obstacle, *payload = NULL;
+    const char *uds = NULL, *fname, *obstacle, *payload = NULL;
     apr_size_t plen = 0;
+    apr_interval_time_t timeout;
     xf_mode_e mode;
-    int status, uds_fd = -1, relay, way;
+    int status, uds_fd = -1, relay, way = XF_WAY_HANDOFF, counted = 0;
 
     if (strncasecmp(url, XF_SCHEME_PREFIX, XF_SCHEME_PREFIX_LEN))
         return DECLINED;
     d = xf_config_dir_get(r);
-    /* the forms the header_parser cannot see (a RewriteRule [P] inside
-     * <Location>): still nothing reaches the daemon */
+
+    /* Step One: the forms the header_parser cannot see (a RewriteRule [P]
+     * inside <Location>): still nothing reaches the daemon */
     status = xf_path_check(r, "handler");
     if (status != OK)
-        return status;
+        goto cleanup;
 
+    /* Step Two: the daemon's socket and the worker's flusher */
     uds = *worker->s->uds_path ? worker->s->uds_path
                                : apr_table_get(r->notes, "uds_path");
     if (!uds || !*uds) {
@@ -374,7 +372,8 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
             XF_LOGNO(0003) "no daemon socket for %s: write the URL as "
                            "\"unix:/path/to.sock|xapi://name/\"",
             url);
-        return HTTP_INTERNAL_SERVER_ERROR;
+        status = HTTP_INTERNAL_SERVER_ERROR;
+        goto cleanup;
     }
     fname =
         *worker->s->flusher ? worker->s->flusher : XAPI_FORWARD_FLUSHER_XAPI;
@@ -385,9 +384,11 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
             APLOG_MARK, APLOG_ERR, 0, r,
             XF_LOGNO(0002) "no flusher named \"%s\" (built in: xapi, fdpass)",
             fname);
-        return HTTP_INTERNAL_SERVER_ERROR;
+        status = HTTP_INTERNAL_SERVER_ERROR;
+        goto cleanup;
     }
 
+    /* Step Three: hand-off, relay or tunnel */
     mode = xf_dir_mode(d);
     obstacle = mode == XF_MODE_RELAY ? NULL : handoff_obstacle(r);
     relay = mode == XF_MODE_RELAY || obstacle;
@@ -401,7 +402,8 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
             : fl->writes_to_client
                 ? "the flusher only works with a raw hand-off"
                 : "relay mode is not available");
-        return HTTP_INTERNAL_SERVER_ERROR;
+        status = HTTP_INTERNAL_SERVER_ERROR;
+        goto cleanup;
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   XF_LOGNO(0018) "%s to %s (mode %s%s%s)",
@@ -412,39 +414,51 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
                                                : XF_WAY_RELAY;
     xf_stats_way(r, way, obstacle, uds);
 
+    /* Step Four: the message (a flusher that writes to the client runs
+     * only once the daemon is there, in Step Six) */
     if (!fl->writes_to_client) {
         status = fl->flusher(r, &payload, &plen, fl->context);
         xf_stats_flushed(r, uds, status, plen);
         if (status != OK)
-            return status;
+            goto cleanup;
     }
     if (way == XF_WAY_TUNNEL) {
         status = xf_tunnel_check(r);
         if (status != OK)
-            return status;
+            goto cleanup;
     }
+
+    /* Step Five: connect to the daemon */
     status = connect_daemon(&uds_fd, r, worker, conf, uds);
     xf_stats_connected(r, uds, status);
     if (status != OK)
-        return status;
+        goto cleanup;
+
+    /* Step Six: a flusher that writes the response head itself */
     if (fl->writes_to_client) {
         status = fl->flusher(r, &payload, &plen, fl->context);
         if (status != OK)
-            return status;
+            goto cleanup;
     }
+
+    /* Step Seven: pass the socket, or relay, or tunnel */
+    counted = 1;
+    timeout = io_timeout(r, worker, conf);
     if (way == XF_WAY_TUNNEL) {
-        status = xf_tunnel_run(r, worker, uds_fd, payload, plen,
-                               io_timeout(r, worker, conf));
+        status = xf_tunnel_run(r, worker, uds_fd, payload, plen, timeout);
         if (status == DONE) /* xenopsd keeps it for the whole migration */
             keep_control(r, uds_fd, -1);
     }
     else if (relay)
-        status =
-            xf_relay_run(r, uds_fd, payload, plen, io_timeout(r, worker, conf));
+        status = xf_relay_run(r, uds_fd, payload, plen, timeout);
     else
-        status = handoff(r, uds_fd, payload, plen, io_timeout(r, worker, conf));
-    xf_fdpass_close(uds_fd, r->pool);
+        status = handoff(r, uds_fd, payload, plen, timeout);
+
+cleanup:
+    if (uds_fd >= 0)
+        xf_fdpass_close(uds_fd, r->pool);
     /* a tunnel is DONE: httpd wrote no HTTP answer of its own */
-    xf_stats_forwarded(r, uds, way, status == DONE ? OK : status);
+    if (counted)
+        xf_stats_forwarded(r, uds, way, status == DONE ? OK : status);
     return status;
 }

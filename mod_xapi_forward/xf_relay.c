@@ -39,7 +39,8 @@ typedef struct relay_t {
     request_rec *r;
     int fd;         /* our end of the socketpair: blocking, as the
                      * daemon's end must be; we use MSG_DONTWAIT */
-    int timeout_ms; /* I/O timeout toward the daemon */
+    int timeout_ms; /* I/O timeout toward the daemon
+                     * (xf_fdpass_timeout_ms) */
     apr_bucket_alloc_t *ba;
 
     /* the request body, toward the daemon */
@@ -71,12 +72,6 @@ typedef struct relay_t {
 int xf_relay_available(void)
 {
     return 1;
-}
-
-static apr_status_t close_fd_cleanup(void *data)
-{
-    close((int)(intptr_t)data);
-    return APR_SUCCESS;
 }
 
 /* ---- the request body ------------------------------------------------ */
@@ -217,7 +212,11 @@ static apr_status_t body_send(relay_t *rl)
     return APR_SUCCESS;
 }
 
-static int is_hop_by_hop(const char *name, const char *connection)
+/* Hop-by-hop fields that are not named in Connection: (those, and
+ * Connection and Proxy-Connection, go with httpd's
+ * ap_proxy_clear_connection(), which takes any table). Content-Length and
+ * Transfer-Encoding are httpd's to set for the client. */
+static int is_hop_by_hop(const char *name)
 {
     static const char *const hop[] = {
         "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding",
@@ -228,35 +227,32 @@ static int is_hop_by_hop(const char *name, const char *connection)
     for (i = 0; hop[i]; i++)
         if (!strcasecmp(name, hop[i]))
             return 1;
-    if (connection) {
-        /* fields named in Connection: are hop-by-hop too */
-        const char *p = ap_strcasestr(connection, name);
-        apr_size_t l = strlen(name);
-        while (p) {
-            if ((p == connection || p[-1] == ',' || p[-1] == ' ') &&
-                (p[l] == '\0' || p[l] == ',' || p[l] == ' '))
-                return 1;
-            p = ap_strcasestr(p + 1, name);
-        }
-    }
     return 0;
 }
 
 /* Status line and headers of the daemon's response into r. */
 static void take_head(request_rec *r, const xf_http_resp_t *resp)
 {
-    const apr_array_header_t *arr = apr_table_elts(xf_http_resp_headers(resp));
-    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    const char *conn = apr_table_get(xf_http_resp_headers(resp), "Connection");
+    APR_OPTIONAL_FN_TYPE(ap_proxy_clear_connection) *clear_connection =
+        APR_RETRIEVE_OPTIONAL_FN(ap_proxy_clear_connection);
+    apr_table_t *h = apr_table_copy(r->pool, xf_http_resp_headers(resp));
+    const apr_array_header_t *arr;
+    const apr_table_entry_t *e;
     const char *reason = xf_http_resp_reason(resp);
     int i;
+
+    /* mod_proxy registers it; without it only the fixed list goes */
+    if (clear_connection)
+        clear_connection(r, h);
+    arr = apr_table_elts(h);
+    e = (const apr_table_entry_t *)arr->elts;
 
     r->status = xf_http_resp_status(resp);
     r->status_line =
         *reason ? apr_psprintf(r->pool, "%d %s", r->status, reason) : NULL;
     apr_table_clear(r->headers_out);
     for (i = 0; i < arr->nelts; i++) {
-        if (!e[i].key || is_hop_by_hop(e[i].key, conn))
+        if (!e[i].key || is_hop_by_hop(e[i].key))
             continue;
         if (!strcasecmp(e[i].key, "Content-Type"))
             ap_set_content_type(r, apr_pstrdup(r->pool, e[i].val));
@@ -584,6 +580,7 @@ static int relay_loop(relay_t *rl)
         if (rl->unflushed && pass_out(rl, 1) != APR_SUCCESS)
             continue;
         do {
+            /* 0 (Timeout 0) has always meant no limit here */
             rc = poll(&pfd, 1, rl->timeout_ms > 0 ? rl->timeout_ms : -1);
         } while (rc < 0 && errno == EINTR);
         if (rc == 0) {
@@ -660,10 +657,9 @@ int xf_relay_pass_pair(int *pfd, request_rec *r, int uds, const char *payload,
         /* out of descriptors: as temporary as a missing daemon */
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    apr_pool_cleanup_register(r->pool, (void *)(intptr_t)sv[0],
-                              close_fd_cleanup, apr_pool_cleanup_null);
+    xf_fdpass_own(sv[0], r->pool);
     st = xf_fdpass_send(&reason, uds, sv[1], payload, len,
-                        (int)(timeout / 1000), r->pool);
+                        xf_fdpass_timeout_ms(timeout), r->pool);
     close(sv[1]);
     if (st != APR_SUCCESS) {
         ap_log_rerror(
@@ -674,11 +670,6 @@ int xf_relay_pass_pair(int *pfd, request_rec *r, int uds, const char *payload,
     }
     *pfd = sv[0];
     return OK;
-}
-
-void xf_relay_close_pair(request_rec *r, int fd)
-{
-    apr_pool_cleanup_run(r->pool, (void *)(intptr_t)fd, close_fd_cleanup);
 }
 
 int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
@@ -697,7 +688,7 @@ int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
     memset(&rl, 0, sizeof(rl));
     rl.r = r;
     rl.fd = fd;
-    rl.timeout_ms = (int)(timeout / 1000);
+    rl.timeout_ms = xf_fdpass_timeout_ms(timeout);
     rl.ba = r->connection->bucket_alloc;
     rl.ibb = apr_brigade_create(r->pool, rl.ba);
     rl.obb = apr_brigade_create(r->pool, rl.ba);
@@ -713,6 +704,6 @@ int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
         rl.body = B_DONE;
     status = relay_loop(&rl);
     apr_brigade_cleanup(rl.ibb);
-    xf_relay_close_pair(r, fd);
+    xf_fdpass_close(fd, r->pool);
     return status;
 }

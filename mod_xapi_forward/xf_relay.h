@@ -26,7 +26,7 @@ int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
 
 /**
  * Pass one end of a new socketpair to the daemon with the message.
- * @param pfd      out: our end (closed with r->pool, or xf_relay_close_pair)
+ * @param pfd      out: our end (closed with r->pool, or xf_fdpass_close)
  * @param r        the request
  * @param uds      connected control socket
  * @param payload  the message sent with the socketpair end
@@ -36,8 +36,5 @@ int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
  */
 int xf_relay_pass_pair(int *pfd, request_rec *r, int uds, const char *payload,
                        apr_size_t len, apr_interval_time_t timeout);
-
-/** Close our end of the socketpair now (instead of with r->pool). */
-void xf_relay_close_pair(request_rec *r, int fd);
 
 #endif /* XF_RELAY_H */

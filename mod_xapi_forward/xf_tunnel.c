@@ -18,6 +18,7 @@
 #include "util_filter.h"
 
 #include "xf_config.h"
+#include "xf_fdpass.h"
 #include "xf_private.h"
 #include "xf_relay.h"
 
@@ -151,6 +152,6 @@ int xf_tunnel_run(request_rec *r, proxy_worker *worker, int uds,
 cleanup:
     if (backend)
         ap_proxy_release_connection(XF_SCHEME, backend, r->server);
-    xf_relay_close_pair(r, fd);
+    xf_fdpass_close(fd, r->pool);
     return status;
 }

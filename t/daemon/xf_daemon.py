@@ -48,6 +48,8 @@
 #   garbage   a line that is no status line, then close
 #   hugehead  200 with one 100 KiB header field
 #   manyhead  200 with 200 header fields
+#   hopconn   200 "abc" with Connection: X-Hop-Test (that field is
+#             hop-by-hop, X-Kept is not)
 #   drip      200, ?bytes=N of the pattern with its length, ?block=B
 #             (16384) bytes every ?ms=M (5) milliseconds: a slow daemon
 #   stall     write nothing; wait (30 s at most) for the peer to close
@@ -92,7 +94,8 @@ RECV_MAX = 16384
 PATTERN = bytes(range(256)) * 256  # 64 KiB block for /big
 BEHAVIOURS = ("echo", "big", "body", "silent", "ctl404", "status", "nolen",
               "chunked", "body100", "halfhead", "garbage", "hugehead",
-              "manyhead", "stall", "truncate", "sink", "early", "drip")
+              "manyhead", "stall", "truncate", "sink", "early", "drip",
+              "hopconn")
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 304: "Not Modified",
            404: "Not Found",
            413: "Payload Too Large", 418: "I'm a teapot",
@@ -486,6 +489,12 @@ def rb_manyhead(name, env, cs, fam, addr, is_head):
                    b"abc", "manyhead")
 
 
+def rb_hopconn(name, env, cs, fam, addr, is_head):
+    cs.sendall(head("200 OK", name, fam, addr, 3, "text/plain",
+                    ("Connection: X-Hop-Test", "X-Hop-Test: 1",
+                     "X-Kept: 1")) + (b"" if is_head else b"abc"))
+
+
 def rb_stall(name, env, cs, fam, addr, is_head):
     waited = wait_peer_close(cs)
     event(name, "stall id=%s closed_after=%s" %
@@ -544,7 +553,7 @@ def rb_early(name, env, cs, fam, addr, is_head):
 RELAY_BEHAVIOURS = {
     "status": rb_status, "nolen": rb_nolen, "chunked": rb_chunked,
     "body100": rb_body100, "halfhead": rb_halfhead, "garbage": rb_garbage,
-    "hugehead": rb_hugehead, "manyhead": rb_manyhead, "stall": rb_stall,
+    "hugehead": rb_hugehead, "manyhead": rb_manyhead, "stall": rb_stall, "hopconn": rb_hopconn,
     "truncate": rb_truncate, "sink": rb_sink, "early": rb_early,
     "drip": rb_drip,
 }

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -336,6 +337,22 @@ static void test_read_reply(void **state)
     close(sp[1]);
 }
 
+/* One conversion of APR timeouts to poll() milliseconds: below 1 ms is
+ * 1 ms (the relay once truncated it to 0, which it read as no limit). */
+static void test_timeout_ms(void **state)
+{
+    (void)state;
+    assert_int_equal(xf_fdpass_timeout_ms(-1), -1);
+    assert_int_equal(xf_fdpass_timeout_ms(-5000), -1);
+    assert_int_equal(xf_fdpass_timeout_ms(0), 0);
+    assert_int_equal(xf_fdpass_timeout_ms(1), 1);
+    assert_int_equal(xf_fdpass_timeout_ms(999), 1);
+    assert_int_equal(xf_fdpass_timeout_ms(1000), 1);
+    assert_int_equal(xf_fdpass_timeout_ms(1999), 1);
+    assert_int_equal(xf_fdpass_timeout_ms(apr_time_from_sec(300)), 300000);
+    assert_int_equal(xf_fdpass_timeout_ms(APR_INT64_MAX), INT_MAX);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +374,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test(test_parse_status),
         cmocka_unit_test(test_read_reply),
+        cmocka_unit_test(test_timeout_ms),
     };
     int rc;
 
