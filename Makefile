@@ -3,21 +3,24 @@
 -include config.mk
 
 SRCDIR  = mod_xapi_forward
+# the pure core (no httpd headers: make check-layering) lives in its own
+# folder; the httpd glue is everything directly under $(SRCDIR)
+COREDIR = $(SRCDIR)/core
 GLUE    = $(SRCDIR)/mod_xapi_forward.c $(SRCDIR)/xf_config.c \
           $(SRCDIR)/xf_access.c $(SRCDIR)/xf_cache.c $(SRCDIR)/xf_task.c \
           $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_reqview.c \
           $(SRCDIR)/xf_tunnel.c $(SRCDIR)/xf_watch.c $(SRCDIR)/xf_path.c \
           $(SRCDIR)/xf_confcheck.c $(SRCDIR)/xf_stats.c $(SRCDIR)/xf_plugin.c
-CORE    = $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c \
-          $(SRCDIR)/xf_fdpass.c $(SRCDIR)/xf_http.c $(SRCDIR)/xf_auth.c \
-          $(SRCDIR)/xf_xapi.c $(SRCDIR)/xf_routes.c $(SRCDIR)/xf_svc.c
+CORE    = $(COREDIR)/xf_envelope.c $(COREDIR)/xf_parse.c \
+          $(COREDIR)/xf_fdpass.c $(COREDIR)/xf_http.c $(COREDIR)/xf_auth.c \
+          $(COREDIR)/xf_xapi.c $(COREDIR)/xf_routes.c $(COREDIR)/xf_svc.c
 SRC     = $(GLUE) $(CORE)
-HDRS    = $(wildcard $(SRCDIR)/*.h) $(SRCDIR)/xf_version.h
+HDRS    = $(wildcard $(SRCDIR)/*.h $(COREDIR)/*.h) $(SRCDIR)/xf_version.h
 MODULE  = .libs/mod_xapi_forward.so
 UNIT    = t/unit/test_xf_envelope t/unit/test_xf_fdpass t/unit/test_xf_http \
           t/unit/test_xf_auth t/unit/test_xf_xapi t/unit/test_xf_routes \
           t/unit/test_xf_svc t/unit/test_xfrecv
-UNIT_CFLAGS = -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(SRCDIR) -It/unit \
+UNIT_CFLAGS = -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(SRCDIR) -I$(COREDIR) -It/unit \
           $(APR_CFLAGS) $(JSONC_CFLAGS) $(CMOCKA_CFLAGS)
 UNIT_LIBS = $(APR_LIBS) $(JSONC_LIBS) $(CMOCKA_LIBS)
 UNIT_CFLAGS += $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
@@ -73,7 +76,7 @@ $(SRCDIR)/xf_version.h: config.mk
 
 $(MODULE): config.mk $(SRC) $(HDRS) $(EXPORTS)
 	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) $(APXS_WL) $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
-	  -I$(SRCDIR) $(SRC) $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)
+	  -I$(SRCDIR) -I$(COREDIR) $(SRC) $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)
 
 install: $(MODULE) install-kit
 	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(HTTPD_LIBEXECDIR) -n xapi_forward \
@@ -89,29 +92,29 @@ install: $(MODULE) install-kit
 	  $(DESTDIR)$(HTTPD_SYSCONFDIR)/conf-available/
 
 # ---- unit tests (cmocka) --------------------------------------------------
-t/unit/test_xf_envelope: t/unit/test_xf_envelope.c $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c $(HDRS) t/unit/xf_test.h config.mk
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c $(UNIT_LIBS)
+t/unit/test_xf_envelope: t/unit/test_xf_envelope.c $(COREDIR)/xf_envelope.c $(COREDIR)/xf_parse.c $(HDRS) t/unit/xf_test.h config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(COREDIR)/xf_envelope.c $(COREDIR)/xf_parse.c $(UNIT_LIBS)
 
-t/unit/test_xf_http: t/unit/test_xf_http.c $(SRCDIR)/xf_http.c $(SRCDIR)/xf_parse.c $(HDRS) config.mk
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_http.c $(SRCDIR)/xf_parse.c $(UNIT_LIBS)
+t/unit/test_xf_http: t/unit/test_xf_http.c $(COREDIR)/xf_http.c $(COREDIR)/xf_parse.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(COREDIR)/xf_http.c $(COREDIR)/xf_parse.c $(UNIT_LIBS)
 
-t/unit/test_xf_fdpass: t/unit/test_xf_fdpass.c $(SRCDIR)/xf_fdpass.c $(HDRS) config.mk
-	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmsg -o $@ $< $(SRCDIR)/xf_fdpass.c $(UNIT_LIBS)
+t/unit/test_xf_fdpass: t/unit/test_xf_fdpass.c $(COREDIR)/xf_fdpass.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -Wl,--wrap=sendmsg -o $@ $< $(COREDIR)/xf_fdpass.c $(UNIT_LIBS)
 
-t/unit/test_xf_auth: t/unit/test_xf_auth.c $(SRCDIR)/xf_auth.c $(SRCDIR)/xf_parse.c $(HDRS) config.mk
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_auth.c $(SRCDIR)/xf_parse.c $(UNIT_LIBS) $(CRYPTO_LIBS)
+t/unit/test_xf_auth: t/unit/test_xf_auth.c $(COREDIR)/xf_auth.c $(COREDIR)/xf_parse.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(COREDIR)/xf_auth.c $(COREDIR)/xf_parse.c $(UNIT_LIBS) $(CRYPTO_LIBS)
 
-t/unit/test_xf_xapi: t/unit/test_xf_xapi.c $(SRCDIR)/xf_xapi.c $(HDRS) config.mk
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_xapi.c $(UNIT_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) -lssl -lpthread
+t/unit/test_xf_xapi: t/unit/test_xf_xapi.c $(COREDIR)/xf_xapi.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(COREDIR)/xf_xapi.c $(UNIT_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) -lssl -lpthread
 
-t/unit/test_xf_svc: t/unit/test_xf_svc.c $(SRCDIR)/xf_svc.c $(HDRS) config.mk
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_svc.c $(UNIT_LIBS)
+t/unit/test_xf_svc: t/unit/test_xf_svc.c $(COREDIR)/xf_svc.c $(HDRS) config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(COREDIR)/xf_svc.c $(UNIT_LIBS)
 
 t/unit/test_xfrecv: t/unit/test_xfrecv.c $(KIT_SRC) config.mk
 	$(CC) $(UNIT_CFLAGS) -Ikit/c -o $@ $< kit/c/xapi_forward_receiver.c $(UNIT_LIBS)
 
-t/unit/test_xf_routes: t/unit/test_xf_routes.c $(SRCDIR)/xf_routes.c $(HDRS) t/unit/xf_test.h config.mk
-	$(CC) $(UNIT_CFLAGS) -o $@ $< $(SRCDIR)/xf_routes.c $(UNIT_LIBS)
+t/unit/test_xf_routes: t/unit/test_xf_routes.c $(COREDIR)/xf_routes.c $(HDRS) t/unit/xf_test.h config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(COREDIR)/xf_routes.c $(UNIT_LIBS)
 
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=0 ./$$t || exit 1; done
@@ -125,11 +128,19 @@ check-valgrind: $(UNIT)
 	@for t in $(UNIT); do echo "== valgrind $$t"; \
 	  valgrind -q --error-exitcode=1 --leak-check=full ./$$t || exit 1; done
 
-# the pure core must not include httpd headers (README: Source layout)
+# the pure core (README: Source layout) includes no httpd header and no
+# glue header: every quoted include names a file of $(COREDIR); and every
+# core file is in the build
 check-layering:
-	@bad=$$(grep -lE '#include +[<"](http|mod_proxy\.h|httpd\.h|ap_)' \
-	  $(CORE) $(CORE:.c=.h) $(SRCDIR)/xf_types.h 2>/dev/null); \
-	if [ -n "$$bad" ]; then echo "httpd header in pure core: $$bad"; exit 1; fi
+	@bad=$$(grep -lE '#include +[<"](http|mod_proxy\.h|httpd\.h|ap_|util_)' \
+	  $(COREDIR)/*.c $(COREDIR)/*.h 2>/dev/null); \
+	if [ -n "$$bad" ]; then echo "httpd header in pure core: $$bad"; exit 1; fi; \
+	for f in $(COREDIR)/*.c $(COREDIR)/*.h; do \
+	  for h in $$(sed -n 's/^#include "\([^"]*\)".*/\1/p' $$f); do \
+	    [ -f $(COREDIR)/$$h ] || { echo "$$f includes $$h, not a core header"; exit 1; }; \
+	  done; done; \
+	for f in $(COREDIR)/*.c; do case " $(CORE) " in *" $$f "*) ;; \
+	  *) echo "$$f is not in CORE (Makefile)"; exit 1;; esac; done
 
 # the .so exports the module record and nothing else
 check-exports: $(MODULE)
@@ -160,12 +171,12 @@ VALGRIND_LIVE_TESTS = $(wildcard t/xapi_forward/20_*.t t/xapi_forward/30_*.t \
               t/xapi_forward/4[0-9]_relay*.t)
 
 $(ASAN_MODULE): config.mk $(SRC) $(HDRS) $(EXPORTS)
-	rm -rf $(ASAN_DIR) && mkdir -p $(ASAN_DIR)/$(SRCDIR)
-	cp $(sort $(SRC) $(HDRS)) $(ASAN_DIR)/$(SRCDIR)/
+	rm -rf $(ASAN_DIR) && mkdir -p $(ASAN_DIR)/$(COREDIR)
+	for f in $(sort $(SRC) $(HDRS)); do cp $$f $(ASAN_DIR)/$$f; done
 	cd $(ASAN_DIR) && $(APXS) -c -o mod_xapi_forward.la $(APXS_WC) \
 	  $(ASAN_WC) $(APXS_WL) \
 	  $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
-	  -I$(SRCDIR) $(SRC) -lasan -lubsan $(JSONC_LIBS) $(CURL_LIBS) \
+	  -I$(SRCDIR) -I$(COREDIR) $(SRC) -lasan -lubsan $(JSONC_LIBS) $(CURL_LIBS) \
 	  $(CRYPTO_LIBS)
 
 # the whole suite (event MPM; XF_MPMS adds passes) against the ASan module
@@ -207,16 +218,18 @@ demo:
 include fuzz/fuzz.mk
 
 format:
-	clang-format -i $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h \
+	clang-format -i $(SRCDIR)/*.c $(SRCDIR)/*.h $(COREDIR)/*.c $(COREDIR)/*.h t/unit/*.c t/unit/*.h \
 	  kit/c/*.c kit/c/*.h
 
 format-check:
-	clang-format --dry-run --Werror $(SRCDIR)/*.c $(SRCDIR)/*.h t/unit/*.c t/unit/*.h \
+	clang-format --dry-run --Werror $(SRCDIR)/*.c $(SRCDIR)/*.h \
+	  $(COREDIR)/*.c $(COREDIR)/*.h t/unit/*.c t/unit/*.h \
 	  kit/c/*.c kit/c/*.h
 
 clean:
-	rm -rf .libs $(SRCDIR)/.libs *.la *.lo *.slo $(SRCDIR)/*.lo \
-	  $(SRCDIR)/*.slo $(SRCDIR)/*.o $(UNIT) t/logs fuzz/bin build \
+	rm -rf .libs $(SRCDIR)/.libs $(COREDIR)/.libs *.la *.lo *.slo \
+	  $(SRCDIR)/*.lo $(SRCDIR)/*.slo $(SRCDIR)/*.o $(COREDIR)/*.lo \
+	  $(COREDIR)/*.slo $(COREDIR)/*.o $(UNIT) t/logs fuzz/bin build \
 	  kit/c/libxfrecv.so* kit/c/xfr-hello
 
 distclean: clean

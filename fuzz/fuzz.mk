@@ -5,17 +5,17 @@
 
 FUZZ_TARGETS = envelope parse http xapi
 
-FUZZ_SRC_envelope = $(SRCDIR)/xf_envelope.c $(SRCDIR)/xf_parse.c
-FUZZ_SRC_parse    = $(SRCDIR)/xf_parse.c $(SRCDIR)/xf_auth.c
+FUZZ_SRC_envelope = $(COREDIR)/xf_envelope.c $(COREDIR)/xf_parse.c
+FUZZ_SRC_parse    = $(COREDIR)/xf_parse.c $(COREDIR)/xf_auth.c
 FUZZ_LIBS_parse   = $(CRYPTO_LIBS)
-FUZZ_SRC_http     = $(SRCDIR)/xf_http.c $(SRCDIR)/xf_parse.c
-FUZZ_SRC_xapi     = $(SRCDIR)/xf_xapi.c
+FUZZ_SRC_http     = $(COREDIR)/xf_http.c $(COREDIR)/xf_parse.c
+FUZZ_SRC_xapi     = $(COREDIR)/xf_xapi.c
 FUZZ_LIBS_xapi    = $(CURL_LIBS) $(CRYPTO_LIBS)
 
 FUZZ_CC     = clang
 FUZZ_CFLAGS = -g -O1 -fno-omit-frame-pointer \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-              -I$(SRCDIR) -Ifuzz $(APR_CFLAGS) $(JSONC_CFLAGS) \
+              -I$(COREDIR) -Ifuzz $(APR_CFLAGS) $(JSONC_CFLAGS) \
               $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
 FUZZ_BIN    = $(FUZZ_TARGETS:%=fuzz/bin/fuzz_%)
 REPLAY_BIN  = $(FUZZ_TARGETS:%=fuzz/bin/replay_%)
@@ -34,7 +34,7 @@ fuzz/bin/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $$(FUZZ_SRC_$$*) $(HDRS) config.mk
 # with --enable-sanitizers)
 fuzz/bin/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h $$(FUZZ_SRC_$$*) $(HDRS) config.mk
 	@mkdir -p fuzz/bin
-	$(CC) -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(SRCDIR) -Ifuzz \
+	$(CC) -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(COREDIR) -Ifuzz \
 	  $(APR_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS) \
 	  -o $@ fuzz/replay.c $< $(FUZZ_SRC_$*) $(APR_LIBS) $(JSONC_LIBS) \
 	  $(FUZZ_LIBS_$*)

@@ -2,7 +2,7 @@
 #
 # XapiForwardRequirePermission xapi: the permission xapi itself checks,
 # derived per request from the method and the longest matching URI prefix
-# of xapi's HTTP actions (mod_xapi_forward/xf_routes.c), against the fake
+# of xapi's HTTP actions (mod_xapi_forward/core/xf_routes.c), against the fake
 # XAPI (t/daemon/fake_xapi.py).  Vhost xf_perm (t/conf/routes.conf.in);
 # users: perm-ro (read-only's http permissions), perm-vpa (vm-power-admin:
 # + xenops), perm-pa (pool-admin: + rrd, post/put services), in
