@@ -3,8 +3,10 @@
 # Faults under load around httpd itself (issue 12), on httpd front ends
 # this test starts (XapiForward::FrontEnd: event MPM, one child):
 #   - the child at its descriptor limit (prlimit on the running child,
-#     then raised again): clients get a 5xx or a closed connection, httpd
-#     does not crash, and serves again once the pressure goes;
+#     then raised again): clients get a 5xx or a closed connection, the
+#     daemon no connection at all (a relay makes its socketpair before it
+#     connects), httpd does not crash, and serves again once the pressure
+#     goes;
 #   - XAPI killed while credential checks are in flight: 503 (fail
 #     closed, XAPIFWD0205), and 200 again once XAPI is back;
 #   - graceful restart (SIGUSR1) while faulty daemons are being served:
@@ -25,7 +27,7 @@ use XapiForward::FakeXapi qw(session_of);
 use XapiForward::Faults qw(clients outcomes fd_counts fds_back);
 use XapiForward::FrontEnd qw(module_conf);
 
-plan tests => 33, need_module('proxy', 'xapi_forward', 'socache_shmcb');
+plan tests => 37, need_module('proxy', 'xapi_forward', 'socache_shmcb');
 
 my $d = XapiForward::Daemon->start(qw(lim deaflim));
 my $x = XapiForward::FakeXapi->start('unix', unix => 'limxapi.sock',
@@ -105,6 +107,7 @@ my $tight;
         last if $probe->{status} == 503;
     }
     my @got;
+    my $accepted = $d->accepts('lim');
     for my $t ('/h/hello', '/k/hello', '/h404/hello', '/k404/hello') {
         my($one) = load([$t], clients => 1)->collect;
         push @got, "$t $one->{status}";
@@ -115,10 +118,37 @@ my $tight;
              . '/h404/hello 503, /k404/hello 503',
              'no descriptor left for the daemon socket: 503, also where '
              . 'XapiForwardMissingStatus is 404');
+    # a hand-off has no socket for the daemon; a relay not even its
+    # socketpair, so it never connects: no empty connection for the daemon
     $log->check('no descriptor for the daemon socket',
-                expect => { XAPIFWD0720 => 'error' },
-                allow => [qr/XAPIFWD0100/]);
+                expect => { XAPIFWD0720 => 'error', XAPIFWD0100 => 'error' });
+    ok t_cmp($d->accepts('lim') - $accepted, 0,
+             'at the descriptor limit the daemon gets no connection at all');
     ok t_cmp(kill(0, $child) ? 1 : 0, 1, 'the child is still alive');
+}
+{
+    # one descriptor more: enough for a hand-off's daemon socket, one short
+    # of a relay's socketpair, which is made first: the relay is refused
+    # before it connects (it used to connect, fail on the pair and leave
+    # the daemon an empty connection)
+    my($accepted, $served) = ($d->accepts('lim'), $d->count('lim'));
+    set_nofile($child, $tight + 1, $hard);
+    my @got;
+    for my $t ('/h/hello', '/k/hello', '/k404/hello') {
+        my($one) = load([$t], clients => 1)->collect;
+        push @got, "$t $one->{status}";
+        sleep 0.3;
+    }
+    set_nofile($child, $soft, $hard);
+    ok t_cmp(join(', ', @got), '/h/hello 200, /k/hello 503, /k404/hello 503',
+             'one descriptor left: the hand-off works, the relay gets 503');
+    $log->check('one descriptor left', expect => { XAPIFWD0100 => 'error' });
+    ok t_cmp(sprintf('accepted %d, with a message %d',
+                     $d->accepts('lim') - $accepted,
+                     $d->count('lim') - $served),
+             'accepted 1, with a message 1',
+             'one descriptor left: the daemon sees the hand-off only, no '
+             . 'empty connection from the relays');
 }
 {
     set_nofile($child, $tight, $hard);
@@ -226,8 +256,8 @@ my $tight;
     my($same, $grown) = fds_back($pbefore, 20);
     ok t_cmp(join(' ', @$grown), '',
              'the parent holds as many descriptors as before');
-    # (at the fd limit, a relay could connect but not make its socketpair)
-    ok t_cmp(join("\n", grep { !/closed without a message/ } $d->errors),
-             '', 'the daemon saw nothing else wrong');
+    # not even under load at the fd limit an empty connection (a relay
+    # makes its socketpair first)
+    ok t_cmp(join("\n", $d->errors), '', 'the daemon saw nothing wrong');
     $log->check('end');
 }

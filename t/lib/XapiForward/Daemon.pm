@@ -5,6 +5,7 @@
 #   my $d = XapiForward::Daemon->start(qw(rrdd xenopsd fdpass));
 #   $d->envelope('rrdd');        # raw bytes of the last message to rrdd
 #   $d->count('rrdd');           # connections rrdd has served
+#   $d->accepts('rrdd');         # connections it accepted, message or not
 #   $d->errors;                  # lines of the daemon's errors.log
 #   $d->stop;                    # also done at exit
 #   $d->kill_hard;               # SIGKILL: dies mid-response, sockets stay
@@ -84,11 +85,13 @@ sub slurp {
 # raw bytes of the last message the socket NAME received
 sub envelope { my($self, $name) = @_; $self->slurp("$name.last.json") }
 
-sub count {
-    my($self, $name) = @_;
-    my $n = $self->slurp("$name.count");
-    return $n ? 0 + $n : 0;
-}
+sub number { my $n = $_[0]->slurp($_[1]); $n ? 0 + $n : 0 }
+
+# messages NAME received
+sub count { my($self, $name) = @_; $self->number("$name.count") }
+
+# connections NAME accepted, with a message or without
+sub accepts { my($self, $name) = @_; $self->number("$name.accepts") }
 
 # wait until NAME has served at least $n connections; returns the count
 sub wait_count {
