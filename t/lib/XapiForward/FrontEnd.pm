@@ -14,8 +14,10 @@
 #   my($rc, $out) = configtest($name, $config_body); # httpd -t -f
 #   module_conf(qw(proxy socache_redis));           # LoadModule lines
 #
-# The generated configuration is module_conf() (MPM event with one child,
-# the given system modules, then mod_xapi_forward) + the basics (ServerRoot,
+# The generated configuration is module_conf() (the suite's MPM, XF_MPM,
+# event by default, with one child: 8 threads, or under prefork one
+# process, one request at a time; the given system modules, then
+# mod_xapi_forward) + the basics (ServerRoot,
 # Listen, logs, pid and runtime files in the instance's directory
 # t/logs/fe/<test>/<name>) + $config_body.  Everything is stopped at exit,
 # also when a test dies.
@@ -87,7 +89,10 @@ sub moddir {
     return '/usr/lib/apache2/modules';
 }
 
-# LoadModule lines: MPM event (mod_unixd etc. are compiled in on Debian),
+# the MPM of the test server (XF_MPM), event when it inherits the system's
+sub mpm { vars()->{xf_mpm} || 'event' }
+
+# LoadModule lines: the MPM (mod_unixd etc. are compiled in on Debian),
 # authn_core and authz_core (always enabled on Debian: without them an
 # access checker's OK ends in "couldn't check user"), the named system
 # modules, then mod_xapi_forward.
@@ -96,7 +101,7 @@ sub module_conf {
     my $dir = moddir();
     my $so = vars()->{xf_module_so} or die "xf_module_so not configured\n";
     my $s = '';
-    for my $m ('mpm_event', 'authn_core', 'authz_core', @mods) {
+    for my $m ('mpm_' . mpm(), 'authn_core', 'authz_core', @mods) {
         my $f = "$dir/mod_$m.so";
         die "missing $f\n" unless -e $f;
         $s .= qq{LoadModule ${m}_module "$f"\n};
@@ -106,7 +111,22 @@ sub module_conf {
 
 sub basic_conf {
     my($dir, $port) = @_;
-    return <<"EOC";
+    my $one_child = mpm() eq 'prefork' ? <<"PREFORK" : <<"THREADED";
+StartServers 1
+ServerLimit 1
+MaxRequestWorkers 1
+MinSpareServers 1
+MaxSpareServers 1
+PREFORK
+StartServers 1
+ServerLimit 1
+ThreadLimit 8
+ThreadsPerChild 8
+MaxRequestWorkers 8
+MinSpareThreads 1
+MaxSpareThreads 8
+THREADED
+    return <<"EOC" . $one_child;
 ServerRoot "$dir"
 ServerName localhost
 Listen 127.0.0.1:$port
@@ -115,13 +135,6 @@ ErrorLog "$dir/error_log"
 DefaultRuntimeDir "$dir"
 Mutex file:$dir default
 DocumentRoot "$dir"
-StartServers 1
-ServerLimit 1
-ThreadLimit 8
-ThreadsPerChild 8
-MaxRequestWorkers 8
-MinSpareThreads 1
-MaxSpareThreads 8
 EOC
 }
 
