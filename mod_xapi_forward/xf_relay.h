@@ -25,8 +25,9 @@ int xf_relay_pair(int pair[2], request_rec *r);
 
 /**
  * Relay r through the daemon connected on uds.
- * @param pair     from xf_relay_pair(): both ends are closed on return
- *                 and set to -1
+ * @param pair     from xf_relay_pair(): an end closed here is set to -1
+ *                 (the daemon's always, ours once it served); the
+ *                 caller closes what is left
  * @param r        the request
  * @param uds      connected control socket
  * @param payload  the message sent with the socketpair end

@@ -21,8 +21,9 @@ int xf_tunnel_check(request_rec *r);
 
 /**
  * Tunnel r through the daemon connected on uds.
- * @param pair     from xf_relay_pair(): both ends are closed on return
- *                 and set to -1
+ * @param pair     from xf_relay_pair(): an end closed here is set to -1
+ *                 (the daemon's always, ours once it served); the
+ *                 caller closes what is left
  * @param r        the request
  * @param worker   its mod_proxy worker (for the daemon-side connection)
  * @param uds      connected control socket
