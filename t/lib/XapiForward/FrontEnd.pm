@@ -17,10 +17,10 @@
 # The generated configuration is module_conf() (the suite's MPM, XF_MPM,
 # event by default, with one child: 8 threads, or under prefork one
 # process, one request at a time; the given system modules, then
-# mod_xapi_forward) + the basics (ServerRoot,
-# Listen, logs, pid and runtime files in the instance's directory
-# t/logs/fe/<test>/<name>) + $config_body.  Everything is stopped at exit,
-# also when a test dies.
+# mod_xapi_forward) + the basics (ServerRoot, Listen, logs, pid and runtime
+# files in the instance's directory t/logs/fe/<test>/<name>) +
+# $config_body.  Everything is stopped at exit (XapiForward::Proc), also
+# when a test dies.
 package XapiForward::FrontEnd;
 
 use strict;
