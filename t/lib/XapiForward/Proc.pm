@@ -5,6 +5,8 @@
 # services, front ends, cache servers):
 #
 #   my $pid = spawn($out, $err, @cmd);  # fork + exec, output to files
+#   my $kid = fork_pipe(sub { print {$_[0]} "result\n" });  # a helper
+#   my $text = read_pipe($kid);  # all it wrote, once it has exited
 #   stop_pid($pid);    # TERM, KILL after 5 s; reaped (or polled: not ours)
 #   kill_pid($pid);    # KILL and reap
 #   stop_at_exit($obj);  # $obj->stop at exit, also when a test dies
@@ -22,7 +24,8 @@ use Exporter 'import';
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
-our @EXPORT_OK = qw(spawn stop_pid kill_pid stop_at_exit);
+our @EXPORT_OK = qw(spawn fork_pipe read_pipe stop_pid kill_pid
+                    stop_at_exit);
 
 my @running;
 
@@ -38,6 +41,34 @@ sub spawn {
     else              { open STDERR, '>&', \*STDOUT }
     { exec @cmd };
     POSIX::_exit(127);
+}
+
+# Fork a helper that runs $code->($wr) and exits; $wr is the write end of
+# a pipe to us.  Returns [pid, read end] for read_pipe.
+sub fork_pipe {
+    my $code = shift;
+    pipe(my $rd, my $wr) or die "pipe: $!\n";
+    my $pid = fork;
+    die "fork: $!\n" unless defined $pid;
+    if (!$pid) {
+        close $rd;
+        $code->($wr);
+        close $wr;
+        POSIX::_exit(0);
+    }
+    close $wr;
+    return [$pid, $rd];
+}
+
+# Everything a fork_pipe helper wrote, once it has exited (reaped; its
+# status in $?).
+sub read_pipe {
+    my($pid, $rd) = @{ $_[0] };
+    local $/;
+    my $out = <$rd> // '';
+    close $rd;
+    waitpid $pid, 0;
+    return $out;
 }
 
 # SIGKILL a child process of ours and reap it.
