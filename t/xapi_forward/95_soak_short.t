@@ -14,8 +14,11 @@
 # `make soak` adds -D XF_SOAK (t/conf/soak.conf.in): enough event MPM
 # threads that the server never closes an idle keep-alive connection,
 # which ab 2.4 would count as a failed request. The summary line counts
-# the closes the event MPM logs ("All workers are busy or dying, will
-# shutdown N keep-alive connections", at trace1) during the run.
+# the idle keep-alive connections the event MPM says it closed ("All
+# workers are busy or dying, will shutdown N keep-alive connections",
+# trace1) and the times a child held as many connections as threads
+# ("Too many open connections", debug), when a request arriving on a
+# keep-alive connection is closed unanswered (not logged).
 use strict;
 use warnings FATAL => 'all';
 
@@ -107,20 +110,21 @@ ok t_cmp($h->{exit}, 0, 'ab (hand-off) exited 0');
 ok t_cmp($k->{exit}, 0, 'ab (relay) exited 0');
 $log->check('soak: nothing at warn or worse', timeout => 1);
 
-# keep-alive connections the event MPM closed for lack of threads (the
-# main server logs at trace8 in the generated httpd.conf)
-my $ka_closed = 0;
+# the event MPM's lines (t/conf/soak.conf.in)
+my($ka_closed, $conn_limit) = (0, 0);
 for ($log->last_lines) {
     $ka_closed += $1 if /will shutdown (\d+) keep-alive connections/;
+    $conn_limit++ if /Too many open connections/;
 }
 
 # one line for the record (make soak prints it)
 t_debug(sprintf "SOAK handoffs=%d (%.0f req/s) relayed=%d keepalive=%d "
         . "(%.0f req/s) c=%d secs=%.0f children=%d fds_same=%d "
-        . "max_rss_growth_kb=%d mpm_ka_closed=%d", $handoffs, $h->{rps},
-        $relayed, $k->{keepalive}, $k->{rps}, $conc, $secs, scalar(@same),
-        scalar(@same) - scalar(@grown), $growth, $ka_closed);
+        . "max_rss_growth_kb=%d mpm_ka_closed=%d mpm_conn_limit=%d",
+        $handoffs, $h->{rps}, $relayed, $k->{keepalive}, $k->{rps}, $conc,
+        $secs, scalar(@same), scalar(@same) - scalar(@grown), $growth,
+        $ka_closed, $conn_limit);
 print "# SOAK handoffs=$handoffs/$h->{rps}rps relayed=$relayed/$k->{rps}rps "
   . "keepalive=$k->{keepalive} c=$conc children=" . scalar(@same)
   . " fds_changed=" . scalar(@grown) . " max_rss_growth_kb=$growth"
-  . " mpm_ka_closed=$ka_closed\n";
+  . " mpm_ka_closed=$ka_closed mpm_conn_limit=$conn_limit\n";
