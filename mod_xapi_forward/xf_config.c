@@ -107,8 +107,7 @@ const xf_dir_conf_t *xf_config_dir_get(const request_rec *r)
     return ap_get_module_config(r->per_dir_config, &xapi_forward_module);
 }
 
-xf_plugin_way_e xf_dir_plugin_way_for(const xf_dir_conf_t *d,
-                                      const char *name)
+xf_plugin_way_e xf_dir_plugin_way_for(const xf_dir_conf_t *d, const char *name)
 {
     const char *w = d && d->plugin_ways && name
                         ? apr_table_get(d->plugin_ways, name)
@@ -237,8 +236,8 @@ static xf_srv_conf_t *srv_conf(cmd_parms *cmd)
 static const char *setting_field(void **pfield, cmd_parms *cmd, void *dv)
 {
     const xf_setting_t *s = cmd->info;
-    const char *err = s->main_only ? ap_check_cmd_context(cmd, GLOBAL_ONLY)
-                                   : NULL;
+    const char *err =
+        s->main_only ? ap_check_cmd_context(cmd, GLOBAL_ONLY) : NULL;
 
     *pfield = (char *)(s->srv ? (void *)srv_conf(cmd) : dv) + s->offset;
     return err;
@@ -250,8 +249,8 @@ static const char *choices_error(cmd_parms *cmd, const xf_choice_t *c)
     const char *text = c->word;
 
     for (c++; c->word; c++)
-        text = apr_pstrcat(cmd->pool, text, c[1].word ? ", " : " or ",
-                           c->word, NULL);
+        text = apr_pstrcat(cmd->pool, text, c[1].word ? ", " : " or ", c->word,
+                           NULL);
     return apr_psprintf(cmd->pool, "%s: must be %s", cmd->cmd->name, text);
 }
 

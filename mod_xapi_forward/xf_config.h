@@ -311,8 +311,7 @@ const xf_dir_conf_t *xf_config_dir_get(const request_rec *r);
 
 /** @return the way to reach service name: its XapiForwardPluginWay NAME
  *  setting, else xf_dir_plugin_way(d). */
-xf_plugin_way_e xf_dir_plugin_way_for(const xf_dir_conf_t *d,
-                                      const char *name);
+xf_plugin_way_e xf_dir_plugin_way_for(const xf_dir_conf_t *d, const char *name);
 
 /** @return "auto", "handoff" or "relay". */
 const char *xf_mode_name(xf_mode_e m);
