@@ -49,8 +49,8 @@ typedef enum {
  *             ENUM    one of check's words, stored as its value (int)
  *             STATUS  an HTTP status among check's values (int)
  *             NUMBER  a number in check's range (apr_off_t)
- *             TIME    a time in check's range, in seconds unless it says
- *                     ms, min... (apr_interval_time_t, usec)
+ *             TIME    a time in check's range: seconds, or with a unit
+ *                     (250ms, 2mi, 1h) (apr_interval_time_t, usec)
  *             STRING  the argument as given (const char *)
  *             PATH    a readable file (relative to ServerRoot) of at least
  *                     check's bytes, at most 64 KiB (const char *)
