@@ -192,10 +192,10 @@ typedef struct {
         .srv = XF_IS_SRV_##conf,                                               \
         .main_only = XF_MAIN_ONLY_##merge,                                     \
         XF_CHECK_##check};
-#define XF_DIR_SETTING(field, kind, type, def, merge, setter, name, check, doc) \
-    XF_SETTING_##setter(dir, field, kind, merge, check)
-#define XF_SRV_SETTING(field, kind, type, def, merge, setter, name, check, doc) \
-    XF_SETTING_##setter(srv, field, kind, merge, check)
+#define XF_DIR_SETTING(field, kind, type, def, merge, set, name, check, ...)   \
+    XF_SETTING_##set(dir, field, kind, merge, check)
+#define XF_SRV_SETTING(field, kind, type, def, merge, set, name, check, ...)   \
+    XF_SETTING_##set(srv, field, kind, merge, check)
 
 /* one xf_cmds[] entry per SET row */
 #define XF_INIT_FLAG   AP_INIT_FLAG
