@@ -6,6 +6,8 @@
  */
 #include "xf_config.h"
 
+#include <stddef.h>
+
 #include <apr_strings.h>
 
 #include "http_core.h"
@@ -187,7 +189,7 @@ typedef struct {
 #define XF_SETTING_OWN(conf, field, k, merge, check)
 #define XF_SETTING_SET(conf, field, k, merge, check)                           \
     static const xf_setting_t conf##_##field##_setting = {                     \
-        .offset = APR_OFFSETOF(xf_##conf##_conf_t, field),                     \
+        .offset = offsetof(xf_##conf##_conf_t, field),                         \
         .kind = XF_KIND_##k,                                                   \
         .srv = XF_IS_SRV_##conf,                                               \
         .main_only = XF_MAIN_ONLY_##merge,                                     \
