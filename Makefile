@@ -166,9 +166,12 @@ ASAN_DIR    = build/asan
 ASAN_MODULE = $(ASAN_DIR)/.libs/mod_xapi_forward.so
 ASAN_WC     = -Wc,-O1 -Wc,-g -Wc,-fno-omit-frame-pointer \
               -Wc,-fsanitize=address,undefined
-# hand-off and relay files run under valgrind (single process: slow)
-VALGRIND_LIVE_TESTS = $(wildcard t/xapi_forward/20_*.t t/xapi_forward/30_*.t \
-              t/xapi_forward/4[0-9]_relay*.t)
+# hand-off and relay files run under valgrind (single process: slow):
+# path hand-off/relay (15), hand-off (20), control hold (25), buffered
+# bytes (30), relay and tunnel (40-49)
+VALGRIND_LIVE_TESTS = $(wildcard t/xapi_forward/15_*.t t/xapi_forward/20_*.t \
+              t/xapi_forward/25_*.t t/xapi_forward/30_*.t \
+              t/xapi_forward/4[0-9]_*.t)
 
 $(ASAN_MODULE): config.mk $(SRC) $(HDRS) $(EXPORTS)
 	rm -rf $(ASAN_DIR) && mkdir -p $(ASAN_DIR)/$(COREDIR)
