@@ -41,9 +41,10 @@ static int names_xapi_worker(const char *s)
 static int bound_here(request_rec *r)
 {
     const xf_dir_conf_t *d = xf_config_dir_get(r);
+    const apr_array_header_t *perms = xf_dir_perms(d);
     core_dir_config *cd;
 
-    if (xf_dir_auth(d) || (d && d->perms && d->perms->nelts))
+    if (xf_dir_auth(d) || (perms && perms->nelts))
         return 1;
     if (names_xapi_worker(r->filename))
         return 1;

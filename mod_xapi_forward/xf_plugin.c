@@ -170,17 +170,6 @@ const char *xf_plugin_set_host_map(cmd_parms *cmd, void *dv, const char *file)
     return NULL;
 }
 
-const char *xf_plugin_set_nosession(cmd_parms *cmd, void *dv, const char *arg)
-{
-    xf_dir_conf_t *d = dv;
-    int s = atoi(arg);
-
-    if (s != HTTP_FORBIDDEN && s != HTTP_UNAUTHORIZED)
-        return "XapiForwardPluginNoSessionStatus: must be 403 or 401";
-    d->plugin_nosession = s;
-    return NULL;
-}
-
 /* ---- hooks -------------------------------------------------------------- */
 
 void xf_plugin_post_config(server_rec *s)
@@ -324,7 +313,7 @@ int xf_plugin_handler(request_rec *r)
      * the worker has none), the host name is the service's, so that a
      * worker declared for "http://<name>.plugin/" (enablereuse, timeouts)
      * is found, and none for another socket can be. */
-    way = xf_dir_plugin_way(d, name);
+    way = xf_dir_plugin_way_for(d, name);
     if (way == XF_PLUGIN_CHANNEL)
         url = apr_pstrcat(r->pool, XF_SCHEME "://", name, ".plugin/", NULL);
     else

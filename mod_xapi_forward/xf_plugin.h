@@ -37,6 +37,5 @@ const char *xf_plugin_set_way(cmd_parms *cmd, void *dv, const char *a1,
 const char *xf_plugin_set_host(cmd_parms *cmd, void *dv, const char *name,
                                const char *url);
 const char *xf_plugin_set_host_map(cmd_parms *cmd, void *dv, const char *file);
-const char *xf_plugin_set_nosession(cmd_parms *cmd, void *dv, const char *arg);
 
 #endif /* XF_PLUGIN_H */

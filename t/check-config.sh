@@ -1,45 +1,82 @@
 #!/bin/sh
-# Guards: every field of xf_dir_conf_t and xf_srv_conf_t is unset in
-# create and merged in merge; every directive in xf_cmds[] is in conf.d/xapi_forward.conf and in
-# the README's directive reference; every XAPIFWDnnnn tag in the sources is
-# in the README's log table, and names one call site only.
+# Guards. The settings come from one list per config struct (XF_DIR_FIELDS,
+# XF_SRV_FIELDS in xf_config.h): struct members, create, merge, accessors
+# and the generic directives are generated from it, so no field can miss
+# create or merge. What is checked here is what the compiler cannot see:
+# - the structs, create and merge are the lists' expansions and nothing else
+# - every row names its directive; an OWN row's directive has a
+#   hand-written xf_cmds[] entry, a SET row's has none (it is generated)
+# - every directive of the command table (SET rows + hand-written entries)
+#   is in README's directive table and in conf.d/xapi_forward.conf (its
+#   syntax line and its commented-out default), and both name no other
+# - every XAPIFWDnnnn tag in the sources is in the README's log table,
+#   and names one call site only.
 set -e
 cd "$(dirname "$0")/.."
 src=mod_xapi_forward
+hdr=$src/xf_config.h
 fail=0
-# check_struct TYPE VAR CREATE MERGE: every field of TYPE (any type,
-# pointers and `const char *` included) is unset in CREATE ("VAR->f =
-# XF_UNSET;" or "= NULL;") and merged in MERGE ("VAR->f = XF_MERGE...(...,
-# base, f);"), matching whole field names
-check_struct() {
-    body=$(sed -n "/^typedef struct $1 {/,/^} $1;/p" $src/xf_config.h \
-        | sed '1d;$d' | sed 's|/\*.*\*/||; s|/\*.*||; /^ *\*/d; s/ *$//; /^ *$/d')
-    fields=$(printf '%s\n' "$body" \
-        | sed -n 's/^ *[A-Za-z_][A-Za-z0-9_ ]* \**\([a-z_][a-z0-9_]*\);$/\1/p')
-    # a declaration the pattern above does not read must not go unchecked
-    nf=$(printf '%s\n' "$fields" | grep -c .)
-    nd=$(printf '%s\n' "$body" | grep -c ';')
-    [ "$nf" = "$nd" ] \
-        || { echo "$1: $nd declarations but $nf fields read"; fail=1; }
-    create=$(sed -n "/^void \*$3(/,/^}/p" $src/xf_config.c)
-    merge=$(sed -n "/^void \*$4(/,/^}/p" $src/xf_config.c)
-    for f in $fields; do
-        printf '%s\n' "$create" \
-            | grep -Eq "^ *$2->$f = (XF_UNSET|NULL);" \
-            || { echo "$1.$f not unset in $3"; fail=1; }
-        printf '%s\n' "$merge" \
-            | grep -Eq "^ *$2->$f = XF_MERGE(_PTR|_TABLE)?\(([a-z]+, )?add, base, $f\);" \
-            || { echo "$1.$f not merged in $4"; fail=1; }
-    done
+err() { echo "check-config: $*"; fail=1; }
+
+# body of the C function or struct that starts with the line matching $1
+body() { sed -n "/^$1/,/^}/p" "$2"; }
+# "struct T is XF_..._FIELDS(XF_MEMBER) only", same for create and merge
+only() {
+    got=$(printf '%s\n' "$1" | sed '1d;$d' \
+        | grep -v -e '^ *$' -e '^{$' -e 'apr_pcalloc' -e '^ *return ' -e '^ *const xf_' | sed 's/^ *//')
+    [ "$got" = "$2" ] || err "$3 is not generated from the list: '$got'"
 }
-check_struct xf_dir_conf_t d xf_config_dir_create xf_config_dir_merge
-check_struct xf_srv_conf_t c xf_config_srv_create xf_config_srv_merge
-for d in $(grep -ho 'AP_INIT_[A-Z0-9]*("[A-Za-z]*"' $src/*.c | sed 's/.*("//;s/"//'); do
-    grep -q "$d" conf.d/xapi_forward.conf || { echo "$d missing from conf.d/xapi_forward.conf"; fail=1; }
-    grep -q "$d" README.md || { echo "$d missing from README.md"; fail=1; }
+only "$(body 'typedef struct xf_dir_conf_t {' $hdr)" 'XF_DIR_FIELDS(XF_MEMBER)' xf_dir_conf_t
+only "$(body 'typedef struct xf_srv_conf_t {' $hdr)" 'XF_SRV_FIELDS(XF_MEMBER)' xf_srv_conf_t
+only "$(body 'void \*xf_config_dir_create(' $src/xf_config.c)" 'XF_DIR_FIELDS(XF_CREATE)' xf_config_dir_create
+only "$(body 'void \*xf_config_dir_merge(' $src/xf_config.c)" 'XF_DIR_FIELDS(XF_MERGE)' xf_config_dir_merge
+only "$(body 'void \*xf_config_srv_create(' $src/xf_config.c)" 'XF_SRV_FIELDS(XF_CREATE)' xf_config_srv_create
+only "$(body 'void \*xf_config_srv_merge(' $src/xf_config.c)" 'XF_SRV_FIELDS(XF_MERGE)' xf_config_srv_merge
+
+# the rows of both lists: "SET|OWN Directive" each; a row this does not
+# read must not go unchecked
+lists=$(awk '/^#define XF_(DIR|SRV)_FIELDS\(X\)/ { on = 1; next }
+             on { print; if ($0 !~ /\\$/) on = 0 }' $hdr)
+nrows=$(printf '%s\n' "$lists" | grep -c '^ *X(' || true)
+rows=$(printf '%s\n' "$lists" \
+    | sed -n 's/^ *\(SET\|OWN\), "\(XapiForward[A-Za-z]*\)",.*/\1 \2/p')
+[ "$nrows" -gt 0 ] && [ "$nrows" = "$(printf '%s\n' "$rows" | grep -c .)" ] \
+    || err "xf_config.h: $nrows rows but $(printf '%s\n' "$rows" | grep -c .) read as 'SET|OWN, \"Directive\",'"
+set_dirs=$(printf '%s\n' "$rows" | sed -n 's/^SET //p')
+own_dirs=$(printf '%s\n' "$rows" | sed -n 's/^OWN //p' | sort -u)
+hand=$(grep -ho 'AP_INIT_[A-Z0-9]*("[A-Za-z]*"' $src/*.c | sed 's/.*("//;s/"//')
+for d in $own_dirs; do
+    printf '%s\n' $hand | grep -qx "$d" \
+        || err "$d (an OWN row's directive) has no hand-written xf_cmds[] entry"
 done
+for d in $set_dirs; do
+    printf '%s\n' $hand | grep -qx "$d" \
+        && err "$d is a SET row (its entry is generated) and hand-written too"
+done
+dups=$(printf '%s\n' $set_dirs $hand | sort | uniq -d)
+[ -z "$dups" ] || err "directives defined twice: $dups"
+
+# documentation: README's directive table and conf.d, both ways
+cmds=$(printf '%s\n' $set_dirs $hand | sort -u)
+table=$(sed -n '/^## Directive reference/,/^## /p' README.md \
+    | sed -n 's/^| `\(XapiForward[A-Za-z]*\)[ `].*/\1/p')
+conf=conf.d/xapi_forward.conf
+for d in $cmds; do
+    printf '%s\n' $table | grep -qx "$d" \
+        || err "$d missing from README.md's directive table"
+    grep -Eq "^#   $d( |\$)" $conf \
+        || err "$d has no '#   $d SYNTAX' line in $conf"
+    grep -Eq "^#$d( |\$)" $conf \
+        || err "$d has no commented-out '#$d DEFAULT' line in $conf"
+done
+for d in $table $(sed -n 's/^#   \(XapiForward[A-Za-z]*\).*/\1/p' $conf); do
+    printf '%s\n' $cmds | grep -qx "$d" \
+        || err "$d is documented (README.md or $conf) but is no directive"
+done
+
+# log tags
 for tag in $(grep -ho 'XF_LOGNO([0-9]*)' $src/*.c | sed 's/XF_LOGNO(\([0-9]*\))/\1/' | sort -u); do
-    grep -q "XAPIFWD$tag" README.md || { echo "XAPIFWD$tag missing from README.md log table"; fail=1; }
+    grep -q "XAPIFWD$tag" README.md || err "XAPIFWD$tag missing from README.md log table"
 done
 # one tag per call site, never reused (httpd's own rule): a tag names the
 # line that logged it
@@ -49,5 +86,5 @@ for d in $dups; do
     grep -n "$d" $src/*.c $src/*/*.c 2>/dev/null
     fail=1
 done
-[ $fail = 0 ] && echo "check-config: OK"
+[ $fail = 0 ] && echo "check-config: OK ($nrows settings, $(printf '%s\n' $cmds | grep -c .) directives)"
 exit $fail

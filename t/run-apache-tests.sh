@@ -20,6 +20,7 @@
 #   XF_KEEP=1      keep the temp dir even on success
 #   XF_TMPDIR      where the temp dir is made (default /tmp)
 #   XF_RERUN_OPTS  TEST.PL options for the verbose re-run of failed files
+#   XF_RERUN=0     no such re-run (make soak: long, and verbose already)
 #   APACHE_TEST_PORT  base port (default "select": the first free one)
 
 set -u
@@ -97,7 +98,7 @@ run_pass() {
     out="$tmp/pass-$mpm.log"
     { as_user "$base $*"; echo $? >"$tmp/rc"; } 2>&1 | tee "$out"
     rc=$(cat "$tmp/rc")
-    if [ "$rc" -ne 0 ]; then
+    if [ "$rc" -ne 0 ] && [ "${XF_RERUN:-1}" != 0 ]; then
         # the harness only says which tests failed: run those files again,
         # verbosely, for the expected/received values
         failed=$(sed -n 's/^\(t\/[^ ]*\.t\) *(Wstat.*/\1/p' "$out" | tr '\n' ' ')

@@ -51,6 +51,28 @@ my @cases = (
     ['cache TTL in the wrong context',
      "<VirtualHost 127.0.0.1:80>\nXapiForwardCacheTTL 5\n</VirtualHost>\n",
      'XapiForwardCacheTTL', qr/XapiForwardCacheTTL cannot occur within <VirtualHost>/],
+    # the generic setters of the settings list (xf_config.h), one per kind
+    ['unknown relay', "XapiForwardRelay raw\n", 'XapiForwardRelay',
+     qr/XapiForwardRelay: must be http or tunnel/],
+    ['bad services status', "XapiForwardPluginNoSessionStatus 402\n",
+     'XapiForwardPluginNoSessionStatus',
+     qr/XapiForwardPluginNoSessionStatus: must be 403 or 401/],
+    ['tunnel timeout out of range', "XapiForwardTunnelTimeout 86401\n",
+     'XapiForwardTunnelTimeout',
+     qr/XapiForwardTunnelTimeout: must be a time from 0 to 86400 seconds \(e\.g\. 30, 250ms\)/],
+    ['control lifetime out of range', "XapiForwardControlLifetime 604801\n",
+     'XapiForwardControlLifetime',
+     qr/XapiForwardControlLifetime: must be a time from 0 to 604800 seconds/],
+    ['not On or Off', "XapiForwardForceClose maybe\n", 'XapiForwardForceClose',
+     qr/XapiForwardForceClose must be On or Off/],
+    ['cache key in the wrong context',
+     "<VirtualHost 127.0.0.1:80>\nXapiForwardCacheKeyFile $files/secret\n</VirtualHost>\n",
+     'XapiForwardCacheKeyFile',
+     qr/XapiForwardCacheKeyFile cannot occur within <VirtualHost>/],
+    ['server setting in a <Location>',
+     "<Location /p>\n    XapiForwardXapiVerify Off\n</Location>\n",
+     'XapiForwardXapiVerify',
+     qr/XapiForwardXapiVerify not allowed in <Location> context/],
     ['missing pool secret', "XapiForwardPoolSecretFile $files/nope\n",
      'XapiForwardPoolSecretFile',
      qr{XapiForwardPoolSecretFile: cannot read \Q$files\E/nope: No such file}],
@@ -135,6 +157,18 @@ my @fine = (
      . "XapiForwardPoolSecretFile $files/secret\n"
      . "XapiForwardXapiURL unix:/var/lib/xcp/xapi\n"
      . "XapiForwardLoginURL https://pool-master:443\n"],
+    ['every directive of a generic setter, at its limits',
+     "XapiForwardXapiVerify Off\nXapiForwardXapiTimeout 10ms\n"
+     . "XapiForwardXapiCAFile $files/secret\nXapiForwardCacheTTL 0\n"
+     . "XapiForwardCacheNegativeTTL 86400\nXapiForwardCacheKeyFile $files/secret\n"
+     . "<Location /p>\n    XapiForwardPathKey URI\n    XapiForwardMaxEnvelope 65536\n"
+     . "    XapiForwardForceClose Off\n    XapiForwardMissingStatus 404\n"
+     . "    XapiForwardTopTraceparent Off\n    XapiForwardMode Relay\n"
+     . "    XapiForwardReplyTimeout 250ms\n    XapiForwardRelay tunnel\n"
+     . "    XapiForwardTunnelTimeout 86400\n    XapiForwardControlLifetime 0\n"
+     . "    XapiForwardStunnelProxy Off\n    XapiForwardAuthRealm pool\n"
+     . "    XapiForwardForwardCredentials On\n"
+     . "    XapiForwardPluginNoSessionStatus 401\n</Location>\n"],
 );
 
 plan tests => 2 * @cases + @fine, need_module('proxy', 'xapi_forward');

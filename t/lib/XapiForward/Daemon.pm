@@ -27,7 +27,7 @@ use Exporter 'import';
 use XapiForward::Proc qw(spawn stop_at_exit);
 our @ISA = ('XapiForward::Proc');
 
-our @EXPORT_OK = qw(httpd_children);
+our @EXPORT_OK = qw(httpd_pid httpd_children httpd_one_process);
 
 sub start {
     my($class, @names) = @_;
@@ -123,15 +123,28 @@ sub events {
 }
 
 
+# The pid of the test httpd (its parent process).
+sub httpd_pid {
+    open my $fh, '<', Apache::Test::vars('t_logs') . '/httpd.pid' or die;
+    return 0 + <$fh>;
+}
+
+# True when the test httpd serves single-process (-X, -D ONE_PROCESS:
+# t/run-checked.sh valgrind): it has no children to replace, and a
+# graceful restart (SIGUSR1) does nothing (only TERM and INT are heeded).
+sub httpd_one_process {
+    open my $fh, '<', '/proc/' . httpd_pid() . '/cmdline' or return 0;
+    local $/;
+    my @argv = split /\0/, <$fh> // '';
+    return scalar grep { $_ eq '-X' || $_ eq 'ONE_PROCESS' } @argv;
+}
+
 # The pids of the children of the test httpd (its workers), or of the
 # httpd whose parent pid is given (XapiForward::FrontEnd's ->pid); httpd
 # itself when it has none: it serves alone (-X, -D ONE_PROCESS: make
 # test-valgrind-live).
 sub httpd_children {
-    my $ppid = shift || do {
-        open my $fh, '<', Apache::Test::vars('t_logs') . '/httpd.pid' or die;
-        0 + <$fh>;
-    };
+    my $ppid = shift || httpd_pid();
     my @pids;
     for my $stat (glob '/proc/[0-9]*/stat') {
         open my $fh, '<', $stat or next;
