@@ -52,6 +52,7 @@ static int xf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (rc != OK)
         return rc;
     xf_plugin_post_config(s);
+    xf_confcheck_post_config(ptemp, s);
     ap_log_error(
         APLOG_MARK, APLOG_INFO, 0, s,
         XF_LOGNO(0001) "mod_xapi_forward %s ready (envelope schema %d)",

@@ -2,9 +2,9 @@
  *
  * xf_confcheck.c - configuration errors at start-up, naming the directive
  * and its file:line: file, directory and URL checks for setters, and a
- * check_config walk over the configuration tree for the xapi:// URLs of
- * mod_proxy's directives (which only mod_proxy parses, and which httpd -t
- * runs too).
+ * check_config walk over the configuration tree (which httpd -t runs too)
+ * for the xapi:// URLs of mod_proxy's directives (which only mod_proxy
+ * parses) and for the custom services' socket directories.
  */
 #include "xf_confcheck.h"
 
@@ -15,9 +15,11 @@
 #include <apr_strings.h>
 #include <apr_uri.h>
 
+#include "http_core.h"
 #include "http_log.h"
 #include "util_cfgtree.h"
 
+#include "xf_config.h"
 #include "xf_private.h"
 
 /* longest socket path the kernel takes (sun_path holds the NUL too) */
@@ -116,7 +118,13 @@ typedef struct {
 typedef struct {
     apr_pool_t *p;
     server_rec *s;
-    apr_array_header_t *uses; /* xf_use_t */
+    apr_array_header_t *uses;         /* xf_use_t */
+    const ap_directive_t *plugin_dfl; /* a XapiForwardPlugin On with no
+                                       * XapiForwardPluginDir around it:
+                                       * the default directory; NULL: none */
+    apr_table_t *plugin_dirs;         /* the directories checked (once) */
+    int plugin_only;                  /* flag: services directories only */
+    int warn;                         /* flag: log warnings too */
     int errors;
 } xf_walk_t;
 
@@ -220,11 +228,88 @@ static void check_url(xf_walk_t *w, const ap_directive_t *d, const char *url)
     }
 }
 
+/* ---- the custom services' socket directories ----------------------------- */
+
+/* A services directory: not a directory stops httpd; missing, or writable
+ * by others than its owner (anyone could put a socket there under a
+ * service's name), is the operator's call: a warning. */
+static void check_plugin_dir(xf_walk_t *w, const ap_directive_t *d,
+                             const char *path, const char *what)
+{
+    apr_finfo_t fi;
+    apr_status_t st;
+
+    if (apr_table_get(w->plugin_dirs, path))
+        return; /* one message per directory, at its first mention */
+    apr_table_setn(w->plugin_dirs, path, "");
+    st = apr_stat(&fi, path, APR_FINFO_TYPE | APR_FINFO_PROT, w->p);
+    if (st == APR_SUCCESS && fi.filetype != APR_DIR) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, w->s,
+                     XF_LOGNO(0412) WHERE_FMT "%s%s is not a directory",
+                     WHERE(d), what, path);
+        w->errors++;
+        return;
+    }
+    if (!w->warn)
+        return;
+    if (st != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, st, w->s,
+                     XF_LOGNO(0414) WHERE_FMT
+                     "%s%s is not there (yet) or not reachable: every "
+                     "service answers 404 until it is",
+                     WHERE(d), what, path);
+    else if (fi.protection & (APR_GWRITE | APR_WWRITE))
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s,
+                     XF_LOGNO(0413) WHERE_FMT
+                     "%s%s is writable by %s: whoever can write there can "
+                     "answer for a service by creating its socket (chmod "
+                     "go-w)",
+                     WHERE(d), what, path,
+                     (fi.protection & APR_WWRITE) ? "everyone" : "its group");
+}
+
+/* XapiForwardPluginDir in the same section as d or in one around it */
+static int plugin_dir_around(const ap_directive_t *d)
+{
+    const ap_directive_t *c, *o;
+
+    for (c = d; c; c = c->parent)
+        for (o = c->parent ? c->parent->first_child : ap_conftree; o;
+             o = o->next)
+            if (o->directive &&
+                !strcasecmp(o->directive, "XapiForwardPluginDir"))
+                return 1;
+    return 0;
+}
+
+static void check_plugin(xf_walk_t *w, const ap_directive_t *d)
+{
+    const char *args = d->args;
+    char *word = ap_getword_conf(w->p, &args);
+    apr_size_t n = strlen(word);
+
+    if (!strcasecmp(d->directive, "XapiForwardPluginDir")) {
+        while (n > 1 && word[n - 1] == '/')
+            word[--n] = '\0';
+        if (*word)
+            check_plugin_dir(w, d, word, "");
+    }
+    else if (!strcasecmp(word, "on") && !w->plugin_dfl && !plugin_dir_around(d))
+        w->plugin_dfl = d;
+}
+
 static void check_directive(xf_walk_t *w, const ap_directive_t *d)
 {
     int sethandler = !strcasecmp(d->directive, "SetHandler");
     const char *args = d->args;
 
+    if (!strcasecmp(d->directive, "XapiForwardPluginDir") ||
+        !strcasecmp(d->directive, "XapiForwardPlugin")) {
+        check_plugin(w, d);
+        return;
+    }
+    if (w->plugin_only)
+        return;
     if (!sethandler && strcasecmp(d->directive, "ProxyPass") &&
         strcasecmp(d->directive, "ProxyPassMatch") &&
         strcasecmp(d->directive, "BalancerMember"))
@@ -253,15 +338,38 @@ static void walk(xf_walk_t *w, const ap_directive_t *d)
     }
 }
 
-int xf_confcheck_check_config(apr_pool_t *pconf, apr_pool_t *plog,
-                              apr_pool_t *ptemp, server_rec *s)
+/* Walk the configuration: everything, or the services directories only;
+ * warnings too when warn. */
+static int walk_config(apr_pool_t *p, server_rec *s, int plugin_only, int warn)
 {
     xf_walk_t w;
 
-    w.p = ptemp;
+    w.p = p;
     w.s = s;
-    w.uses = apr_array_make(ptemp, 16, sizeof(xf_use_t));
+    w.uses = apr_array_make(p, 16, sizeof(xf_use_t));
+    w.plugin_dfl = NULL;
+    w.plugin_dirs = apr_table_make(p, 4);
+    w.plugin_only = plugin_only;
+    w.warn = warn;
     w.errors = 0;
     walk(&w, ap_conftree);
+    if (w.plugin_dfl)
+        check_plugin_dir(&w, w.plugin_dfl, xf_dir_plugin_dir(NULL),
+                         "the default XapiForwardPluginDir ");
     return w.errors ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
+
+int xf_confcheck_check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                              apr_pool_t *ptemp, server_rec *s)
+{
+    /* the warnings: here under httpd -t, else from post_config, once the
+     * error log is open (check_config runs before, and while httpd
+     * detaches, with stderr on /dev/null) */
+    return walk_config(ptemp, s, 0,
+                       ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST);
+}
+
+void xf_confcheck_post_config(apr_pool_t *ptemp, server_rec *s)
+{
+    walk_config(ptemp, s, 1, 1);
 }

@@ -352,6 +352,7 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     apr_interval_time_t timeout;
     xf_mode_e mode;
     int status, uds_fd = -1, relay, way = XF_WAY_HANDOFF, counted = 0;
+    int pair[2] = {-1, -1};
 
     if (strncasecmp(url, XF_SCHEME_PREFIX, XF_SCHEME_PREFIX_LEN))
         return DECLINED;
@@ -428,7 +429,15 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
             goto cleanup;
     }
 
-    /* Step Five: connect to the daemon */
+    /* Step Five: the relay's socketpair, then the daemon: out of
+     * descriptors, the daemon sees no connection without a message */
+    if (relay) {
+        status = xf_relay_pair(pair, r);
+        if (status != OK) {
+            counted = 1; /* a failed forward, not a missing daemon */
+            goto cleanup;
+        }
+    }
     status = connect_daemon(&uds_fd, r, worker, conf, uds);
     xf_stats_connected(r, uds, status);
     if (status != OK)
@@ -445,18 +454,22 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     counted = 1;
     timeout = io_timeout(r, worker, conf);
     if (way == XF_WAY_TUNNEL) {
-        status = xf_tunnel_run(r, worker, uds_fd, payload, plen, timeout);
+        status = xf_tunnel_run(pair, r, worker, uds_fd, payload, plen, timeout);
         if (status == DONE) /* xenopsd keeps it for the whole migration */
             keep_control(r, uds_fd, -1);
     }
     else if (relay)
-        status = xf_relay_run(r, uds_fd, payload, plen, timeout);
+        status = xf_relay_run(pair, r, uds_fd, payload, plen, timeout);
     else
         status = handoff(r, uds_fd, payload, plen, timeout);
 
 cleanup:
     if (uds_fd >= 0)
         xf_fdpass_close(uds_fd, r->pool);
+    if (pair[0] >= 0)
+        xf_fdpass_close(pair[0], r->pool);
+    if (pair[1] >= 0)
+        xf_fdpass_close(pair[1], r->pool);
     /* a tunnel is DONE: httpd wrote no HTTP answer of its own */
     if (counted)
         xf_stats_forwarded(r, uds, way, status == DONE ? OK : status);

@@ -642,25 +642,32 @@ static int relay_loop(relay_t *rl)
     return rl->status;
 }
 
-/* Pass one end of a new socketpair to the daemon with the message;
- * *pfd is our end (closed with r->pool). */
-int xf_relay_pass_pair(int *pfd, request_rec *r, int uds, const char *payload,
-                       apr_size_t len, apr_interval_time_t timeout)
+int xf_relay_pair(int pair[2], request_rec *r)
 {
-    const char *reason = NULL;
-    int sv[2];
-    apr_status_t st;
-
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), r,
                       XF_LOGNO(0100) "socketpair() failed");
+        pair[0] = pair[1] = -1;
         /* out of descriptors: as temporary as a missing daemon */
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    xf_fdpass_own(sv[0], r->pool);
-    st = xf_fdpass_send(&reason, uds, sv[1], payload, len,
+    xf_fdpass_own(pair[0], r->pool);
+    xf_fdpass_own(pair[1], r->pool);
+    return OK;
+}
+
+/* Pass the daemon's end of the pair with the message, and close it here. */
+int xf_relay_pass_pair(int pair[2], request_rec *r, int uds,
+                       const char *payload, apr_size_t len,
+                       apr_interval_time_t timeout)
+{
+    const char *reason = NULL;
+    apr_status_t st;
+
+    st = xf_fdpass_send(&reason, uds, pair[1], payload, len,
                         xf_fdpass_timeout_ms(timeout), r->pool);
-    close(sv[1]);
+    xf_fdpass_close(pair[1], r->pool);
+    pair[1] = -1;
     if (st != APR_SUCCESS) {
         ap_log_rerror(
             APLOG_MARK, APLOG_ERR, st, r,
@@ -668,18 +675,17 @@ int xf_relay_pass_pair(int *pfd, request_rec *r, int uds, const char *payload,
             reason);
         return st == APR_TIMEUP ? HTTP_GATEWAY_TIME_OUT : HTTP_BAD_GATEWAY;
     }
-    *pfd = sv[0];
     return OK;
 }
 
-int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
-                 apr_interval_time_t timeout)
+int xf_relay_run(int pair[2], request_rec *r, int uds, const char *payload,
+                 apr_size_t len, apr_interval_time_t timeout)
 {
     relay_t rl;
     const char *te;
-    int fd = -1, status;
+    int fd = pair[0], status;
 
-    status = xf_relay_pass_pair(&fd, r, uds, payload, len, timeout);
+    status = xf_relay_pass_pair(pair, r, uds, payload, len, timeout);
     if (status != OK)
         return status;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "relay");
@@ -705,5 +711,6 @@ int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
     status = relay_loop(&rl);
     apr_brigade_cleanup(rl.ibb);
     xf_fdpass_close(fd, r->pool);
+    pair[0] = -1;
     return status;
 }

@@ -13,7 +13,21 @@
 int xf_relay_available(void);
 
 /**
+ * Make the socketpair a relay or a tunnel passes to the daemon. Made
+ * before the daemon is connected: when httpd is out of descriptors,
+ * nothing reaches the daemon (no connection without a message).
+ * @param pair  out: [0] httpd's end, [1] the daemon's; both closed with
+ *              r->pool (or earlier by the functions below), -1 on failure
+ * @param r     the request
+ * @return OK, or 503 (logged)
+ */
+int xf_relay_pair(int pair[2], request_rec *r);
+
+/**
  * Relay r through the daemon connected on uds.
+ * @param pair     from xf_relay_pair(): an end closed here is set to -1
+ *                 (the daemon's always, ours once it served); the
+ *                 caller closes what is left
  * @param r        the request
  * @param uds      connected control socket
  * @param payload  the message sent with the socketpair end
@@ -21,12 +35,13 @@ int xf_relay_available(void);
  * @param timeout  I/O timeout toward the daemon
  * @return OK/DONE or an HTTP status
  */
-int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
-                 apr_interval_time_t timeout);
+int xf_relay_run(int pair[2], request_rec *r, int uds, const char *payload,
+                 apr_size_t len, apr_interval_time_t timeout);
 
 /**
- * Pass one end of a new socketpair to the daemon with the message.
- * @param pfd      out: our end (closed with r->pool, or xf_fdpass_close)
+ * Pass the daemon's end of the pair (pair[1]) with the message; it is
+ * closed here and set to -1, whatever the outcome.
+ * @param pair     from xf_relay_pair()
  * @param r        the request
  * @param uds      connected control socket
  * @param payload  the message sent with the socketpair end
@@ -34,7 +49,8 @@ int xf_relay_run(request_rec *r, int uds, const char *payload, apr_size_t len,
  * @param timeout  send timeout
  * @return OK or an HTTP status (logged)
  */
-int xf_relay_pass_pair(int *pfd, request_rec *r, int uds, const char *payload,
-                       apr_size_t len, apr_interval_time_t timeout);
+int xf_relay_pass_pair(int pair[2], request_rec *r, int uds,
+                       const char *payload, apr_size_t len,
+                       apr_interval_time_t timeout);
 
 #endif /* XF_RELAY_H */

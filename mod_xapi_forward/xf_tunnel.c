@@ -80,7 +80,7 @@ int xf_tunnel_check(request_rec *r)
     return HTTP_VERSION_NOT_SUPPORTED;
 }
 
-int xf_tunnel_run(request_rec *r, proxy_worker *worker, int uds,
+int xf_tunnel_run(int pair[2], request_rec *r, proxy_worker *worker, int uds,
                   const char *payload, apr_size_t len,
                   apr_interval_time_t timeout)
 {
@@ -90,10 +90,10 @@ int xf_tunnel_run(request_rec *r, proxy_worker *worker, int uds,
     proxy_tunnel_rec *tunnel = NULL;
     tunnel_count_t *n = apr_pcalloc(r->pool, sizeof(*n));
     apr_os_sock_t osfd;
-    int fd = -1, status;
+    int fd = pair[0], status;
     apr_status_t rv;
 
-    status = xf_relay_pass_pair(&fd, r, uds, payload, len, timeout);
+    status = xf_relay_pass_pair(pair, r, uds, payload, len, timeout);
     if (status != OK)
         return status;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "tunnel");
@@ -153,5 +153,6 @@ cleanup:
     if (backend)
         ap_proxy_release_connection(XF_SCHEME, backend, r->server);
     xf_fdpass_close(fd, r->pool);
+    pair[0] = -1;
     return status;
 }

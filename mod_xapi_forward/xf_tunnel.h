@@ -21,6 +21,9 @@ int xf_tunnel_check(request_rec *r);
 
 /**
  * Tunnel r through the daemon connected on uds.
+ * @param pair     from xf_relay_pair(): an end closed here is set to -1
+ *                 (the daemon's always, ours once it served); the
+ *                 caller closes what is left
  * @param r        the request
  * @param worker   its mod_proxy worker (for the daemon-side connection)
  * @param uds      connected control socket
@@ -30,7 +33,7 @@ int xf_tunnel_check(request_rec *r);
  *                 XapiForwardTunnelTimeout
  * @return DONE, or an HTTP status before the tunnel started
  */
-int xf_tunnel_run(request_rec *r, proxy_worker *worker, int uds,
+int xf_tunnel_run(int pair[2], request_rec *r, proxy_worker *worker, int uds,
                   const char *payload, apr_size_t len,
                   apr_interval_time_t timeout);
 

@@ -15,7 +15,7 @@
 # Environment:
 #   XF_MPMS        extra MPM passes (default "worker prefork"; "" for none)
 #   XF_MPM_TESTS   tests of the extra passes (default: 01, 20, 25, 30,
-#                  40-48, 56, 80, 81)
+#                  40-48, 56, 80, 81, 93, 94)
 #   XF_TEST_USER   user to run as when root (default xftest)
 #   XF_KEEP=1      keep the temp dir even on success
 #   XF_TMPDIR      where the temp dir is made (default /tmp)
@@ -37,7 +37,7 @@ tdir=$(cd "$(dirname "$0")" && pwd) || die "cannot find t/"
 command -v python3 >/dev/null || die "python3 is required (t/daemon)"
 
 mpms=${XF_MPMS-worker prefork}
-mpm_tests=${XF_MPM_TESTS-t/xapi_forward/01_load.t t/xapi_forward/20_handoff.t t/xapi_forward/30_buffered.t t/xapi_forward/40_relay.t t/xapi_forward/41_relay_upload.t t/xapi_forward/42_relay_keepalive.t t/xapi_forward/43_relay_accesslog.t t/xapi_forward/44_relay_backend.t t/xapi_forward/45_relay_client_gone.t t/xapi_forward/47_relay_big.t t/xapi_forward/25_control_hold.t t/xapi_forward/46_relay_early.t t/xapi_forward/48_tunnel.t t/xapi_forward/56_access_task.t t/xapi_forward/80_status.t t/xapi_forward/81_graceful.t}
+mpm_tests=${XF_MPM_TESTS-t/xapi_forward/01_load.t t/xapi_forward/20_handoff.t t/xapi_forward/30_buffered.t t/xapi_forward/40_relay.t t/xapi_forward/41_relay_upload.t t/xapi_forward/42_relay_keepalive.t t/xapi_forward/43_relay_accesslog.t t/xapi_forward/44_relay_backend.t t/xapi_forward/45_relay_client_gone.t t/xapi_forward/47_relay_big.t t/xapi_forward/25_control_hold.t t/xapi_forward/46_relay_early.t t/xapi_forward/48_tunnel.t t/xapi_forward/56_access_task.t t/xapi_forward/80_status.t t/xapi_forward/81_graceful.t t/xapi_forward/93_fault_daemon.t t/xapi_forward/94_fault_limits.t}
 user=${XF_TEST_USER:-xftest}
 
 # POSIX single-quoting, to pass the arguments through su -c

@@ -66,7 +66,8 @@
 #
 # Records, in RECORD_DIR: NAME.last.json (the raw message of the last
 # connection), NAME.log (one line per connection: length, then the raw bytes
-# with \n escaped), NAME.count, NAME.events (one line per event of the
+# with \n escaped), NAME.count (messages), NAME.accepts (connections, with
+# a message or not), NAME.events (one line per event of the
 # relay behaviours above), and errors.log (anything wrong: no fd, fd not a
 # connected socket, JSON that xapi would reject).  The ready file (or the
 # line "READY" on stdout) appears once every socket listens.
@@ -128,16 +129,21 @@ def record(name, data):
         with open(os.path.join(RECORD_DIR, name + ".log"), "ab") as f:
             f.write(b"%d " % len(data) + data.replace(b"\\", b"\\\\")
                     .replace(b"\n", b"\\n") + b"\n")
-        cnt = os.path.join(RECORD_DIR, name + ".count")
-        n = 0
-        try:
-            with open(cnt) as f:
-                n = int(f.read().strip() or 0)
-        except (OSError, ValueError):
-            pass
-        with open(cnt + ".tmp", "w") as f:
-            f.write("%d\n" % (n + 1))
-        os.rename(cnt + ".tmp", cnt)
+        bump(name + ".count")
+
+
+def bump(file):
+    """Add one to the number in RECORD_DIR/file (LOCK held)."""
+    cnt = os.path.join(RECORD_DIR, file)
+    n = 0
+    try:
+        with open(cnt) as f:
+            n = int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        pass
+    with open(cnt + ".tmp", "w") as f:
+        f.write("%d\n" % (n + 1))
+    os.rename(cnt + ".tmp", cnt)
 
 
 def event(name, line):
@@ -834,6 +840,8 @@ def main():
             except OSError as e:
                 log_error(name, "accept: %s" % e)
                 continue
+            with LOCK:
+                bump(name + ".accepts")
             target = (closer if mode == "close" else
                       deaf if mode == "deaf" else serve)
             a = (conn,) if mode in ("close", "deaf") else (name, mode, conn)

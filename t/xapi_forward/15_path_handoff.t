@@ -21,17 +21,9 @@ use Apache::TestUtil;
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(checked_get session_of);
+use XapiForward::Paths qw(bad_paths);
 
-my @BAD = (
-    ['..',                '/%s/secret/../open/echo'],
-    ['.. into a denied',  '/%s/open/../secret/echo'],
-    ['%2e%2e',            '/%s/secret/%%2e%%2e/open/echo'],
-    ['%2E.',              '/%s/secret/%%2E./open/echo'],
-    ['.%2e',              '/%s/secret/.%%2e/open/echo'],
-    ['//',                '/%s//secret/echo'],
-    ['/./',               '/%s/./secret/echo'],
-    ['trailing /..',      '/%s/open/echo/..'],
-);
+my @BAD = bad_paths();
 my @FORMS = (['p', 'ProxyPass'], ['rw', 'RewriteRule [P]'],
              ['sh', 'SetHandler'], ['q', 'XapiForwardRequirePermission']);
 

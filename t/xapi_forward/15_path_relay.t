@@ -1,9 +1,10 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
 # One path for authorization and for the daemon, relay side: the refusals
-# of 15_path_handoff.t (400 + XAPIFWD0300 before any access check, nothing
-# reaches the daemon or XAPI) for a plaintext relay (xf_path_relay), TLS
-# (xf_path_tls) and HTTP/2 over TLS (curl --path-as-is).  t/conf/path.conf.in.
+# of 15_path_handoff.t (the same table, XapiForward::Paths; 400 +
+# XAPIFWD0300 before any access check, nothing reaches the daemon or XAPI)
+# for a plaintext relay (xf_path_relay), TLS (xf_path_tls) and HTTP/2 over
+# TLS (curl --path-as-is).  t/conf/path.conf.in.
 use strict;
 use warnings FATAL => 'all';
 
@@ -16,17 +17,10 @@ use XapiForward::AccessLog qw(access_mode);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(checked_get session_of);
+use XapiForward::Paths qw(bad_paths);
 use XapiForward::Raw qw(h2_skip port_of);
 
-my @BAD = (
-    ['..',               '/%s/secret/../open/echo'],
-    ['.. into a denied', '/%s/open/../secret/echo'],
-    ['%2e%2e',           '/%s/secret/%%2e%%2e/open/echo'],
-    ['%2E.',             '/%s/secret/%%2E./open/echo'],
-    ['.%2e',             '/%s/secret/.%%2e/open/echo'],
-    ['//',               '/%s//secret/echo'],
-    ['/./',              '/%s/./secret/echo'],
-);
+my @BAD = bad_paths();
 my @VH = ('xf_path_relay', 'xf_path_tls');
 my @H2 = ('/p/secret/../open/echo', '/p/secret/%2e%2e/open/echo',
           '/q/open/%2E./secret/echo');

@@ -14,10 +14,10 @@ use lib "$FindBin::Bin/../lib";
 
 use Apache::Test;
 use Apache::TestUtil;
-use POSIX ();
 use Time::HiRes qw(time sleep);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
+use XapiForward::Proc qw(fork_pipe read_pipe);
 use XapiForward::Raw qw(port_of);
 use XapiForward::Status qw(status wait_status run_clients get_status);
 
@@ -53,36 +53,23 @@ sub sysv_shm {
 my $RELAY = '/rl/drip?bytes=163840&block=16384&ms=5';
 sub start_load {
     my($hc, $he, $rc, $re) = @_;
-    pipe(my $rd, my $wr) or die "pipe: $!\n";
-    my $pid = fork;
-    die "fork: $!\n" unless defined $pid;
-    if (!$pid) {
-        close $rd;
-        my $relays = fork;
-        if (!$relays) {
-            my @st = run_clients($VH, $rc, $re, $RELAY);
-            print $wr 'R ', join(' ', @st), "\n";
-            close $wr;
-            POSIX::_exit(0);
-        }
-        my @st = run_clients($VH, $hc, $he, '/h/hello');
-        print $wr 'H ', join(' ', @st), "\n";
-        close $wr;
-        waitpid $relays, 0;
-        POSIX::_exit(0);
-    }
-    close $wr;
-    return [$pid, $rd];
+    return fork_pipe(sub {
+        my $wr = shift;
+        my $relays = fork_pipe(sub {
+            print {$_[0]} 'R ', join(' ', run_clients($VH, $rc, $re, $RELAY)),
+              "\n";
+        });
+        print $wr 'H ', join(' ', run_clients($VH, $hc, $he, '/h/hello')),
+          "\n";
+        print $wr read_pipe($relays);
+    });
 }
 sub wait_load {
-    my $l = shift;
-    my($pid, $rd) = @$l;
     my %st;
-    while (my $line = <$rd>) {
+    for my $line (split /\n/, read_pipe(shift)) {
         my($k, @s) = split ' ', $line;
         $st{$k} = \@s;
     }
-    waitpid $pid, 0;
     return \%st;
 }
 sub tally {

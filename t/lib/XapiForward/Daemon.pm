@@ -5,9 +5,11 @@
 #   my $d = XapiForward::Daemon->start(qw(rrdd xenopsd fdpass));
 #   $d->envelope('rrdd');        # raw bytes of the last message to rrdd
 #   $d->count('rrdd');           # connections rrdd has served
+#   $d->accepts('rrdd');         # connections it accepted, message or not
 #   $d->errors;                  # lines of the daemon's errors.log
 #   $d->stop;                    # also done at exit
 #   $d->kill_hard;               # SIGKILL: dies mid-response, sockets stay
+#                                # (both from XapiForward::Proc)
 #
 # Socket NAME is <xf_sockdir>/NAME.sock; the daemon picks its mode from the
 # name (fdpass*, closer*, dead*; see xf_daemon.py).  Each .t gets its own
@@ -19,15 +21,13 @@ use warnings FATAL => 'all';
 
 use File::Basename ();
 use File::Path ();
-use POSIX ();
 use Time::HiRes qw(time sleep);
 use Apache::Test ();
 use Exporter 'import';
+use XapiForward::Proc qw(spawn stop_at_exit);
+our @ISA = ('XapiForward::Proc');
 
-our @EXPORT_OK = qw(stop_pid kill_pid httpd_pid httpd_children
-                    httpd_one_process stop_at_exit);
-
-my @running;
+our @EXPORT_OK = qw(httpd_pid httpd_children httpd_one_process);
 
 sub start {
     my($class, @names) = @_;
@@ -43,29 +43,16 @@ sub start {
     my $ready = "$dir/ready";
 
     my @specs = map { "$_=$sockdir/$_.sock" } @names;
-    my $pid = fork;
-    die "fork: $!\n" unless defined $pid;
-    if (!$pid) {
-        open STDOUT, '>', "$dir/daemon.out";
-        open STDERR, '>', "$dir/daemon.err";
-        { exec 'python3', $script, '--dir', $dir, '--ready', $ready, @specs };
-        POSIX::_exit(127);
-    }
+    my $pid = spawn("$dir/daemon.out", "$dir/daemon.err", 'python3', $script,
+                    '--dir', $dir, '--ready', $ready, @specs);
     my $self = bless { pid => $pid, dir => $dir, sockdir => $sockdir,
                        names => [@names], owner => $$ }, $class;
-    push @running, $self;
-
-    my $deadline = time + 15;
-    while (1) {
-        my @missing = grep { !/^dead/ && !-S "$sockdir/$_.sock" } @names;
-        last if -e $ready && !@missing;
-        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
-            delete $self->{pid};
-            die "xf_daemon.py exited (status $?): " . $self->slurp('daemon.err');
-        }
-        die "xf_daemon.py not ready after 15 s\n" if time > $deadline;
-        sleep 0.05;
-    }
+    stop_at_exit($self);
+    $self->wait_up('xf_daemon.py',
+                   sub { -e $ready
+                         && !grep { !/^dead/ && !-S "$sockdir/$_.sock" }
+                           @names },
+                   sub { $self->slurp('daemon.err') });
     return $self;
 }
 
@@ -98,11 +85,13 @@ sub slurp {
 # raw bytes of the last message the socket NAME received
 sub envelope { my($self, $name) = @_; $self->slurp("$name.last.json") }
 
-sub count {
-    my($self, $name) = @_;
-    my $n = $self->slurp("$name.count");
-    return $n ? 0 + $n : 0;
-}
+sub number { my $n = $_[0]->slurp($_[1]); $n ? 0 + $n : 0 }
+
+# messages NAME received
+sub count { my($self, $name) = @_; $self->number("$name.count") }
+
+# connections NAME accepted, with a message or without
+sub accepts { my($self, $name) = @_; $self->number("$name.accepts") }
 
 # wait until NAME has served at least $n connections; returns the count
 sub wait_count {
@@ -119,24 +108,13 @@ sub errors {
     return defined $s ? split /\n/, $s : ();
 }
 
+# stop (XapiForward::Proc), then remove its sockets
 sub stop {
     my $self = shift;
-    return unless $self->{owner} == $$;   # not from a forked helper
-    my $pid = delete $self->{pid} or return;
-    stop_pid($pid);
+    return unless $self->{owner} == $$ && $self->{pid};
+    $self->SUPER::stop;
     unlink map { $self->sock($_) } @{ $self->{names} };
 }
-
-END {
-    my $status = $?;
-    $_->stop for @running;
-    $? = $status;
-}
-
-# Have another helper's object (anything with a stop method) stopped at
-# exit too.
-sub stop_at_exit { push @running, @_ }
-
 
 # Lines of <name>.events (what the daemon saw) matching $re.
 sub events {
@@ -144,32 +122,6 @@ sub events {
     return grep { $_ =~ $re } split /\n/, ($self->slurp("$name.events") // '');
 }
 
-
-# SIGKILL the daemon, as a crash would: its socket files stay behind.
-sub kill_hard {
-    my $self = shift;
-    return unless $self->{owner} == $$;
-    my $pid = delete $self->{pid} or return;
-    kill_pid($pid);
-}
-
-# SIGKILL a child process of ours and reap it.
-sub kill_pid {
-    my $pid = shift;
-    kill 'KILL', $pid;
-    waitpid $pid, 0;
-}
-
-# TERM a child process of ours, KILL it after 5 s, and reap it.
-sub stop_pid {
-    my $pid = shift;
-    kill 'TERM', $pid;
-    my $deadline = time + 5;
-    while (waitpid($pid, POSIX::WNOHANG()) == 0) {
-        if (time > $deadline) { kill 'KILL', $pid; waitpid($pid, 0); last }
-        sleep 0.02;
-    }
-}
 
 # The pid of the test httpd (its parent process).
 sub httpd_pid {

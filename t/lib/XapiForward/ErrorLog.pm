@@ -14,7 +14,8 @@
 # check() consumes the log from the previous mark to now; it waits (up to
 # `timeout`, default 5 s) for the expected tags, since httpd may log after
 # the client has its answer.  `allow => [qr/.../]` lists lines that may
-# appear but need not.  An expected tag must show up at least once.
+# appear but need not (given to new(): for every check).  An expected tag
+# must show up at least once.
 package XapiForward::ErrorLog;
 
 use strict;
@@ -29,7 +30,8 @@ my $BAD = qr/^(?:emerg|alert|crit|error|warn)$/;
 sub new {
     my($class, %o) = @_;
     my $file = $o{file} || Apache::Test::vars('t_logs') . '/error_log';
-    my $self = bless { file => $file, pos => 0, buf => '' }, $class;
+    my $self = bless { file => $file, pos => 0, buf => '',
+                       allow => $o{allow} || [] }, $class;
     $self->mark;
     return $self;
 }
@@ -68,7 +70,7 @@ sub check {
     my($self, $name, %o) = @_;
     my $expect = $o{expect} || {};
     $expect = { map { $_ => '' } @$expect } if ref $expect eq 'ARRAY';
-    my @allow = @{ $o{allow} || [] };
+    my @allow = (@{ $o{allow} || [] }, @{ $self->{allow} });
     my $timeout = $o{timeout} || 5;
 
     my(@lines, %seen);

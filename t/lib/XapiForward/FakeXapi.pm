@@ -20,7 +20,7 @@
 #   $x->expire($ref);      # the session is now SESSION_INVALID
 #   $x->rpc('task.create', $s, 'l', 'd');  # a JSON-RPC call of our own:
 #                          # its result, or dies with "NAME [params]"
-#   $x->stop;              # also done at exit
+#   $x->stop;              # also done at exit (XapiForward::Proc)
 #   $x->kill_hard;         # SIGKILL, calls in flight die with it
 #
 # Each instance NAME of a test gets the state dir
@@ -45,18 +45,16 @@ use File::Basename ();
 use File::Path ();
 use JSON::PP ();
 use MIME::Base64 ();
-use POSIX ();
 use Time::HiRes qw(time sleep);
 use Apache::Test ();
 use Apache::TestUtil qw(t_cmp);
-use XapiForward::Daemon qw(stop_pid kill_pid);
+use XapiForward::Proc qw(spawn stop_at_exit);
+our @ISA = ('XapiForward::Proc');
 use XapiForward::Raw qw(exchange conn_exchange host_of parse_responses);
 
 our @EXPORT_OK = qw(conf_port users sessions pool_secret remember_secret
                     check_secrets request basic session_of start_pair
                     checked_get start_task_xapi checked_request);
-
-my @running;
 
 sub vars { Apache::Test::vars() }
 
@@ -161,27 +159,13 @@ sub start {
     push @args, '--http', $o{http} if defined $o{http};
     push @args, '--answer-all' if $o{answer_all};
 
-    my $pid = fork;
-    die "fork: $!\n" unless defined $pid;
-    if (!$pid) {
-        open STDOUT, '>', "$dir/fake.out";
-        open STDERR, '>', "$dir/fake.err";
-        { exec 'python3', $script, @args };
-        POSIX::_exit(127);
-    }
+    my $pid = spawn("$dir/fake.out", "$dir/fake.err", 'python3', $script,
+                    @args);
     my $self = bless { pid => $pid, dir => $dir, name => $name,
                        sock => $sock, owner => $$ }, $class;
-    push @running, $self;
-    my $deadline = time + 15;
-    until (-s "$dir/ready") {
-        if (waitpid($pid, POSIX::WNOHANG()) == $pid) {
-            delete $self->{pid};
-            die "fake_xapi.py ($name) exited (status $?): "
-              . (slurp("$dir/fake.err") // '') . "\n";
-        }
-        die "fake_xapi.py ($name) not ready after 15 s\n" if time > $deadline;
-        sleep 0.05;
-    }
+    stop_at_exit($self);
+    $self->wait_up("fake_xapi.py ($name)", sub { -s "$dir/ready" },
+                   sub { slurp("$dir/fake.err") });
     $self->{port} = 0 + (slurp("$dir/https_port") || 0) if defined $o{https};
     return $self;
 }
@@ -276,25 +260,6 @@ sub rpc {
     die join(' ', $r->{error}{message}, @{ $r->{error}{data} || [] }) . "\n"
       if $r->{error};
     return $r->{result};
-}
-
-sub stop {
-    my $self = shift;
-    return unless $self->{owner} == $$;
-    my $pid = delete $self->{pid} or return;
-    stop_pid($pid);
-}
-
-sub kill_hard {
-    my $self = shift;
-    return unless $self->{owner} == $$;
-    kill_pid(delete $self->{pid} || return);
-}
-
-END {
-    my $status = $?;
-    $_->stop for @running;
-    $? = $status;
 }
 
 # --- secrets -------------------------------------------------------------

@@ -22,9 +22,9 @@ use strict;
 use warnings FATAL => 'all';
 
 use Exporter 'import';
-use POSIX ();
 use Time::HiRes qw(time sleep);
 use XapiForward::Load qw(proc_fds);
+use XapiForward::Proc qw(fork_pipe read_pipe);
 use XapiForward::Raw qw(raw_connect read_all port_of);
 
 our @EXPORT_OK = qw(clients outcomes fd_counts fds_back one);
@@ -70,22 +70,15 @@ sub clients {
     for my $k (0 .. $n - 1) {
         my @mine = grep { $_ % $n == $k } 0 .. $#$targets;
         next unless @mine;
-        pipe(my $rd, my $wr) or die "pipe: $!\n";
-        my $pid = fork;
-        die "fork: $!\n" unless defined $pid;
-        if (!$pid) {
-            close $rd;
+        push @kids, fork_pipe(sub {
+            my $wr = shift;
             for my $i (@mine) {
                 my $r = one($port, $targets->[$i], %o);
                 $r->{error} =~ s/[\s|]+/ /g;
                 print $wr join('|', $i, @$r{qw(status len clen eof error)}),
                   "\n";
             }
-            close $wr;
-            POSIX::_exit(0);
-        }
-        close $wr;
-        push @kids, [$pid, $rd];
+        });
     }
     return bless { kids => \@kids, targets => $targets }, __PACKAGE__;
 }
@@ -94,16 +87,12 @@ sub collect {
     my $self = shift;
     my @r;
     for my $k (@{ $self->{kids} }) {
-        my($pid, $rd) = @$k;
-        while (my $l = <$rd>) {
-            chomp $l;
+        for my $l (split /\n/, read_pipe($k)) {
             my($i, $status, $len, $clen, $eof, $error) = split /\|/, $l, 6;
             $r[$i] = { target => $self->{targets}[$i], status => $status,
                        len => $len, clen => $clen, eof => $eof,
                        error => $error // '' };
         }
-        close $rd;
-        waitpid $pid, 0;
     }
     # a client that died leaves a hole: say so
     for my $i (0 .. $#{ $self->{targets} }) {

@@ -14,11 +14,13 @@
 #   my($rc, $out) = configtest($name, $config_body); # httpd -t -f
 #   module_conf(qw(proxy socache_redis));           # LoadModule lines
 #
-# The generated configuration is module_conf() (MPM event with one child,
-# the given system modules, then mod_xapi_forward) + the basics (ServerRoot,
-# Listen, logs, pid and runtime files in the instance's directory
-# t/logs/fe/<test>/<name>) + $config_body.  Everything is stopped at exit,
-# also when a test dies.
+# The generated configuration is module_conf() (the suite's MPM, XF_MPM,
+# event by default, with one child: 8 threads, or under prefork one
+# process, one request at a time; the given system modules, then
+# mod_xapi_forward) + the basics (ServerRoot, Listen, logs, pid and runtime
+# files in the instance's directory t/logs/fe/<test>/<name>) +
+# $config_body.  Everything is stopped at exit (XapiForward::Proc), also
+# when a test dies.
 package XapiForward::FrontEnd;
 
 use strict;
@@ -31,12 +33,11 @@ use IO::Socket::INET ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
 use Apache::Test ();
-use XapiForward::Daemon qw(stop_pid);
+use XapiForward::Proc qw(stop_at_exit);
+our @ISA = ('XapiForward::Proc');
 
 our @EXPORT_OK = qw(free_port module_conf configtest instance_dir slurp
                     spew);
-
-my @running;
 
 sub vars { Apache::Test::vars() }
 
@@ -88,7 +89,10 @@ sub moddir {
     return '/usr/lib/apache2/modules';
 }
 
-# LoadModule lines: MPM event (mod_unixd etc. are compiled in on Debian),
+# the MPM of the test server (XF_MPM), event when it inherits the system's
+sub mpm { vars()->{xf_mpm} || 'event' }
+
+# LoadModule lines: the MPM (mod_unixd etc. are compiled in on Debian),
 # authn_core and authz_core (always enabled on Debian: without them an
 # access checker's OK ends in "couldn't check user"), the named system
 # modules, then mod_xapi_forward.
@@ -97,7 +101,7 @@ sub module_conf {
     my $dir = moddir();
     my $so = vars()->{xf_module_so} or die "xf_module_so not configured\n";
     my $s = '';
-    for my $m ('mpm_event', 'authn_core', 'authz_core', @mods) {
+    for my $m ('mpm_' . mpm(), 'authn_core', 'authz_core', @mods) {
         my $f = "$dir/mod_$m.so";
         die "missing $f\n" unless -e $f;
         $s .= qq{LoadModule ${m}_module "$f"\n};
@@ -107,7 +111,22 @@ sub module_conf {
 
 sub basic_conf {
     my($dir, $port) = @_;
-    return <<"EOC";
+    my $one_child = mpm() eq 'prefork' ? <<"PREFORK" : <<"THREADED";
+StartServers 1
+ServerLimit 1
+MaxRequestWorkers 1
+MinSpareServers 1
+MaxSpareServers 1
+PREFORK
+StartServers 1
+ServerLimit 1
+ThreadLimit 8
+ThreadsPerChild 8
+MaxRequestWorkers 8
+MinSpareThreads 1
+MaxSpareThreads 8
+THREADED
+    return <<"EOC" . $one_child;
 ServerRoot "$dir"
 ServerName localhost
 Listen 127.0.0.1:$port
@@ -116,13 +135,6 @@ ErrorLog "$dir/error_log"
 DefaultRuntimeDir "$dir"
 Mutex file:$dir default
 DocumentRoot "$dir"
-StartServers 1
-ServerLimit 1
-ThreadLimit 8
-ThreadsPerChild 8
-MaxRequestWorkers 8
-MinSpareThreads 1
-MaxSpareThreads 8
 EOC
 }
 
@@ -153,9 +165,11 @@ sub start {
     my $port = $o{port} || free_port();
     my $conf = "$dir/httpd.conf";
     spew($conf, basic_conf($dir, $port) . $body);
+    # not our child once started (httpd daemonizes): stop polls it
     my $self = bless { name => $name, dir => $dir, port => $port,
-                       conf => $conf, owner => $$ }, $class;
-    push @running, $self;
+                       conf => $conf, owner => $$, stop_timeout => 10 },
+      $class;
+    stop_at_exit($self);
     my $httpd = vars()->{httpd} or die "no httpd binary\n";
     my $out = `"$httpd" -f "$conf" -k start 2>&1`;
     die "httpd $name did not start: $out"
@@ -175,31 +189,13 @@ sub pid  { $_[0]{pid} }
 sub dir  { $_[0]{dir} }
 sub error_log { slurp("$_[0]{dir}/error_log") // '' }
 
-sub stop {
-    my $self = shift;
-    return unless $self->{owner} == $$;
-    my $pid = delete $self->{pid} or return;
-    kill 'TERM', $pid;      # not our child (httpd daemonized): poll it
-    my $deadline = time + 10;
-    sleep 0.05 while kill(0, $pid) && time < $deadline;
-    kill 'KILL', $pid if kill 0, $pid;
-}
-
-END {
-    my $status = $?;
-    $_->stop for @running;
-    $? = $status;
-}
-
 # --- cache servers ----------------------------------------------------------
 
 package XapiForward::FrontEnd::Cache;
 
-use POSIX ();
-use Time::HiRes qw(time sleep);
-use XapiForward::Daemon qw(stop_pid);
-
-my @caches;
+use Time::HiRes qw(time);
+use XapiForward::Proc qw(spawn stop_at_exit);
+our @ISA = ('XapiForward::Proc');
 
 my %BIN = (redis => 'redis-server', memcached => 'memcached');
 
@@ -220,7 +216,7 @@ sub start {
                         port => XapiForward::FrontEnd::free_port(),
                         dir => XapiForward::FrontEnd::instance_dir($kind) },
           $self;
-        push @caches, $self;
+        stop_at_exit($self);
     }
     my($p, $d) = @$self{qw(port dir)};
     my @cmd = $self->{kind} eq 'redis'
@@ -228,35 +224,14 @@ sub start {
          '--appendonly', 'no', '--dir', $d, '--daemonize', 'no')
       : (binary('memcached'), '-l', '127.0.0.1', '-p', $p, '-U', '0',
          '-m', '16');
-    my $pid = fork;
-    die "fork: $!\n" unless defined $pid;
-    if (!$pid) {
-        open STDOUT, '>>', "$d/server.out";
-        open STDERR, '>&', \*STDOUT;
-        { exec @cmd };
-        POSIX::_exit(127);
-    }
-    $self->{pid} = $pid;
-    my $deadline = time + 15;
-    until (XapiForward::FrontEnd::port_open($p)) {
-        die "$self->{kind} exited: "
-          . (XapiForward::FrontEnd::slurp("$d/server.out") // '') . "\n"
-          if waitpid($pid, POSIX::WNOHANG()) == $pid;
-        die "$self->{kind} not listening after 15 s\n" if time > $deadline;
-        sleep 0.05;
-    }
+    $self->{pid} = spawn("$d/server.out", undef, @cmd);
+    $self->wait_up($self->{kind}, sub { XapiForward::FrontEnd::port_open($p) },
+                   sub { XapiForward::FrontEnd::slurp("$d/server.out") });
     return $self;
 }
 
 sub port { $_[0]{port} }
 sub kind { $_[0]{kind} }
-
-sub stop {
-    my $self = shift;
-    return unless $self->{owner} == $$;
-    my $pid = delete $self->{pid} or return;
-    stop_pid($pid);
-}
 
 # one request/answer on a fresh connection; the answer up to $done->($buf)
 sub talk {
@@ -319,12 +294,6 @@ sub del {
     return $self->talk(resp('DEL', $key), sub { $_[0] =~ /\r\n/ })
       if $self->{kind} eq 'redis';
     return $self->talk("delete $key\r\n", sub { $_[0] =~ /\r\n/ });
-}
-
-END {
-    my $status = $?;
-    $_->stop for @caches;
-    $? = $status;
 }
 
 1;

@@ -17,11 +17,9 @@ use warnings FATAL => 'all';
 use Exporter 'import';
 use File::Path ();
 use File::Temp ();
-use POSIX ();
-use Time::HiRes qw(time sleep);
 use Apache::Test ();
-use XapiForward::Daemon qw(stop_at_exit);
-use XapiForward::FakeXapi ();
+use XapiForward::Proc qw(spawn stop_at_exit);
+our @ISA = ('XapiForward::Proc');
 use XapiForward::Raw qw(port_of);
 
 our @EXPORT_OK = qw(plugin_dir kit_dir curl);
@@ -41,29 +39,14 @@ sub start {
     unlink $path;
     my $log = Apache::Test::vars('t_logs') . "/plugin-$name.log";
     my @cmd = (@{ $o{cmd} || ['python3', kit_dir() . '/hello.py'] }, $path);
-    my $pid = fork;
-    die "fork: $!\n" unless defined $pid;
-    if (!$pid) {
-        open STDOUT, '>>', $log;
-        open STDERR, '>>', $log;
-        { exec @cmd };
-        POSIX::_exit(127);
-    }
-    my $self = bless { pid => $pid, path => $path, owner => $$ }, $class;
+    my $self = bless { pid => spawn($log, undef, @cmd), path => $path,
+                       owner => $$ }, $class;
     stop_at_exit($self);
-    my $deadline = time + 15;
-    until (-S $path) {
-        die "service $name did not start (see $log)\n"
-          if time > $deadline || waitpid($pid, POSIX::WNOHANG()) == $pid;
-        sleep 0.05;
-    }
+    $self->wait_up("service $name", sub { -S $path }, sub { "see $log" });
     return $self;
 }
 
 sub path { $_[0]{path} }
-
-# the same fields (pid, owner) as a fake XAPI: stopped the same way
-sub stop { XapiForward::FakeXapi::stop(@_) }
 
 # curl(VHOST, TARGET, CURL ARGS...): one request; TLS for *tls* vhosts.
 # Returns status, h (last response's headers, lower-case names), body,

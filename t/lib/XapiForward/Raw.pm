@@ -15,6 +15,7 @@ use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use POSIX ();
 use Time::HiRes qw(time sleep);
 use Apache::Test ();
+use XapiForward::Proc qw(fork_pipe read_pipe);
 
 our @EXPORT_OK = qw(conn conn_exchange send_all h2_skip port_of host_of raw_connect read_all exchange
                     parse_responses capture_request);
@@ -101,11 +102,8 @@ sub capture_request {
                                   LocalPort => 0, Proto => 'tcp')
       or die "listen: $!\n";
     my $port = $l->sockport;
-    pipe(my $rd, my $wr) or die "pipe: $!\n";
-    my $pid = fork;
-    die "fork: $!\n" unless defined $pid;
-    if (!$pid) {
-        close $rd;
+    my $kid = fork_pipe(sub {
+        my $wr = shift;
         alarm 15;
         my $c = $l->accept or POSIX::_exit(1);
         my $buf = '';
@@ -117,16 +115,10 @@ sub capture_request {
         syswrite $c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
           . "Connection: close\r\n\r\n";
         close $c;
-        POSIX::_exit(0);
-    }
-    close $wr;
+    });
     close $l;
     $code->("http://127.0.0.1:$port");
-    local $/;
-    my $head = <$rd>;
-    close $rd;
-    waitpid $pid, 0;
-    return $head;
+    return read_pipe($kid);
 }
 
 # Split raw bytes into HTTP responses. @methods gives the request method of

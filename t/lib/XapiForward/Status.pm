@@ -14,8 +14,8 @@ use strict;
 use warnings FATAL => 'all';
 
 use Exporter 'import';
-use POSIX ();
 use Time::HiRes qw(time sleep);
+use XapiForward::Proc qw(fork_pipe read_pipe);
 use XapiForward::Raw qw(exchange host_of parse_responses);
 
 our @EXPORT_OK = qw(status wait_status run_clients get_status);
@@ -78,35 +78,18 @@ sub wait_status {
 # statuses of all requests
 sub run_clients {
     my($vh, $clients, $each, $target) = @_;
-    my @kids;
-    for my $c (1 .. $clients) {
-        pipe(my $rd, my $wr) or die "pipe: $!\n";
-        my $pid = fork;
-        die "fork: $!\n" unless defined $pid;
-        if (!$pid) {
-            close $rd;
+    my @kids = map {
+        my $c = $_;
+        fork_pipe(sub {
             my @st;
             for my $i (1 .. $each) {
                 my $t = ref $target ? $target->($c, $i) : $target;
                 push @st, get_status($vh, $t);
             }
-            print $wr join(' ', @st), "\n";
-            close $wr;
-            POSIX::_exit(0);
-        }
-        close $wr;
-        push @kids, [$pid, $rd];
-    }
-    my @all;
-    for my $k (@kids) {
-        my($pid, $rd) = @$k;
-        my $line = <$rd> // '';
-        close $rd;
-        waitpid $pid, 0;
-        chomp $line;
-        push @all, split ' ', $line;
-    }
-    return @all;
+            print {$_[0]} join(' ', @st), "\n";
+        });
+    } 1 .. $clients;
+    return map { split ' ', read_pipe($_) } @kids;
 }
 
 1;
