@@ -27,7 +27,7 @@ use XapiForward::FakeXapi qw(start_task_xapi users check_secrets remember_secret
                              request basic);
 use XapiForward::Raw qw(port_of);
 
-plan tests => 70, need_module('proxy', 'xapi_forward', 'socache_shmcb');
+plan tests => 70, need_module('proxy', 'xapi_forward', 'socache_shmcb', 'ssl');
 
 my $VH = 'xf_task';
 my $log = XapiForward::ErrorLog->new;
@@ -152,9 +152,7 @@ sub query_of_envelope {
 }
 
 # --- finished after a relay (TLS, session and task in the query) ---------
-SKIP: {
-    skip 'mod_ssl not loaded', 4
-      unless Apache::Test::config()->{modules}{'mod_ssl.c'};
+{
     my $s = login('ro');
     my $t = new_task($s);
     my $r = tls_get("/t/echo?start=3&session_id=$s&task_id=$t",
@@ -329,9 +327,7 @@ SKIP: {
 
 # --- several requests on one keep-alive connection (relay): each finishes
 #     its own task --------------------------------------------------------------
-SKIP: {
-    skip 'mod_ssl not loaded', 3
-      unless Apache::Test::config()->{modules}{'mod_ssl.c'};
+{
     my $s = login('ro');
     my @t = map { new_task($s) } 1 .. 2;
     $x->reset;
