@@ -21,7 +21,7 @@ use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::Envelope qw(expected_envelope);
 use XapiForward::FakeXapi qw(start_pair checked_get conf_port users session_of pool_secret
-                             remember_secret check_secrets request basic);
+                             remember_secret check_secrets request basic $UUID $LOGIN $LOGOUT);
 
 plan tests => 87, need_module('proxy', 'xapi_forward', 'socache_shmcb');
 
@@ -60,9 +60,6 @@ sub get {
     return $r;
 }
 
-my $UUID = 'session.get_uuid';
-my $LOGIN = 'session.login_with_password';
-my $LOGOUT = 'session.logout';
 
 # --- no credential -----------------------------------------------------------
 {

@@ -17,7 +17,7 @@ use JSON::PP ();
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(start_pair checked_get conf_port users session_of pool_secret
-                             check_secrets request basic);
+                             check_secrets request basic $UUID $LOGIN $LOGOUT);
 
 plan tests => 43, need_module('proxy', 'xapi_forward', 'socache_shmcb');
 
@@ -31,11 +31,8 @@ my %PW = users();
 # as in 50_access.t: the response, plus "rrdd=N unix=calls https=calls"
 sub get { checked_get($d, $ux, $hx, $VH, @_) }
 
-my $UUID = 'session.get_uuid';
 my $SU = 'session.get_is_local_superuser';
 my $PERMS = 'session.get_rbac_permissions';
-my $LOGIN = 'session.login_with_password';
-my $LOGOUT = 'session.logout';
 
 # the XAPIFWD0204 line of the last check
 sub denial_line {

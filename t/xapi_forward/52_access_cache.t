@@ -17,7 +17,7 @@ use Time::HiRes qw(time sleep);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(start_pair checked_get conf_port users session_of remember_secret
-                             check_secrets request basic);
+                             check_secrets request basic $UUID $LOGIN $LOGOUT);
 
 plan tests => 36, need_module('proxy', 'xapi_forward', 'socache_shmcb');
 
@@ -42,11 +42,8 @@ sub sleep_until {
     sleep $left if $left > 0;
 }
 
-my $UUID = 'session.get_uuid';
 my $SU = 'session.get_is_local_superuser';
 my $PERMS = 'session.get_rbac_permissions';
-my $LOGIN = 'session.login_with_password';
-my $LOGOUT = 'session.logout';
 
 # --- positive entries: hit, expiry, and a session that expires meanwhile -------
 my $cache = 'Cookie: session_id=' . session_of('cache');

@@ -17,7 +17,7 @@ use JSON::PP ();
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(start_pair checked_get conf_port users session_of check_secrets
-                             request basic);
+                             request basic $UUID $LOGIN $LOGOUT);
 
 plan tests => 52, need_module('proxy', 'xapi_forward', 'socache_shmcb');
 
@@ -34,9 +34,6 @@ sub reason {
     return $l // '';
 }
 
-my $UUID = 'session.get_uuid';
-my $LOGIN = 'session.login_with_password';
-my $LOGOUT = 'session.logout';
 my $session = 'Cookie: session_id=' . session_of('fail');
 my $basic = 'Authorization: ' . basic('root', $PW{root});
 

@@ -17,10 +17,9 @@ use Apache::Test;
 use Apache::TestUtil;
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
-use XapiForward::FakeXapi qw(checked_request session_of check_secrets);
+use XapiForward::FakeXapi qw(checked_request session_of check_secrets $UUID);
 
 my $VH = 'xf_perm';
-my $UUID = 'session.get_uuid';
 my $SU = 'session.get_is_local_superuser';
 my $PERMS = 'session.get_rbac_permissions';
 my $CHECK = "$UUID,$SU,$PERMS";

@@ -24,7 +24,7 @@ use Time::HiRes qw(time sleep);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(start_task_xapi users check_secrets remember_secret
-                             request basic);
+                             request basic $UUID $LOGIN $LOGOUT);
 use XapiForward::Raw qw(port_of);
 
 plan tests => 70, need_module('proxy', 'xapi_forward', 'socache_shmcb', 'ssl');
@@ -35,9 +35,6 @@ my $d = XapiForward::Daemon->start(qw(rrdd));
 my $x = start_task_xapi();
 my %PW = users();
 
-my $UUID = 'session.get_uuid';
-my $LOGIN = 'session.login_with_password';
-my $LOGOUT = 'session.logout';
 my $DONE = 'task.get_status,task.set_progress,task.set_status';
 
 # a fresh session of $user (decisions are cached per credential)

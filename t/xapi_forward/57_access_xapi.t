@@ -17,7 +17,7 @@ use Apache::TestUtil;
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(start_task_xapi users check_secrets remember_secret
-                             request basic);
+                             request basic $UUID $LOGIN $LOGOUT);
 
 plan tests => 16, need_module('proxy', 'xapi_forward', 'socache_shmcb');
 
@@ -25,9 +25,6 @@ my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
 my $x = start_task_xapi();
 my %PW = users();
-my $LOGIN = 'session.login_with_password';
-my $UUID = 'session.get_uuid';
-my $LOGOUT = 'session.logout';
 
 # --- XAPI's unix socket is missing -------------------------------------------
 {

@@ -20,7 +20,7 @@ use Apache::TestUtil;
 use IO::Select ();
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
-use XapiForward::FakeXapi qw(conf_port session_of check_secrets);
+use XapiForward::FakeXapi qw(conf_port session_of check_secrets $UUID);
 use XapiForward::Raw qw(raw_connect host_of parse_responses);
 
 plan tests => 13, need_module('proxy', 'xapi_forward', 'socache_shmcb');
@@ -62,7 +62,6 @@ sub ka_request {
 
 sub calls { join(',', $_[0]->calls) || '-' }
 
-my $UUID = 'session.get_uuid';
 
 my $s = raw_connect($VH);
 {

@@ -54,7 +54,13 @@ use XapiForward::Raw qw(exchange conn_exchange host_of parse_responses);
 
 our @EXPORT_OK = qw(conf_port users sessions pool_secret remember_secret
                     check_secrets request basic session_of start_pair
-                    checked_get start_task_xapi checked_request);
+                    checked_get start_task_xapi checked_request
+                    $UUID $LOGIN $LOGOUT);
+
+# the XAPI calls the access checker makes, as the fake XAPI logs them
+our $UUID   = 'session.get_uuid';
+our $LOGIN  = 'session.login_with_password';
+our $LOGOUT = 'session.logout';
 
 sub vars { Apache::Test::vars() }
 
