@@ -710,7 +710,5 @@ int xf_relay_run(int pair[2], request_rec *r, int uds, const char *payload,
         rl.body = B_DONE;
     status = relay_loop(&rl);
     apr_brigade_cleanup(rl.ibb);
-    xf_fdpass_close(fd, r->pool);
-    pair[0] = -1;
     return status;
 }

@@ -17,7 +17,8 @@ int xf_relay_available(void);
  * before the daemon is connected: when httpd is out of descriptors,
  * nothing reaches the daemon (no connection without a message).
  * @param pair  out: [0] httpd's end, [1] the daemon's; both closed with
- *              r->pool (or earlier by the functions below), -1 on failure
+ *              r->pool (or earlier, as the caller or
+ *              xf_relay_pass_pair() do), -1 on failure
  * @param r     the request
  * @return OK, or 503 (logged)
  */
@@ -25,9 +26,8 @@ int xf_relay_pair(int pair[2], request_rec *r);
 
 /**
  * Relay r through the daemon connected on uds.
- * @param pair     from xf_relay_pair(): an end closed here is set to -1
- *                 (the daemon's always, ours once it served); the
- *                 caller closes what is left
+ * @param pair     from xf_relay_pair(): the daemon's end is closed here
+ *                 and set to -1; httpd's end stays the caller's to close
  * @param r        the request
  * @param uds      connected control socket
  * @param payload  the message sent with the socketpair end

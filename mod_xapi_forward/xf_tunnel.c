@@ -152,7 +152,5 @@ int xf_tunnel_run(int pair[2], request_rec *r, proxy_worker *worker, int uds,
 cleanup:
     if (backend)
         ap_proxy_release_connection(XF_SCHEME, backend, r->server);
-    xf_fdpass_close(fd, r->pool);
-    pair[0] = -1;
     return status;
 }

@@ -21,9 +21,8 @@ int xf_tunnel_check(request_rec *r);
 
 /**
  * Tunnel r through the daemon connected on uds.
- * @param pair     from xf_relay_pair(): an end closed here is set to -1
- *                 (the daemon's always, ours once it served); the
- *                 caller closes what is left
+ * @param pair     from xf_relay_pair(): the daemon's end is closed here
+ *                 and set to -1; httpd's end stays the caller's to close
  * @param r        the request
  * @param worker   its mod_proxy worker (for the daemon-side connection)
  * @param uds      connected control socket
