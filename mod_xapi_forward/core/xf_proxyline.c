@@ -23,8 +23,8 @@ static int tcp6_address(char *out, size_t len, const char *ip)
                    ? 0
                    : -1;
     }
-    if (inet_pton(AF_INET6, ip, a) == 1
-        && inet_ntop(AF_INET6, a, out, (socklen_t)len) != NULL) {
+    if (inet_pton(AF_INET6, ip, a) == 1 &&
+        inet_ntop(AF_INET6, a, out, (socklen_t)len) != NULL) {
         return 0;
     }
     return -1;
@@ -36,13 +36,12 @@ int xf_proxyline_format(char *buf, const char *client_ip, int client_port,
     char src[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8];
     int n;
 
-    if (client_port < 0 || client_port > 65535 || local_port < 0
-        || local_port > 65535
-        || tcp6_address(src, sizeof(src), client_ip) != 0
-        || tcp6_address(dst, sizeof(dst), local_ip) != 0) {
+    if (client_port < 0 || client_port > 65535 || local_port < 0 ||
+        local_port > 65535 || tcp6_address(src, sizeof(src), client_ip) != 0 ||
+        tcp6_address(dst, sizeof(dst), local_ip) != 0) {
         return -1;
     }
-    n = snprintf(buf, XF_PROXYLINE_MAX, "PROXY TCP6 %s %s %d %d\r\n", src,
-                 dst, client_port, local_port);
+    n = snprintf(buf, XF_PROXYLINE_MAX, "PROXY TCP6 %s %s %d %d\r\n", src, dst,
+                 client_port, local_port);
     return n > 0 && n < XF_PROXYLINE_MAX ? n : -1;
 }

@@ -16,14 +16,12 @@ static void test_ipv4_mapped(void **state)
 
     (void)state;
     n = xf_proxyline_format(buf, "192.0.2.10", 53772, "192.0.2.1", 443);
-    assert_string_equal(buf,
-                        "PROXY TCP6 ::ffff:192.0.2.10 ::ffff:192.0.2.1 "
-                        "53772 443\r\n");
+    assert_string_equal(buf, "PROXY TCP6 ::ffff:192.0.2.10 ::ffff:192.0.2.1 "
+                             "53772 443\r\n");
     assert_int_equal(n, (int)strlen(buf));
     xf_proxyline_format(buf, "127.0.0.2", 1, "127.0.0.1", 8443);
-    assert_string_equal(buf,
-                        "PROXY TCP6 ::ffff:127.0.0.2 ::ffff:127.0.0.1 1 "
-                        "8443\r\n");
+    assert_string_equal(buf, "PROXY TCP6 ::ffff:127.0.0.2 ::ffff:127.0.0.1 1 "
+                             "8443\r\n");
 }
 
 static void test_ipv6(void **state)
@@ -35,8 +33,7 @@ static void test_ipv6(void **state)
     assert_string_equal(buf, "PROXY TCP6 2001:db8::1 ::1 40000 443\r\n");
     /* one client, one string: IPv6 is written canonically, and an
      * already v4-mapped address stays v4-mapped */
-    xf_proxyline_format(buf, "2001:DB8:0:0:0:0:0:1", 1, "::ffff:10.0.0.1",
-                        443);
+    xf_proxyline_format(buf, "2001:DB8:0:0:0:0:0:1", 1, "::ffff:10.0.0.1", 443);
     assert_string_equal(buf,
                         "PROXY TCP6 2001:db8::1 ::ffff:10.0.0.1 1 443\r\n");
 }
