@@ -10,18 +10,19 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test;
-use Apache::TestUtil qw(t_cmp);
+use Apache::TestUtil qw(t_cmp t_debug);
 use Digest::SHA qw(sha256_hex);
 use IO::Select ();
+use IO::Socket::UNIX ();
 use JSON::PP ();
 use XapiForward::Raw qw(conn conn_exchange read_response send_all
-                        parse_responses);
+                        parse_responses read_all);
 use XapiForward::Stunnel;
 use XapiForward::TestCA;
 use XapiForward::Xapi80 qw(pattern);
 
 my $why = XapiForward::Stunnel->available;
-plan tests => 49, need { 'stunnel4 (Debian) installed' => !$why },
+plan tests => 59, need { 'stunnel4 (Debian) installed' => !$why },
   need_module('ssl');
 
 my $ca  = XapiForward::TestCA->suite;
@@ -305,6 +306,85 @@ for my $case (['right', 'clientcert'], ['wrong', 'tcp'],
       'verifyChain = yes', 'CAfile = \S+', 'checkHost = xf-client';
     ok t_cmp($text, qr/^$block$/m,
              'the client-certificate block as xapi writes it');
+}
+
+# --- the fake itself reads as xapi reads ----------------------------------------
+
+{
+    $x80->reset;
+    my $r = conn_exchange('x80', "PROXY TCP4 127.0.0.9 127.0.0.1 1234 80\r\n"
+                          . "GET /a HTTP/1.0\r\n\r\n", port => $x80->port);
+    my $rec = record_of((parse_responses($r->{data}))[0] || {});
+    ok t_cmp(($rec->{https} ? 'https' : 'http') . " $rec->{client_addr}:"
+             . "$rec->{client_port}", "http 127.0.0.1:$r->{lport}",
+             'PROXY TCP4: not parsed, the client is the peer over HTTP');
+    ok t_cmp(join("\n", $x80->xapi_log),
+             qr/Failed to parse STUNNEL_PROXY='TCP4 127\.0\.0\.9 /,
+             'logged as xapi logs it');
+
+    $r = conn_exchange('x80', "PROXY TCP6 ::ffff:10.1.2.3 ::ffff:127.0.0.1 "
+                       . "5555 443\r\nGET /a HTTP/1.1\r\nHost: h\r\n\r\n"
+                       . "PUT /import HTTP/1.1\r\nHost: h\r\n"
+                       . "Transfer-Encoding: chunked\r\nConnection: close\r\n"
+                       . "\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+                       port => $x80->port);
+    my @rec = map { record_of($_) } parse_responses($r->{data}, 'GET', 'PUT');
+    ok t_cmp(join(' ', map { ($_->{https} ? 'https' : 'http')
+                             . " $_->{client_addr}:$_->{client_port}" } @rec),
+             'https 10.1.2.3:5555 https 10.1.2.3:5555',
+             'one PROXY line stands for every request of the connection');
+    ok t_cmp(($rec[1]{body_len} // -1) . ' ' . ($rec[1]{body_sha256} // ''),
+             '5 ' . sha256_hex('abcde'), 'a chunked body, counted and hashed');
+
+    # the clientcert socket without a PROXY line (xapi trusts the socket)
+    $x80->reset;
+    my $u = IO::Socket::UNIX->new(Peer => $x80->clientcert)
+      or die "connect " . $x80->clientcert . ": $!\n";
+    send_all($u, "GET / HTTP/1.0\r\n\r\n");
+    my($data) = read_all($u, 10);
+    close $u;
+    my($resp) = parse_responses($data);
+    ok t_cmp($resp && $resp->{status}, 200,
+             'GET / on the unix socket: 200 (not external HTTP)');
+    ($rec) = $x80->requests;
+    ok t_cmp(join(' ', $rec->{transport}, $rec->{https} ? 'https' : 'http',
+                  $rec->{client_addr} // 'none'), 'clientcert http none',
+             'a unix client without PROXY line: no address');
+}
+
+{
+    my $n = 5_000_000;
+    my $r = via($st, "GET /export?size=$n HTTP/1.1\r\nHost: localhost\r\n"
+                . "Connection: close\r\n\r\n");
+    my($resp) = parse_responses($r->{data});
+    ok t_cmp(sha256_hex($resp ? $resp->{body} : ''), sha256_hex(pattern($n)),
+             'GET /export?size=N: N pattern bytes through stunnel');
+}
+
+{
+    my $w = XapiForward::Xapi80->start('web', http => 0, website_http => 1);
+    my $r = conn_exchange('x80', "GET /?a=b HTTP/1.1\r\nHost: xo.example\r\n"
+                          . "Connection: close\r\n\r\n", port => $w->port);
+    my($resp) = parse_responses($r->{data});
+    ok t_cmp(($resp && $resp->{status} || 0) . ' '
+             . ($resp && $resp->{h}{location} || '-'),
+             '301 https://xo.example/',
+             'website-https-only false: 301 to https://HOST/path');
+    $r = conn_exchange('x80', "GET / HTTP/1.0\r\n\r\n", port => $w->port);
+    ($resp) = parse_responses($r->{data});
+    ok t_cmp($resp && $resp->{status}, 200, 'and without Host: the page');
+    $w->stop;
+}
+
+{
+    # fips = yes: Debian's OpenSSL 3 has no FIPS provider
+    my $f = eval { XapiForward::Stunnel->start('fips', fips => 1,
+                                               xapi_port => $x80->port) };
+    my $err = $@;
+    ok t_cmp($f ? 'started' : $err, $f ? 'started' : qr/FIPS/,
+             'fips = yes: starts, or fails on the missing FIPS provider');
+    t_debug("fips = yes: " . ($f ? 'started' : $err));
+    $f->stop if $f;
 }
 
 my @bad = grep { /internal error/ } $x80->xapi_log;
