@@ -7,10 +7,12 @@
 # naming that client (address and port), one backend connection per
 # request; plain-HTTP clients get no line; the client's HTTP version and
 # Host (or its absence) are kept, nothing is added.  Port 80 is
-# t/daemon/pl_x80.py, which reads the line as xapi's http.ml/http_svr.ml
-# do and answers GET / by fileserver.ml's rule.  Also: h2 clients, bodies
-# streamed both ways, websocket upgrade, a unix-socket backend, and the
-# refusals of a worker that reuses connections.
+# t/daemon/fake_xapi80.py (XapiForward::Xapi80), which reads the line as
+# xapi's http.ml/http_svr.ml do and answers GET / by fileserver.ml's rule.
+# Also: h2 clients, bodies streamed both ways, websocket upgrade, a
+# unix-socket backend, the refusals of a worker that reuses connections,
+# and the same cases through the reference front door (stunnel4 configured
+# as xapi configures it, XapiForward::Stunnel), compared side by side.
 #   XF_PROXYLINE_EXPORT_BYTES  size of the streamed export (default
 #                              128 MiB; 1073741824 for the 1 GiB case)
 use strict;
@@ -24,43 +26,31 @@ use Apache::TestUtil;
 use Digest::SHA ();
 use IO::Socket::INET ();
 use IO::Socket::SSL ();
-use JSON::PP ();
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(conf_port);
 use XapiForward::FrontEnd qw(module_conf configtest);
-use XapiForward::Proc qw(spawn stop_pid);
 use XapiForward::Raw qw(port_of);
+use XapiForward::Stunnel;
+use XapiForward::Xapi80 qw(pattern);
 
 my $EXPORT = $ENV{XF_PROXYLINE_EXPORT_BYTES} || 128 << 20;
 my $IMPORT = 64 << 20;
 my $H2 = Apache::Test::have_module('http2') ? 1 : 0;
 
-plan tests => 46 + ($H2 ? 5 : 0),
+plan tests => 51 + ($H2 ? 5 : 0),
   need_module('proxy', 'proxy_http', 'xapi_forward', 'socache_shmcb',
               'ssl');
 
 my $vars = Apache::Test::vars();
 my $X80_PORT = conf_port('xf_frontdoor_xapi_port', 'routes.conf');
 my $TLS_PORT = conf_port('xf_frontdoor_tls_port', 'routes.conf');
-my $UDS = "$vars->{xf_sockdir}/x80c.sock";
-my $REC = "$vars->{t_logs}/pl_x80.records";
-my $READY = "$vars->{t_logs}/pl_x80.ready";
-unlink $REC, $READY;
-my $x80 = spawn("$vars->{t_logs}/pl_x80.log", undef, 'python3',
-                "$vars->{t_dir}/daemon/pl_x80.py", '--port', $X80_PORT,
-                '--unix', $UDS, '--records', $REC, '--ready', $READY);
-END { local $?; stop_pid($x80) if $x80 }
-for (1 .. 100) { last if -s $READY; select undef, undef, undef, 0.1 }
-die "pl_x80.py did not start\n" unless -s $READY;
+my $x80 = XapiForward::Xapi80->start('x80', http => $X80_PORT,
+                                     clientcert => 'x80c.sock');
 
 my $log = XapiForward::ErrorLog->new;
-my $JSON = JSON::PP->new;
 
 # what port 80 recorded, in order
-sub records {
-    open my $fh, '<', $REC or return ();
-    return map { $JSON->decode($_) } grep { /\S/ } <$fh>;
-}
+sub records { $x80->requests }
 sub record_of {
     my $target = shift;
     my @r = grep { $_->{target} eq $target } records();
@@ -155,7 +145,7 @@ my $HOST = "localhost:$TLS_PORT";
     my $r = call($s, 'GET', '/', host => $HOST, h => ['Connection: close']);
     ok t_cmp($r->{status}, 200, 'TLS: GET / -> 200 (xapi sees HTTPS)');
     my $rec = record_of('/');
-    ok t_cmp($rec->{proxy}, line_for($s),
+    ok t_cmp($rec->{proxy_line}, line_for($s),
              'TLS: the PROXY line names the client (address, port)');
     ok t_cmp(header_of($rec, 'Host'), $HOST, "TLS: the client's Host");
     ok t_cmp(join(',', grep { /^x-forwarded|^via$/i }
@@ -167,7 +157,7 @@ my $HOST = "localhost:$TLS_PORT";
     $r = call($p, 'GET', '/', host => 'localhost',
               h => ['Connection: close']);
     ok t_cmp($r->{status}, 403, 'plain HTTP: GET / -> 403 (no line)');
-    ok t_cmp((record_of('/') || {})->{proxy}, undef,
+    ok t_cmp((record_of('/') || {})->{proxy_line}, undef,
              'plain HTTP: no PROXY line');
     close $p;
     $log->check('GET /');
@@ -185,7 +175,7 @@ my $HOST = "localhost:$TLS_PORT";
                          body => '{"method":"x"}');
             my $rec = record_of($t) || {};
             $conns{$rec->{conn} // 0}++;
-            ok t_cmp("$r->{status} " . ($rec->{proxy} // 'none'),
+            ok t_cmp("$r->{status} " . ($rec->{proxy_line} // 'none'),
                      "200 " . line_for($c{$who}),
                      "keep-alive call $i of client $who seen as itself");
         }
@@ -205,8 +195,8 @@ if ($H2) {
     ok t_cmp("$ver $ip", '2 127.0.0.3', 'h2: curl spoke HTTP/2 from 127.0.0.3');
     my($r1, $r2) = (record_of('/h2?n=1') || {}, record_of('/h2?n=2') || {});
     my $want = "PROXY TCP6 ::ffff:127.0.0.3 ::ffff:127.0.0.1 $lport $port";
-    ok t_cmp($r1->{proxy} // 'none', $want, 'h2: stream 1 seen as its client');
-    ok t_cmp($r2->{proxy} // 'none', $want, 'h2: stream 2 seen as its client');
+    ok t_cmp($r1->{proxy_line} // 'none', $want, 'h2: stream 1 seen as its client');
+    ok t_cmp($r2->{proxy_line} // 'none', $want, 'h2: stream 2 seen as its client');
     ok t_cmp(header_of($r1, 'Host'), "localhost:$port", 'h2: the Host');
     $log->check('h2');
 }
@@ -222,23 +212,19 @@ if ($H2) {
     ok t_cmp("$rec->{body_len} $rec->{body_sha256}",
              "$IMPORT " . Digest::SHA::sha256_hex($body),
              'PUT /import: xapi got the 64 MiB byte-exact');
-    ok t_cmp($rec->{proxy}, line_for($s), 'PUT /import: PROXY line');
+    ok t_cmp($rec->{proxy_line}, line_for($s), 'PUT /import: PROXY line');
     undef $body;
 
     my $sha = Digest::SHA->new(256);
-    my $pattern = join '', map { chr } 0 .. 255;
-    $pattern x= 256;
-    my $left = $EXPORT;
-    while ($left) {
-        my $n = $left < length $pattern ? $left : length $pattern;
-        $sha->add(substr $pattern, 0, $n);
-        $left -= $n;
+    my $block = pattern(251 * 4096);
+    for (my $left = $EXPORT; $left > 0; $left -= length $block) {
+        $sha->add($left < length $block ? substr($block, 0, $left) : $block);
     }
     $r = call($s, 'GET', "/export?size=$EXPORT", host => $HOST, sink => 1);
     ok t_cmp($r->{status}, 200, "GET /export ($EXPORT bytes): 200");
     ok t_cmp("$r->{len} $r->{sha}", "$EXPORT " . $sha->hexdigest,
              'GET /export: streamed byte-exact');
-    ok t_cmp((record_of("/export?size=$EXPORT") || {})->{proxy},
+    ok t_cmp((record_of("/export?size=$EXPORT") || {})->{proxy_line},
              line_for($s), 'GET /export: PROXY line');
     close $s;
     $log->check('bodies');
@@ -262,7 +248,7 @@ if ($H2) {
     $echo = $buf // '';
     while (length $echo < 9) { sysread($s, $echo, 64, length $echo) or last }
     ok t_cmp($echo, 'ping-1234', 'websocket: bytes both ways');
-    ok t_cmp((record_of('/console?ref=x') || {})->{proxy}, line_for($s),
+    ok t_cmp((record_of('/console?ref=x') || {})->{proxy_line}, line_for($s),
              'websocket: PROXY line');
     close $s;
     $log->check('websocket');
@@ -284,7 +270,7 @@ if ($H2) {
                  "POST $t HTTP/1.0", "member call $i: HTTP/1.0 kept");
         ok t_cmp(header_of($rec, 'Host') // 'no Host', 'no Host',
                  "member call $i: no Host invented");
-        ok t_cmp($rec->{proxy}, line_for($s), "member call $i: PROXY line");
+        ok t_cmp($rec->{proxy_line}, line_for($s), "member call $i: PROXY line");
     }
     close $s;
 
@@ -294,7 +280,7 @@ if ($H2) {
     my $rec = record_of('/jsonrpc?member=plain') || {};
     ok t_cmp("$r->{status} $rec->{version} "
              . (header_of($rec, 'Host') // 'no Host') . ' '
-             . ($rec->{proxy} // 'no line'),
+             . ($rec->{proxy_line} // 'no line'),
              '200 HTTP/1.0 no Host no line',
              'plain HTTP/1.0 without Host: kept as is, no line');
     close $p;
@@ -309,7 +295,7 @@ if ($H2) {
                  h => ['Connection: close']);
     my $rec = record_of('/') || {};
     ok t_cmp($r->{status}, 200, 'unix socket: GET / -> 200');
-    ok t_cmp(($rec->{transport} // '') . ' ' . ($rec->{proxy} // 'no line'),
+    ok t_cmp(($rec->{transport} // '') . ' ' . ($rec->{proxy_line} // 'no line'),
              'clientcert ' . line_for($s),
              'unix socket: the PROXY line names the client');
     close $s;
@@ -317,11 +303,86 @@ if ($H2) {
     $r = call($s, 'GET', '/uds2', host => 'localhost',
               h => ['Connection: close']);
     $rec = record_of('/uds2') || {};
-    ok t_cmp("$r->{status} " . ($rec->{proxy} // 'no line'),
+    ok t_cmp("$r->{status} " . ($rec->{proxy_line} // 'no line'),
              '200 ' . line_for($s),
              'unix socket, <Proxy "unix:...|http://...">: the PROXY line');
     close $s;
     $log->check('unix socket');
+}
+
+# ---- side by side with the reference front door (stunnel) ---------------
+# The same exchanges through httpd's TLS vhost and through stunnel4 as
+# xapi configures it, both in front of the same port 80; what xapi saw
+# must read the same: the PROXY line's form (client port, front door port),
+# HTTPS or not, the client's address and port as xapi derives them, the
+# Host (as the client sent it, or none), method, target, version, and the
+# client's answer.
+SKIP: {
+    my $why = XapiForward::Stunnel->available;
+    skip $why, 5 if $why;
+    my $st = XapiForward::Stunnel->start('ref', xapi_port => $X80_PORT);
+    my %port = (httpd => $TLS_PORT, stunnel => $st->port);
+
+    # what xapi saw of the last request to $target, in words that do not
+    # depend on which front door, nor on the ports
+    my $seen = sub {
+        my($target, $s, $status, $sent_host) = @_;
+        my($rec) = grep { $_->{target} eq $target } reverse records();
+        return "nothing (answer $status)" unless $rec;
+        my($cport, $sport) = ($s->sockport, $s->peerport);
+        (my $line = $rec->{proxy_line} // 'no line')
+          =~ s/ $cport $sport$/ CPORT SPORT/;
+        my $host = $x80->header($rec, 'Host');
+        return join ' | ', $line, ($rec->{https} ? 'https' : 'http'),
+          ($rec->{client_addr} // '-') . ' '
+            . (($rec->{client_port} // 0) == $cport ? 'CPORT' : 'port?'),
+          (!defined $host ? 'no Host'
+           : defined $sent_host && $host eq $sent_host ? "client's Host"
+           : "Host $host"),
+          "$rec->{method} $rec->{target} $rec->{version}", "answer $status";
+    };
+
+    my %got;
+    for my $front ('httpd', 'stunnel') {
+        my $p = $port{$front};
+        my $s = client(from => '127.0.0.2', port => $p);
+        my $r = call($s, 'GET', '/', host => "localhost:$p",
+                     h => ['Connection: close']);
+        $got{$front}{root} = $seen->('/', $s, $r->{status}, "localhost:$p");
+        close $s;
+
+        # a pool member: HTTP/1.0, no Host, no SNI, keep-alive
+        $s = client(from => '127.0.0.3', port => $p, sni => 0);
+        for my $i (1, 2) {
+            my $t = "/jsonrpc?side=$i";
+            $r = call($s, 'POST', $t, proto => 'HTTP/1.0',
+                      h => ['Connection: keep-alive'], body => '{}');
+            $got{$front}{"member$i"} = $seen->($t, $s, $r->{status});
+        }
+        close $s;
+
+        $s = client(from => '127.0.0.2', port => $p);
+        send_all($s, "GET /console?side HTTP/1.1\r\nHost: localhost:$p\r\n"
+                 . "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                 . "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 . "Sec-WebSocket-Version: 13\r\n\r\n");
+        my $buf = '';
+        until ($buf =~ /\r\n\r\n/) { sysread($s, $buf, 4096, length $buf) or last }
+        my($status) = $buf =~ m{^HTTP/1.1 (\d+)};
+        send_all($s, 'side');
+        my($echo) = $buf =~ /\r\n\r\n(.*)$/s;
+        $echo //= '';
+        while (length $echo < 4) { sysread($s, $echo, 64, length $echo) or last }
+        $got{$front}{ws} = $seen->('/console?side', $s, ($status // 0)
+                                   . " echo $echo", "localhost:$p");
+        close $s;
+    }
+    for my $case ('root', 'member1', 'member2', 'ws') {
+        ok t_cmp($got{httpd}{$case}, $got{stunnel}{$case},
+                 "as stunnel: $case");
+    }
+    $st->stop;
+    $log->check('side by side');
 }
 
 # ---- refusals: a worker that reuses connections ---------------------------
