@@ -18,6 +18,7 @@
 #include "xf_plugin.h"
 #include "xf_private.h"
 #include "xf_proxy.h"
+#include "xf_proxyproto.h"
 #include "xf_stats.h"
 #include "xf_tunnel.h"
 #include "xf_watch.h"
@@ -35,6 +36,8 @@ static int xf_check_config(apr_pool_t *pconf, apr_pool_t *plog,
     int rc = xf_confcheck_check_config(pconf, plog, ptemp, s);
 
     if (xf_config_auth_used(s) && xf_cache_check_config(ptemp, s) != OK)
+        rc = HTTP_INTERNAL_SERVER_ERROR;
+    if (xf_proxyproto_check_config(s) != OK)
         rc = HTTP_INTERNAL_SERVER_ERROR;
     return rc;
 }
@@ -78,6 +81,7 @@ static void xf_register_hooks(apr_pool_t *p)
     xf_proxy_register_flushers(p);
     xf_stats_register_hooks(p);
     xf_tunnel_register(p);
+    xf_proxyproto_register(p);
 }
 
 AP_DECLARE_MODULE(xapi_forward) = {

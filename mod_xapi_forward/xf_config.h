@@ -139,6 +139,13 @@ typedef enum {
       NONE,                                                                    \
       "On: for TLS clients add the STUNNEL_PROXY entry xapi's stunnel "        \
       "would have produced (default On)")                                      \
+    X(proxy_protocol, FLAG, int, 0, INNER,                                     \
+      SET, "XapiForwardProxyProtocol",                                         \
+      NONE,                                                                    \
+      "On: mod_proxy_http requests reach the backend as xapi's stunnel "       \
+      "delivers them: a PROXY line first for TLS clients, the client's "       \
+      "HTTP version, no invented Host; the worker needs disablereuse=on "      \
+      "(default Off)")                                                         \
     X(auth, FLAG, int, 0, INNER,                                               \
       OWN, "XapiForwardAuth",                                                  \
       NONE,                                                                    \

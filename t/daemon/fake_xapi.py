@@ -471,6 +471,13 @@ class Handler(BaseHTTPRequestHandler):
         try:
             if isinstance(self.request, ssl.SSLSocket):
                 self.request.do_handshake()   # here, not in accept()
+            # xapi's stunnel (and httpd's XapiForwardProxyProtocol) may
+            # start the connection with a PROXY line, which xapi reads
+            # first (ocaml/libs/http-lib/http.ml): so does this fake
+            self.proxy_line = None
+            if self.rfile.peek(6)[:6] == b"PROXY ":
+                self.proxy_line = self.rfile.readline(256).decode(
+                    "latin-1").rstrip("\r\n")
             super().handle()
         except (OSError, ssl.SSLError) as e:
             if self.server.state.verbose:

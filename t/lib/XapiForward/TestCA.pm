@@ -167,7 +167,7 @@ copy_extensions = none
 [any]
 commonName = supplied
 EOC
-        $self->spew("$db/serial", sprintf("%X\n", 4096 + int rand 1e9));
+        $self->spew("$db/serial", sprintf("%08X\n", 4096 + int rand 1e9));
         $self->openssl('ca', '-batch', '-config', "$t.cnf", '-notext',
                        '-cert', "$issuer.pem", '-keyfile', "$issuer.key",
                        '-startdate', '20200101000000Z',
