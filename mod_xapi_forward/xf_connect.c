@@ -25,9 +25,18 @@
  *     httpd already buffered past the head, half-closes passed on.
  * A console holds its worker thread (prefork: its process) for its whole
  * life, as mod_proxy_http's upgrade tunnels do.
+ *
+ * TLS: when xapi ends its side, httpd's tunnel shuts the client's TCP
+ * write side without a TLS close_notify (mod_ssl has no half-close), which
+ * a TLS client takes for a truncation (OpenSSL 3: "unexpected eof"; it may
+ * then refuse to send more). As stunnel does, the client gets close_notify
+ * first: the connection's SSL comes from mod_ssl's pre_handshake hook.
  */
 #include "xf_connect.h"
 
+#include <openssl/ssl.h>
+
+#include <apr_optional_hooks.h>
 #include <apr_strings.h>
 
 #include "http_connection.h"
@@ -53,6 +62,10 @@
 /* the largest answer head accepted from xapi (its heads are ~80 bytes) */
 #define XF_CONNECT_HEAD_MAX 16384
 
+/* mod_ssl's optional hook (modules/ssl/mod_ssl_openssl.h, a header Debian
+ * does not install) */
+typedef int ssl_HOOK_pre_handshake_t(conn_rec *c, SSL *ssl, int is_proxy);
+
 /* per client connection, when its server has XapiForwardConnect On */
 typedef struct connect_ctx_t {
     apr_pool_t *pool;         /* cleared per request */
@@ -62,11 +75,15 @@ typedef struct connect_ctx_t {
     int capturing;            /* copying the head's lines into head */
     int at_bol;               /* the last captured piece ended a line */
     int matched;              /* this request's line was let through */
+    SSL *ssl;                 /* a TLS client's (mod_ssl's), or NULL */
 } connect_ctx_t;
 
 typedef struct connect_count_t {
     apr_off_t to_xapi;   /* client -> xapi bytes after the head */
     apr_off_t from_xapi; /* xapi -> client bytes after its head */
+    request_rec *r;      /* the console request */
+    SSL *ssl;            /* the client's TLS, NULL: plain HTTP */
+    int notified;        /* close_notify was sent to the client */
 } connect_count_t;
 
 static ap_filter_rec_t *line_filter, *count_in_filter, *count_out_filter;
@@ -224,6 +241,15 @@ static int connect_pre_connection(conn_rec *c, void *csd)
     return OK;
 }
 
+static int connect_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
+{
+    connect_ctx_t *x = is_proxy ? NULL : ctx_of(c);
+
+    if (x)
+        x->ssl = ssl;
+    return DECLINED;
+}
+
 static void connect_pre_read_request(request_rec *r, conn_rec *c)
 {
     connect_ctx_t *x = ctx_of(c);
@@ -283,6 +309,29 @@ static int connect_post_read_request(request_rec *r)
 
 /* ---- 3. the scheme handler -------------------------------------------- */
 
+/* xapi ended its side: a TLS client gets close_notify now, after what
+ * xapi sent and before the tunnel shuts the TCP write side; mod_ssl keeps
+ * reading what the client still sends */
+static void tls_half_close(connect_count_t *n)
+{
+    conn_rec *c = n->r->connection;
+    apr_bucket_brigade *bb;
+    int rc;
+
+    if (!n->ssl || n->notified)
+        return;
+    n->notified = 1;
+    rc = SSL_shutdown(n->ssl);
+    bb = apr_brigade_create(n->r->pool, c->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(c->bucket_alloc));
+    ap_pass_brigade(c->output_filters, bb);
+    apr_brigade_cleanup(bb);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, n->r,
+                  "console over CONNECT: xapi closed, close_notify to the "
+                  "client (%d)",
+                  rc);
+}
+
 static apr_status_t count_in(ap_filter_t *f, apr_bucket_brigade *bb,
                              ap_input_mode_t mode, apr_read_type_e block,
                              apr_off_t readbytes)
@@ -294,6 +343,16 @@ static apr_status_t count_in(ap_filter_t *f, apr_bucket_brigade *bb,
     if (st == APR_SUCCESS && apr_brigade_length(bb, 0, &len) == APR_SUCCESS &&
         len > 0)
         n->from_xapi += len;
+    if (st == APR_SUCCESS && len > 0 && !APR_BRIGADE_EMPTY(bb) &&
+        APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))) {
+        /* the last bytes with the EOF: they go first, the next read finds
+         * the EOF again */
+        apr_bucket_delete(APR_BRIGADE_LAST(bb));
+    }
+    else if (APR_STATUS_IS_EOF(st) ||
+             (st == APR_SUCCESS && !APR_BRIGADE_EMPTY(bb) &&
+              APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))))
+        tls_half_close(n);
     return st;
 }
 
@@ -446,11 +505,14 @@ static void relay(request_rec *r, conn_rec *b, const char *head,
     conn_rec *c = r->connection;
     connect_count_t *n = apr_pcalloc(r->pool, sizeof(*n));
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, c->bucket_alloc);
+    connect_ctx_t *x = ctx_of(c);
     proxy_tunnel_rec *tunnel = NULL;
     const char *how = "refused";
     apr_status_t st;
     int rc = OK;
 
+    n->r = r;
+    n->ssl = x && ap_ssl_conn_is_ssl(c) ? x->ssl : NULL;
     r->status = status;
     r->sent_bodyct = 1;
     /* connection filters only, as ap_proxy_tunnel_create() leaves them:
@@ -574,6 +636,7 @@ cleanup:
 void xf_connect_register(apr_pool_t *p)
 {
     static const char *const http_succ[] = {"mod_proxy_http.c", NULL};
+    static const char *const ssl_succ[] = {"mod_ssl.c", NULL};
 
     line_filter = ap_register_input_filter(XF_CONNECT_FILTER, connect_in, NULL,
                                            AP_FTYPE_CONNECTION);
@@ -581,7 +644,11 @@ void xf_connect_register(apr_pool_t *p)
                                                AP_FTYPE_CONNECTION);
     count_out_filter = ap_register_output_filter(XF_CONNECT_OUT, count_out,
                                                  NULL, AP_FTYPE_CONNECTION);
-    ap_hook_pre_connection(connect_pre_connection, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before mod_ssl's: its pre_handshake hook finds the context */
+    ap_hook_pre_connection(connect_pre_connection, NULL, ssl_succ,
+                           APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ssl, pre_handshake, connect_pre_handshake, NULL, NULL,
+                      APR_HOOK_MIDDLE);
     ap_hook_pre_read_request(connect_pre_read_request, NULL, NULL,
                              APR_HOOK_MIDDLE);
     /* before mod_ssl's Host checks and every other module: they see the
