@@ -10,9 +10,29 @@
 #include "httpd.h"
 #include "mod_proxy.h"
 
+struct ssl_st;
+
 /** Register the connection filter, the hooks and the scheme handler
  *  (register_hooks). */
 void xf_connect_register(apr_pool_t *p);
+
+/** The request side's part of xf_connect_register() (xf_connect_read.c). */
+void xf_connect_read_register(apr_pool_t *p);
+
+/**
+ * The head of a console request, byte for byte as the client sent it.
+ * @param r  the request
+ * @return the head (its request line, headers and empty line), or NULL
+ *         when r is no console over CONNECT
+ */
+const char *xf_connect_head(const request_rec *r);
+
+/**
+ * A TLS client connection's SSL, as mod_ssl's pre_handshake hook gave it.
+ * @param c  the client's connection
+ * @return the SSL, or NULL (plain HTTP, or XapiForwardConnect Off)
+ */
+struct ssl_st *xf_connect_client_ssl(conn_rec *c);
 
 /**
  * Should the connection to xapi for r start with a PROXY line? As xapi's
@@ -23,6 +43,15 @@ void xf_connect_register(apr_pool_t *p);
  * @return 1 for a line, 0 for none
  */
 int xf_connect_proxyline_wanted(request_rec *r);
+
+/**
+ * Is r a console over CONNECT (let through by the connection filter)? Its
+ * connection to xapi is xf_connect_handler()'s own, PROXY line included:
+ * nothing else must write one on it.
+ * @param r  the request
+ * @return 1 for a console, 0 otherwise
+ */
+int xf_connect_is_console(const request_rec *r);
 
 /**
  * The proxy scheme handler: claims the CONNECT requests the connection
