@@ -87,6 +87,10 @@ static void tls_half_close(connect_count_t *n)
     if (!n->ssl || n->notified)
         return;
     n->notified = 1;
+    /* mod_ssl frees its SSL when it ends the connection on an error (and
+     * then says it is no TLS connection any more) */
+    if (c->aborted || !ap_ssl_conn_is_ssl(c))
+        return;
     rc = SSL_shutdown(n->ssl);
     bb = apr_brigade_create(n->r->pool, c->bucket_alloc);
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(c->bucket_alloc));

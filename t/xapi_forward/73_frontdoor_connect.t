@@ -36,7 +36,7 @@ $SIG{PIPE} = 'IGNORE';
 my $why = XapiForward::Stunnel->available;
 my @FRONTS = ('plain', 'tls', ($why ? () : 'stunnel'));
 my $PER_FRONT = 11;
-plan tests => @FRONTS * $PER_FRONT + 15,
+plan tests => @FRONTS * $PER_FRONT + 17,
   need_module('proxy', 'proxy_http', 'xapi_forward', 'socache_shmcb',
               'ssl');
 t_debug("no stunnel reference: $why") if $why;
@@ -286,6 +286,23 @@ for my $f (@FRONTS) {
     shutdown($s, SHUT_WR);
     ok t_cmp(read_head($s) . rest($s), $HEAD_200 . 'ping',
              'a console after a kept-alive request');
+}
+
+# the request line and head arriving in pieces
+{
+    my $s = conn('xf_frontdoor');
+    for my $piece ('CONN', 'ECT /console?ref=OpaqueRef:pc&mode=echo HT',
+                   "TP/1.0\r\nCookie: session_id=OpaqueRef:s1\r", "\n",
+                   "\r\nping") {
+        send_all($s, $piece);
+        sleep 0.2;   # separate reads for httpd, whatever the timing
+    }
+    shutdown($s, SHUT_WR);
+    ok t_cmp(read_head($s) . rest($s), $HEAD_200 . 'ping',
+             'a console whose head arrives in pieces');
+    ok t_cmp(seen(record_of($x80, 'OpaqueRef:pc')),
+             "CONNECT /console?ref=OpaqueRef:pc&mode=echo HTTP/1.0\n"
+             . 'Cookie: session_id=OpaqueRef:s1', 'its head, as sent');
 }
 
 # without XapiForwardConnect, and for host:port: httpd's own answers
