@@ -14,6 +14,7 @@
 #include "xf_cache.h"
 #include "xf_confcheck.h"
 #include "xf_config.h"
+#include "xf_connect.h"
 #include "xf_path.h"
 #include "xf_plugin.h"
 #include "xf_private.h"
@@ -82,6 +83,7 @@ static void xf_register_hooks(apr_pool_t *p)
     xf_stats_register_hooks(p);
     xf_tunnel_register(p);
     xf_proxyproto_register(p);
+    xf_connect_register(p);
 }
 
 AP_DECLARE_MODULE(xapi_forward) = {

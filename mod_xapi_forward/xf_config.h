@@ -125,8 +125,8 @@ typedef enum {
       SET, "XapiForwardTunnelTimeout",                                         \
       RANGE(0, apr_time_from_sec(86400),                                       \
             "must be a time from 0 to 86400 seconds (e.g. 30, 250ms)"),        \
-      "idle limit of a tunnel (default: the worker's timeout=, "               \
-      "ProxyTimeout, Timeout)")                                                \
+      "idle limit of a tunnel or of a console over CONNECT (default: the "    \
+      "worker's timeout=, ProxyTimeout, Timeout)")                             \
     X(control_life, TIME, apr_interval_time_t, apr_time_from_sec(3600), INNER, \
       SET, "XapiForwardControlLifetime",                                       \
       RANGE(0, apr_time_from_sec(7 * 86400),                                   \
@@ -218,6 +218,11 @@ typedef enum {
       SET, "XapiForwardXapiVerify",                                            \
       NONE,                                                                    \
       "On: verify XAPI's certificate and name (default On)")                   \
+    X(connect, FLAG, int, 0, INNER,                                            \
+      SET, "XapiForwardConnect",                                               \
+      NONE,                                                                    \
+      "On: CONNECT /console and /remotecmd (origin-form, xapi's consoles) "    \
+      "are let through and tunnelled to the catch-all's xapi (default Off)")   \
     X(xapi_timeout, TIME, apr_interval_time_t, apr_time_from_sec(5), INNER,    \
       SET, "XapiForwardXapiTimeout",                                           \
       RANGE(apr_time_from_msec(10), apr_time_from_sec(300),                    \

@@ -182,6 +182,22 @@ static int xf_proxyproto_status(int *status, request_rec *r)
     return DECLINED;
 }
 
+const char *xf_proxyproto_take(request_rec *r, apr_size_t *plen)
+{
+    xf_pending_t *p = pending;
+
+    if (!p || p->r != r)
+        return NULL;
+    pending = NULL;
+    /* the caller writes the head as the client sent it: no lent Host */
+    if (p->drop_host)
+        apr_table_unset(r->headers_in, "Host");
+    if (!p->line)
+        return NULL;
+    *plen = p->line_len;
+    return p->line;
+}
+
 static int xf_proxyproto_pre_connection(conn_rec *c, void *csd)
 {
     xf_pending_t *p = pending;

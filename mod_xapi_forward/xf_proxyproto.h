@@ -22,4 +22,16 @@ void xf_proxyproto_register(apr_pool_t *p);
  */
 int xf_proxyproto_check_config(server_rec *s);
 
+/**
+ * For a caller that writes the request to xapi itself, on a backend
+ * connection of its own (consoles over CONNECT): the PROXY line r wants,
+ * decided as for every other request (XapiForwardProxyProtocol, a TLS
+ * client). Takes r's note, so that the backend connection the caller
+ * makes next gets no line from here: one line per connection.
+ * @param r     the request
+ * @param plen  the line's length, when there is one
+ * @return the line (no NUL), or NULL when r wants none
+ */
+const char *xf_proxyproto_take(request_rec *r, apr_size_t *plen);
+
 #endif /* XF_PROXYPROTO_H */
