@@ -18,6 +18,7 @@
 #include "xf_plugin.h"
 #include "xf_private.h"
 #include "xf_proxy.h"
+#include "xf_sni.h"
 #include "xf_stats.h"
 #include "xf_tunnel.h"
 #include "xf_watch.h"
@@ -78,6 +79,7 @@ static void xf_register_hooks(apr_pool_t *p)
     xf_proxy_register_flushers(p);
     xf_stats_register_hooks(p);
     xf_tunnel_register(p);
+    xf_sni_register(p);
 }
 
 AP_DECLARE_MODULE(xapi_forward) = {
