@@ -1,17 +1,19 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE).
 #
 # Pool members through the shipped TLS vhost (conf.d/xapi-frontdoor-vhost.conf
-# as t/TEST.PL rewrites it: test ports, a certificate for the default vhost
-# and a DISTINCT one for the pool vhost, as xapi-ssl.pem and
-# xapi-pool-tls.pem are on a host), in front of the fake XAPI's plain port
-# (xapi's port 80; t/conf/routes.conf.in).
-#   - the certificate served: no SNI and a host name get the default
-#     vhost's, SNI "pool" the pool vhost's (stunnel's [pool] sni)
+# as t/TEST.PL rewrites it: test ports, XapiForward::TestCA's distinct
+# xapi-ssl and pool certificates), in front of a port 80 that records what
+# xapi would see (t/daemon/fake_xapi80.py on the catch-all's port,
+# t/conf/routes.conf.in), side by side with the reference front door:
+# Debian's stunnel4 configured as xapi configures it (XapiForward::Stunnel).
+#   - the certificate served: no SNI and a host name get xapi-ssl.pem,
+#     SNI "pool" the pool certificate (stunnel's [pool] sni), both fronts
 #   - a member's calls to its coordinator (ocaml/xapi/helpers.ml: SNI
 #     "pool", POST /jsonrpc HTTP/1.0, no Host, Connection: keep-alive) all
 #     reach xapi, several on one connection, and so do HTTP/1.1 requests
 #     with an address or another name as Host (XapiForwardVHostBySNI On in
-#     the pool vhost; mod_ssl alone answers 400 AH02031 / 421 AH02032)
+#     the pool vhost; mod_ssl alone answers 400 AH02031 / 421 AH02032);
+#     the Host xapi gets is the client's
 #   - the default vhost keeps mod_ssl's checks: SNI "localhost" with no
 #     Host (400) or with Host "pool" (421)
 #   - HTTP/2 (when mod_http2 is loaded): the shipped pool vhost speaks
@@ -27,49 +29,59 @@ use Apache::Test;
 use Apache::TestUtil;
 use File::Temp ();
 use IO::Select ();
+use JSON::PP ();
 use XapiForward::ErrorLog;
-use XapiForward::FakeXapi qw(conf_port session_of);
-use XapiForward::Raw qw(conn send_all parse_responses h2_skip port_of);
+use XapiForward::FakeXapi qw(conf_port);
+use XapiForward::Raw qw(conn send_all read_response h2_skip port_of);
+use XapiForward::Stunnel;
+use XapiForward::Xapi80;
 
-# the member's request shapes (also the parity cases for the reference
-# stunnel): name, SNI, request line + headers (the JSON-RPC body follows)
+# a member's request shapes, run through httpd and through stunnel: name,
+# SNI (0: none), the request head without its body's headers, the Host
+# xapi must get (undef: none)
 my @SHAPES = (
     ['HTTP/1.0, no Host (helpers.ml)', 'pool',
-     "POST /jsonrpc HTTP/1.0\r\nConnection: keep-alive\r\n"],
+     "POST /jsonrpc HTTP/1.0\r\nConnection: keep-alive\r\n", undef],
     ['HTTP/1.1, Host an address', 'pool',
-     "POST /jsonrpc HTTP/1.1\r\nHost: 127.0.0.1\r\n"],
+     "POST /jsonrpc HTTP/1.1\r\nHost: 127.0.0.1\r\n", '127.0.0.1'],
     ['HTTP/1.1, Host an address and port', 'pool',
-     "POST /jsonrpc HTTP/1.1\r\nHost: 192.0.2.10:443\r\n"],
+     "POST /jsonrpc HTTP/1.1\r\nHost: 192.0.2.10:443\r\n", '192.0.2.10:443'],
     ['HTTP/1.1, Host another name', 'pool',
-     "POST /jsonrpc HTTP/1.1\r\nHost: coordinator.example\r\n"],
+     "POST /jsonrpc HTTP/1.1\r\nHost: coordinator.example\r\n",
+     'coordinator.example'],
     ['HTTP/1.1, Host the default vhost\'s name', 'pool',
-     "POST /jsonrpc HTTP/1.1\r\nHost: localhost\r\n"],
+     "POST /jsonrpc HTTP/1.1\r\nHost: localhost\r\n", 'localhost'],
     ['HTTP/1.1, Host pool', 'pool',
-     "POST /jsonrpc HTTP/1.1\r\nHost: pool\r\n"],
-    ['no SNI, HTTP/1.0, no Host (pool TLS verification off)', 0,
-     "POST /jsonrpc HTTP/1.0\r\nConnection: keep-alive\r\n"],
+     "POST /jsonrpc HTTP/1.1\r\nHost: pool\r\n", 'pool'],
+    ['HTTP/1.0, no Host (pool TLS verification off)', 0,
+     "POST /jsonrpc HTTP/1.0\r\nConnection: keep-alive\r\n", undef],
 );
 my $KEEPALIVE_CALLS = 3;
+my @FRONTS = ('httpd', 'stunnel');
+my $why_no_stunnel = XapiForward::Stunnel->available;
 
-plan tests => 4 + @SHAPES + 1 + 3 + 1 + 5 + 5 + 1 + 1,
+# the last test: Host-less requests reach xapi without a Host (TODO until
+# mod_proxy_http stops writing one of its own: engineer proxyline)
+my $TESTS = 1 + @FRONTS * (3 + @SHAPES + 1) + 3 + 1 + 5 + 5 + 1 + 1;
+plan tests => $TESTS, todo => [$TESTS],
   need_module('proxy', 'proxy_http', 'xapi_forward', 'socache_shmcb',
               'ssl');
 
 $SIG{PIPE} = 'IGNORE';
+my $json = JSON::PP->new;
 my $log = XapiForward::ErrorLog->new;
-my $ux = XapiForward::FakeXapi->start('unix', unix => 'xapi.sock',
-                                      preauth => 1);
-my $xapi = XapiForward::FakeXapi->start(
-    'front', http => conf_port('xf_frontdoor_xapi_port', 'routes.conf'),
-    answer_all => 1);
-my $TLS_PORT = conf_port('xf_frontdoor_tls_port', 'routes.conf');
-my $ROOT = session_of('front');
-my $RPC = '{"jsonrpc":"2.0","method":"session.get_uuid","params":["'
-  . $ROOT . '","' . $ROOT . '"],"id":1}';
+my $x80 = XapiForward::Xapi80->start(
+    'x80', http => conf_port('xf_frontdoor_xapi_port', 'routes.conf'));
+my $st = $why_no_stunnel ? undef
+  : XapiForward::Stunnel->start('ref', xapi_port => $x80->port);
+my %PORT = (httpd => conf_port('xf_frontdoor_tls_port', 'routes.conf'),
+            stunnel => $st ? $st->port : 0);
+my $RPC = '{"jsonrpc":"2.0","method":"pool.get_all","params":["s"],"id":1}';
 
 # ---- helpers ---------------------------------------------------------------
 
-# "sha256 hex" of a PEM certificate file, or of the one a server sent
+# lower-case sha256 hex of the certificate in a PEM file, or of the one a
+# server sent for $sni
 sub file_fingerprint {
     my $file = shift;
     my $out = `openssl x509 -noout -fingerprint -sha256 -in '$file' 2>/dev/null`;
@@ -79,9 +91,8 @@ sub file_fingerprint {
 }
 
 sub served_fingerprint {
-    my($sni, $port) = @_;
-    my $s = conn('xf_frontdoor', port => $port || $TLS_PORT, tls => 1,
-                 sni => $sni);
+    my($port, $sni) = @_;
+    my $s = conn('front', port => $port, tls => 1, sni => $sni);
     my $fp = $s->get_fingerprint('sha256') // '';
     close $s;
     $fp =~ s/^sha256\$//;
@@ -94,25 +105,7 @@ sub served_fingerprint {
 sub vhost_cert_files {
     my $gen = Apache::Test::vars('t_conf') . '/xapi-frontdoor-vhost.conf.gen';
     open my $fh, '<', $gen or die "$gen: $!\n";
-    my @files = map { /^\s*SSLCertificateFile\s+"?([^"\s]+)/ ? $1 : () } <$fh>;
-    return @files;
-}
-
-# read until $n complete responses, EOF or 20 s of silence
-sub read_responses {
-    my($s, $n) = @_;
-    my $sel = IO::Select->new($s);
-    my $data = '';
-    my($eof, @r) = (0);
-    while (1) {
-        @r = parse_responses($data, ('POST') x $n);
-        last if @r >= $n && !grep { !$_->{complete} } @r[0 .. $n - 1];
-        my $pending = $s->can('pending') ? $s->pending : 0;
-        last unless $pending || $sel->can_read(20);
-        my $got = sysread($s, $data, 1 << 20, length $data);
-        unless ($got) { $eof = 1; last }
-    }
-    return (\@r, $eof);
+    return map { /^\s*SSLCertificateFile\s+"?([^"\s]+)/ ? $1 : () } <$fh>;
 }
 
 # true when the server closed the connection within $t seconds
@@ -125,40 +118,38 @@ sub closed_by_server {
     return !$n;
 }
 
-# $n JSON-RPC calls, one after the other on one TLS connection: the
-# statuses, what xapi got, and whether the connection is still open
+# $n JSON-RPC posts one after the other on one TLS connection to $port:
+# (statuses, the records xapi made of them (fake_xapi80.py answers each
+# with its record), "open"/"closed" afterwards)
 sub calls_on_one_connection {
     my($port, $sni, $head, $n) = @_;
-    $xapi->reset;
-    my $s = conn('xf_frontdoor', port => $port, tls => 1, sni => $sni);
-    my @status;
+    my $s = conn('front', port => $port, tls => 1, sni => $sni);
+    my(@status, @rec);
     for (1 .. $n) {
         send_all($s, "${head}Content-Type: application/json\r\n"
                  . 'Content-Length: ' . length($RPC) . "\r\n\r\n$RPC")
           or do { push @status, 'write failed'; last };
-        my($r) = read_responses($s, 1);
-        my $resp = $r->[0];
-        push @status, $resp && $resp->{complete} ? $resp->{status} : 'none';
-        last unless $resp && $resp->{status} == 200;
+        my $r = read_response($s, 'POST', 20);
+        push @status, $r->{status} || 'none';
+        push @rec, eval { $json->decode($r->{body}) } || {};
+        last unless $r->{status} == 200;
     }
     my $open = closed_by_server($s, 0.3) ? 'closed' : 'open';
     close $s;
-    return (join(' ', @status), join(',', $xapi->calls), $open);
+    return (join(' ', @status), \@rec, $open);
 }
 
-# one request on its own TLS connection: "STATUS where" (xapi's port 80
-# got it: "xapi", else "nowhere")
+# one request on its own TLS connection to httpd: "STATUS where" ("xapi"
+# when port 80 got it, else "nowhere")
 sub one_request {
-    my($port, $sni, $bytes) = @_;
-    my $before = () = $xapi->requests;
-    $xapi->reset;
-    my $s = conn('xf_frontdoor', port => $port, tls => 1, sni => $sni);
+    my($sni, $bytes, $method) = @_;
+    $x80->reset;
+    my $s = conn('front', port => $PORT{httpd}, tls => 1, sni => $sni);
     send_all($s, $bytes);
-    my($r) = read_responses($s, 1);
+    my $r = read_response($s, $method || 'GET', 20);
     close $s;
-    my $after = () = $xapi->requests;
-    my $reached = $after > $before || $xapi->calls ? 'xapi' : 'nowhere';
-    return (($r->[0] ? $r->[0]{status} : 'none') . " $reached");
+    my $reached = $x80->requests ? 'xapi' : 'nowhere';
+    return ($r->{status} || 'none') . " $reached";
 }
 
 sub curl {
@@ -169,54 +160,85 @@ sub curl {
     return ($code || 0) . ' ' . ($ver || '');
 }
 
+sub host_of_record {
+    my $rec = shift;
+    return $x80->header($rec, 'Host') // 'none';
+}
+
 # ---- the certificate served --------------------------------------------------
 my($default_cert, $pool_cert) = vhost_cert_files();
-my($fp_default, $fp_pool) = map { file_fingerprint($_) } $default_cert,
-  $pool_cert;
-ok t_cmp(($fp_default && $fp_pool && $fp_default ne $fp_pool)
+my %FP = (default => file_fingerprint($default_cert),
+          pool => file_fingerprint($pool_cert));
+ok t_cmp(($FP{default} && $FP{pool} && $FP{default} ne $FP{pool})
          ? 'distinct' : "same or missing ($default_cert, $pool_cert)",
-         'distinct', 'the two shipped vhosts have distinct certificates');
-ok t_cmp(served_fingerprint(0), $fp_default,
-         'no SNI (XenCenter): the default vhost\'s certificate');
-ok t_cmp(served_fingerprint('localhost'), $fp_default,
-         'SNI localhost: the default vhost\'s certificate');
-ok t_cmp(served_fingerprint('pool'), $fp_pool,
-         'SNI pool: the pool vhost\'s certificate');
+         'distinct', 'the shipped vhosts have distinct certificates');
+for my $front (@FRONTS) {
+    if (!$PORT{$front}) {
+        skip("stunnel: $why_no_stunnel") for 1 .. 3;
+        next;
+    }
+    ok t_cmp(served_fingerprint($PORT{$front}, 0), $FP{default},
+             "$front, no SNI (XenCenter): xapi-ssl.pem");
+    ok t_cmp(served_fingerprint($PORT{$front}, 'localhost'), $FP{default},
+             "$front, SNI localhost: xapi-ssl.pem");
+    ok t_cmp(served_fingerprint($PORT{$front}, 'pool'), $FP{pool},
+             "$front, SNI pool: the pool certificate");
+}
 
-# ---- a member's calls reach xapi --------------------------------------------
-# TODO(lead): once t/daemon/fake_xapi80.py records each request's headers,
-# and mod_proxy_http no longer invents a Host (engineer proxyline), assert
-# that the Host-less shapes reach xapi WITHOUT a Host header, and that the
-# others reach it with the client's Host unchanged.
-for my $shape (@SHAPES) {
-    my($name, $sni, $head) = @$shape;
-    my($status, $calls) = calls_on_one_connection($TLS_PORT, $sni, $head, 1);
-    ok t_cmp("$status $calls", '200 session.get_uuid',
-             "SNI " . ($sni || 'none') . ", $name: reaches xapi");
-}
-{
-    my($status, $calls, $open) =
-      calls_on_one_connection($TLS_PORT, 'pool', $SHAPES[0][2],
+# ---- a member's calls reach xapi, with the client's Host ------------------------
+my @hostless;   # httpd: the Host xapi got for requests without one
+for my $front (@FRONTS) {
+    for my $shape (@SHAPES) {
+        my($name, $sni, $head, $host) = @$shape;
+        my $test = "$front, SNI " . ($sni || 'none') . ", $name";
+        if (!$PORT{$front}) {
+            skip("stunnel: $why_no_stunnel");
+            next;
+        }
+        my($status, $recs) =
+          calls_on_one_connection($PORT{$front}, $sni, $head, 1);
+        my $rec = $recs->[0] || {};
+        my $got = "$status " . ($rec->{method} // '-') . ' '
+          . ($rec->{target} // '-');
+        # what xapi gets as Host: the client's; httpd's Host-less requests
+        # are checked by the TODO test at the end
+        if ($front eq 'httpd' && !defined $host) {
+            push @hostless, "$name: " . host_of_record($rec);
+        }
+        else {
+            $got .= ' Host ' . host_of_record($rec);
+        }
+        ok t_cmp($got, '200 POST /jsonrpc'
+                 . (($front eq 'httpd' && !defined $host) ? ''
+                    : ' Host ' . ($host // 'none')),
+                 "$test: reaches xapi");
+    }
+    if (!$PORT{$front}) {
+        skip("stunnel: $why_no_stunnel");
+        next;
+    }
+    my($status, $recs, $open) =
+      calls_on_one_connection($PORT{$front}, 'pool', $SHAPES[0][2],
                               $KEEPALIVE_CALLS);
-    ok t_cmp("$status; $calls; $open",
+    ok t_cmp("$status; " . join(',', map { $_->{target} // '-' } @$recs)
+             . "; $open",
              join(' ', ('200') x $KEEPALIVE_CALLS) . '; '
-             . join(',', ('session.get_uuid') x $KEEPALIVE_CALLS) . '; open',
-             "SNI pool, HTTP/1.0 without Host: $KEEPALIVE_CALLS keep-alive "
-             . 'calls on one connection, each reaches xapi');
+             . join(',', ('/jsonrpc') x $KEEPALIVE_CALLS) . '; open',
+             "$front, SNI pool, HTTP/1.0 without Host: $KEEPALIVE_CALLS "
+             . 'keep-alive calls on one connection, each reaches xapi');
 }
-# other routes of the pool vhost: the website and a forwarded path
-ok t_cmp(one_request($TLS_PORT, 'pool',
-                     "GET /export?uuid=m HTTP/1.0\r\n\r\n"),
-         '200 xapi', 'SNI pool, GET /export HTTP/1.0 without Host: to xapi');
-ok t_cmp(one_request($TLS_PORT, 'pool',
-                     "GET /host_rrd HTTP/1.0\r\n\r\n"),
-         '401 nowhere', 'SNI pool, GET /host_rrd without Host nor '
+
+# other routes of the pool vhost: to xapi, or httpd's own check
+ok t_cmp(one_request('pool', "GET /export?uuid=m HTTP/1.0\r\n\r\n"),
+         '200 xapi', 'httpd, SNI pool, GET /export HTTP/1.0 without Host: '
+         . 'to xapi');
+ok t_cmp(one_request('pool', "GET /host_rrd HTTP/1.0\r\n\r\n"),
+         '401 nowhere', 'httpd, SNI pool, GET /host_rrd without Host nor '
          . 'credentials: the pool vhost\'s route (401 from httpd)');
-ok t_cmp(one_request($TLS_PORT, 'pool',
-                     "GET /host_rrd HTTP/1.1\r\nHost: 10.0.0.1\r\n"
+ok t_cmp(one_request('pool', "GET /host_rrd HTTP/1.1\r\nHost: 10.0.0.1\r\n"
                      . "Connection: close\r\n\r\n"),
-         '401 nowhere', 'SNI pool, GET /host_rrd with an address as Host: '
-         . 'the pool vhost\'s route');
+         '401 nowhere', 'httpd, SNI pool, GET /host_rrd with an address as '
+         . 'Host: the pool vhost\'s route');
 # TODO(lead): AH01092 (mod_proxy_http writing a Host of its own for a
 # request without one) goes away with engineer proxyline's change
 $log->check('pool members',
@@ -224,19 +246,19 @@ $log->check('pool members',
             allow => [qr/AH01092/]);
 
 # ---- other vhosts keep mod_ssl's checks -------------------------------------
-ok t_cmp(one_request($TLS_PORT, 'localhost',
-                     "POST /jsonrpc HTTP/1.0\r\nContent-Length: 0\r\n\r\n"),
+ok t_cmp(one_request('localhost', "POST /jsonrpc HTTP/1.0\r\n"
+                     . "Content-Length: 0\r\n\r\n", 'POST'),
          '400 nowhere', 'SNI localhost, no Host: 400 (mod_ssl, unchanged)');
 $log->check('SNI localhost, no Host', expect => { AH02031 => 'error' });
-ok t_cmp(one_request($TLS_PORT, 'localhost',
-                     "POST /jsonrpc HTTP/1.1\r\nHost: pool\r\n"
-                     . "Content-Length: 0\r\nConnection: close\r\n\r\n"),
+ok t_cmp(one_request('localhost', "POST /jsonrpc HTTP/1.1\r\nHost: pool\r\n"
+                     . "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                     'POST'),
          '421 nowhere', 'SNI localhost, Host pool: 421 (mod_ssl, unchanged)');
 $log->check('SNI localhost, Host pool', expect => { AH02032 => 'error' });
-my($st) = calls_on_one_connection($TLS_PORT, 'localhost',
-                                  "POST /jsonrpc HTTP/1.1\r\n"
-                                  . "Host: 127.0.0.1\r\n", 1);
-ok t_cmp($st, '200', 'SNI localhost, Host an address: 200 (the default '
+ok t_cmp(one_request('localhost', "POST /jsonrpc HTTP/1.1\r\n"
+                     . "Host: 127.0.0.1\r\nContent-Length: 0\r\n"
+                     . "Connection: close\r\n\r\n", 'POST'),
+         '200 xapi', 'SNI localhost, Host an address: 200 (the default '
          . 'vhost, as before)');
 
 # ---- HTTP/2 -------------------------------------------------------------------
@@ -244,8 +266,9 @@ my $h2_skip = h2_skip();
 my $H2_PORT = eval { port_of('xf_sni_h2') };
 $h2_skip ||= 'no h2 vhost pair (t/conf/sni.conf.in)' unless $H2_PORT;
 if (!$h2_skip) {
-    ok t_cmp(curl('--http2', '--resolve', "pool:$TLS_PORT:127.0.0.1",
-                  '-H', "'Host: 127.0.0.1'", "https://pool:$TLS_PORT/h2a"),
+    ok t_cmp(curl('--http2', '--resolve', "pool:$PORT{httpd}:127.0.0.1",
+                  '-H', "'Host: 127.0.0.1'",
+                  "https://pool:$PORT{httpd}/h2a"),
              '200 1.1', 'shipped pool vhost, h2 offered: HTTP/1.1, as '
              . 'stunnel; Host an address served');
     ok t_cmp(curl('--http2', '--resolve', "pool:$H2_PORT:127.0.0.1",
@@ -266,18 +289,12 @@ else {
     skip($h2_skip, 0) for 1 .. 5;
 }
 
-# ---- the reference stunnel ----------------------------------------------------
-# TODO(lead): when t/lib/XapiForward/Stunnel.pm is on main, start it as
-# xapi configures stunnel (connect = the fake's port) and run @SHAPES and
-# the keep-alive calls through calls_on_one_connection($stunnel_port, ...)
-# side by side with httpd: the same "200 session.get_uuid" for each.
-if (eval { require XapiForward::Stunnel; 1 }) {
-    skip('XapiForward::Stunnel present: parity cases not wired yet (TODO)',
-         0);
-}
-else {
-    skip('XapiForward::Stunnel not in this tree yet', 0);
-}
+ok t_cmp(join("\n", $x80->xapi_log), '', 'port 80: nothing xapi would log');
 
-ok t_cmp(join("\n", $ux->errors, $xapi->errors), '',
-         'no complaint from the fake XAPI');
+# TODO(lead): passes once mod_proxy_http no longer writes a Host of its own
+# (engineer proxyline); then drop the todo => [...] of the plan
+ok t_cmp(join('; ', @hostless),
+         join('; ', map { "$_->[0]: none" } grep { !defined $_->[3] }
+                  @SHAPES),
+         'httpd: the requests without Host reach xapi without Host, as '
+         . 'through stunnel');
