@@ -99,7 +99,13 @@ int xf_sni_post_read_request(request_rec *r)
     if (!search.name || !*search.name)
         return DECLINED;
     ap_vhost_iterate_given_conn(tls, find_vhost, &search);
-    if (!search.found || !xf_srv_vhost_by_sni(xf_config_srv_get(search.found)))
+    if (!search.found) {
+        /* a name no vhost has: mod_ssl keeps the address's default vhost
+         * for the handshake (modules/ssl/mod_ssl.c ssl_init_ssl_connection:
+         * c->base_server), which is then the vhost the SNI selected */
+        search.found = tls->base_server;
+    }
+    if (!xf_srv_vhost_by_sni(xf_config_srv_get(search.found)))
         return DECLINED;
     if (r->server == search.found && r->hostname)
         return DECLINED;

@@ -18,8 +18,10 @@ void xf_sni_register(apr_pool_t *p);
 
 /**
  * post_read_request hook: on a TLS connection (or an HTTP/2 stream of one)
- * whose SNI names a virtual host of the connection's address and port
- * that has XapiForwardVHostBySNI On, make that vhost the request's server
+ * whose SNI selected a virtual host that has XapiForwardVHostBySNI On (the
+ * vhost of the connection's address and port the SNI names, as mod_ssl
+ * matches names, or the address's default vhost when it names none), make
+ * that vhost the request's server
  * (r->server, r->per_dir_config) and, when the request named no host,
  * r->hostname the SNI name, so that mod_ssl's checks (AH02031 400,
  * AH02032 421) pass. Headers are never touched.

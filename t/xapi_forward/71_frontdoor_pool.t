@@ -16,9 +16,14 @@
 #     the Host xapi gets is the client's
 #   - the default vhost keeps mod_ssl's checks: SNI "localhost" with no
 #     Host (400) or with Host "pool" (421)
+#   - xe's CLI (ocaml/xe-cli/newcli.ml: POST /cli HTTP/1.0, no Host, over
+#     a stunnel client that sends the server's name as SNI) gets 400 from
+#     the shipped default vhost (mod_ssl) where stunnel serves it; with
+#     XapiForwardVHostBySNI On in a default vhost it is served
 #   - HTTP/2 (when mod_http2 is loaded): the shipped pool vhost speaks
 #     HTTP/1.1 only, as stunnel; t/conf/sni.conf.in's h2 copy of the pair
-#     serves h2 streams whatever their :authority
+#     (the directive in both vhosts) serves h2 streams whatever their
+#     :authority
 use strict;
 use warnings FATAL => 'all';
 
@@ -62,7 +67,7 @@ my $why_no_stunnel = XapiForward::Stunnel->available;
 
 # the last test: Host-less requests reach xapi without a Host (TODO until
 # mod_proxy_http stops writing one of its own: engineer proxyline)
-my $TESTS = 1 + @FRONTS * (3 + @SHAPES + 1) + 3 + 1 + 5 + 5 + 1 + 1;
+my $TESTS = 1 + @FRONTS * (3 + @SHAPES + 1) + 3 + 1 + 7 + 1 + 6 + 1 + 1;
 plan tests => $TESTS, todo => [$TESTS],
   need_module('proxy', 'proxy_http', 'xapi_forward', 'socache_shmcb',
               'ssl');
@@ -77,6 +82,9 @@ my $st = $why_no_stunnel ? undef
 my %PORT = (httpd => conf_port('xf_frontdoor_tls_port', 'routes.conf'),
             stunnel => $st ? $st->port : 0);
 my $RPC = '{"jsonrpc":"2.0","method":"pool.get_all","params":["s"],"id":1}';
+# xe -s coordinator.example (newcli.ml), the name as SNI
+my $XE = "POST /cli HTTP/1.0\r\nUser-agent: xe-cli/Unix/25.0\r\n"
+  . "originator: cli\r\ncontent-length: 9\r\n\r\nvm-list\n\n";
 
 # ---- helpers ---------------------------------------------------------------
 
@@ -139,12 +147,13 @@ sub calls_on_one_connection {
     return (join(' ', @status), \@rec, $open);
 }
 
-# one request on its own TLS connection to httpd: "STATUS where" ("xapi"
-# when port 80 got it, else "nowhere")
+# one request on its own TLS connection to httpd (or to $port): "STATUS
+# where" ("xapi" when port 80 got it, else "nowhere")
 sub one_request {
-    my($sni, $bytes, $method) = @_;
+    my($sni, $bytes, $method, $port) = @_;
     $x80->reset;
-    my $s = conn('front', port => $PORT{httpd}, tls => 1, sni => $sni);
+    my $s = conn('front', port => $port || $PORT{httpd}, tls => 1,
+                 sni => $sni);
     send_all($s, $bytes);
     my $r = read_response($s, $method || 'GET', 20);
     close $s;
@@ -260,6 +269,19 @@ ok t_cmp(one_request('localhost', "POST /jsonrpc HTTP/1.1\r\n"
                      . "Connection: close\r\n\r\n", 'POST'),
          '200 xapi', 'SNI localhost, Host an address: 200 (the default '
          . 'vhost, as before)');
+# xe's CLI: a name no vhost has as SNI, HTTP/1.0 without Host
+ok t_cmp(one_request('coordinator.example', $XE, 'POST'), '400 nowhere',
+         'xe -s NAME (SNI coordinator.example, no Host): 400 from the '
+         . 'shipped default vhost (mod_ssl)');
+$log->check('xe on the shipped default vhost',
+            expect => { AH02031 => 'error' });
+if ($st) {
+    ok t_cmp(one_request('coordinator.example', $XE, 'POST', $PORT{stunnel}),
+             '200 xapi', 'stunnel: xe -s NAME reaches xapi');
+}
+else {
+    skip("stunnel: $why_no_stunnel");
+}
 
 # ---- HTTP/2 -------------------------------------------------------------------
 my $h2_skip = h2_skip();
@@ -280,13 +302,17 @@ if (!$h2_skip) {
              '200 2', 'h2 pool vhost: a stream with :authority pool served');
     ok t_cmp(curl('--http2', '--resolve', "localhost:$H2_PORT:127.0.0.1",
                   '-H', "'Host: pool'", "https://localhost:$H2_PORT/h2d"),
-             '421 2', 'h2 default vhost, SNI localhost, :authority pool: '
-             . '421 (mod_ssl, unchanged)');
-    $log->check('HTTP/2', expect => { XAPIFWD0850 => 'debug',
-                                      AH02032 => 'error' });
+             '200 2', 'h2 default vhost with the directive, SNI localhost, '
+             . ':authority pool: served by the default vhost (no 421)');
+    ok t_cmp(one_request('coordinator.example', $XE, 'POST', $H2_PORT),
+             '200 xapi', 'default vhost with the directive: xe -s NAME (an '
+             . 'SNI no vhost has, no Host) reaches xapi');
+    $log->check('HTTP/2, a default vhost with the directive',
+                expect => { XAPIFWD0850 => 'debug' },
+                allow => [qr/AH01092/]);
 }
 else {
-    skip($h2_skip, 0) for 1 .. 5;
+    skip($h2_skip, 0) for 1 .. 6;
 }
 
 ok t_cmp(join("\n", $x80->xapi_log), '', 'port 80: nothing xapi would log');
