@@ -14,6 +14,12 @@
 #     with an address or another name as Host (XapiForwardVHostBySNI On in
 #     the pool vhost; mod_ssl alone answers 400 AH02031 / 421 AH02032);
 #     the Host xapi gets is the client's
+#   - the same call through the member's own stunnel client, configured
+#     as xapi configures it (ocaml/libs/stunnel/stunnel.ml config_file):
+#     with pool TLS verification on (sni = pool) it is served; with it off
+#     the client has no sni line and stunnel sends the coordinator's
+#     address as SNI: served by the reference stunnel, refused (400) by
+#     the shipped default vhost (a TODO test: see README "Pool members")
 #   - the default vhost keeps mod_ssl's checks: SNI "localhost" with no
 #     Host (400) or with Host "pool" (421)
 #   - xe's CLI (ocaml/xe-cli/newcli.ml: POST /cli HTTP/1.0, no Host, over
@@ -32,12 +38,15 @@ use lib "$FindBin::Bin/../lib";
 
 use Apache::Test;
 use Apache::TestUtil;
+use File::Path ();
 use File::Temp ();
+use IO::Socket::INET ();
 use IO::Select ();
 use JSON::PP ();
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(conf_port);
 use XapiForward::Raw qw(conn send_all read_response h2_skip port_of);
+use XapiForward::Proc ();
 use XapiForward::Stunnel;
 use XapiForward::Xapi80;
 
@@ -58,17 +67,20 @@ my @SHAPES = (
      "POST /jsonrpc HTTP/1.1\r\nHost: localhost\r\n", 'localhost'],
     ['HTTP/1.1, Host pool', 'pool',
      "POST /jsonrpc HTTP/1.1\r\nHost: pool\r\n", 'pool'],
-    ['HTTP/1.0, no Host (pool TLS verification off)', 0,
+    ['HTTP/1.0, no Host', 0,
      "POST /jsonrpc HTTP/1.0\r\nConnection: keep-alive\r\n", undef],
 );
 my $KEEPALIVE_CALLS = 3;
 my @FRONTS = ('httpd', 'stunnel');
 my $why_no_stunnel = XapiForward::Stunnel->available;
 
-# the last test: Host-less requests reach xapi without a Host (TODO until
-# mod_proxy_http stops writing one of its own: engineer proxyline)
-my $TESTS = 1 + @FRONTS * (3 + @SHAPES + 1) + 3 + 1 + 7 + 1 + 6 + 1 + 1;
-plan tests => $TESTS, todo => [$TESTS],
+# the last two tests are TODO: a member with pool TLS verification off
+# through the shipped default vhost (the lead decides whether it gets
+# XapiForwardVHostBySNI On), and Host-less requests reaching xapi without
+# a Host (until mod_proxy_http stops writing one: engineer proxyline)
+my $TESTS = 1 + @FRONTS * (3 + @SHAPES + 1) + 3 + 1 + 7 + 1 + 6 + 4 + 1
+  + 1 + 1;
+plan tests => $TESTS, todo => [$TESTS - 1, $TESTS],
   need_module('proxy', 'proxy_http', 'xapi_forward', 'socache_shmcb',
               'ssl');
 
@@ -167,6 +179,63 @@ sub curl {
     my $w = `curl -s -k --max-time 30 -o $out -w '%{http_code} %{http_version}' @args`;
     my($code, $ver) = split ' ', $w || '';
     return ($code || 0) . ' ' . ($ver || '');
+}
+
+# The member's own stunnel client, as xapi writes it for a call to its
+# coordinator (ocaml/libs/stunnel/stunnel.ml config_file): client mode,
+# xapi's TLS policy, "sni = pool" with pool TLS verification on, no sni
+# line with it off (stunnel then sends the connect host as SNI).  Not
+# here: verifyPeer/CAfile (the pool bundle), which do not change what
+# the server sees.  Returns its accept port.
+my @MEMBER_CLIENTS;
+sub member_client {
+    my($name, $port, $sni) = @_;
+    my $dir = Apache::Test::vars('t_logs') . "/stunnel/71_frontdoor_pool/$name";
+    File::Path::rmtree($dir);
+    File::Path::mkpath($dir);
+    my $accept = XapiForward::Stunnel::free_port();
+    my $conf = "$dir/client.conf";
+    open my $fh, '>', $conf or die "$conf: $!\n";
+    print $fh join("\n", 'client=yes', 'foreground=quiet', "pid = $dir/pid",
+                   "output = $dir/stunnel.log", 'syslog = no',
+                   'socket = r:TCP_NODELAY=1', 'socket = r:SO_KEEPALIVE=1',
+                   'socket = a:SO_KEEPALIVE=1', 'fips=no', 'debug=authpriv.5',
+                   '[client-proxy]', "accept=127.0.0.1:$accept",
+                   "connect=127.0.0.1:$port", 'sslVersion = TLSv1.2',
+                   'ciphers = ECDHE-RSA-AES256-GCM-SHA384:'
+                   . 'ECDHE-RSA-AES128-GCM-SHA256',
+                   'curve = secp384r1', ($sni ? "sni = $sni" : ()), ''), "\n";
+    close $fh or die "$conf: $!\n";
+    my $pid = XapiForward::Proc::spawn("$dir/stunnel.out", undef,
+                                       $XapiForward::Stunnel::STUNNEL, $conf);
+    my $self = bless { pid => $pid, dir => $dir, owner => $$ },
+      'XapiForward::Proc';
+    XapiForward::Proc::stop_at_exit($self);
+    $self->wait_up("stunnel4 client ($name)", sub {
+        (XapiForward::Stunnel::slurp("$dir/stunnel.log") // '')
+          =~ /Configuration successful/
+          && IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                   PeerPort => $accept, Proto => 'tcp');
+    }, sub { XapiForward::Stunnel::slurp("$dir/stunnel.log") });
+    push @MEMBER_CLIENTS, $self;
+    return $accept;
+}
+
+# helpers.ml's call through a member client's plain port: "STATUS where"
+sub through_member_client {
+    my $port = shift;
+    $x80->reset;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => 10)
+      or return "connect: $!";
+    send_all($s, "POST /jsonrpc HTTP/1.0\r\nConnection: keep-alive\r\n"
+             . "Content-Type: application/json\r\n"
+             . 'Content-Length: ' . length($RPC) . "\r\n\r\n$RPC");
+    my $r = read_response($s, 'POST', 20);
+    close $s;
+    return ($r->{status} || 'none') . ' '
+      . (grep({ ($_->{target} // '') eq '/jsonrpc' } $x80->requests)
+         ? 'xapi' : 'nowhere');
 }
 
 sub host_of_record {
@@ -315,7 +384,35 @@ else {
     skip($h2_skip, 0) for 1 .. 6;
 }
 
+# ---- through the member's own stunnel client ----------------------------------
+my %member_off;
+for my $front (@FRONTS) {
+    if (!$PORT{$front}) {
+        skip("stunnel: $why_no_stunnel") for 1 .. ($front eq 'httpd' ? 1 : 2);
+        next;
+    }
+    my $on = member_client("member-on-$front", $PORT{$front}, 'pool');
+    ok t_cmp(through_member_client($on), '200 xapi',
+             "$front: a member with pool TLS verification on (its stunnel "
+             . 'client sends SNI pool) reaches xapi');
+    my $off = member_client("member-off-$front", $PORT{$front}, undef);
+    $member_off{$front} = through_member_client($off);
+    next if $front eq 'httpd';   # the TODO test at the end
+    ok t_cmp($member_off{$front}, '200 xapi',
+             "$front: a member with pool TLS verification off (its stunnel "
+             . 'client sends the address as SNI) reaches xapi');
+}
+$log->check('member clients', expect => { AH02031 => 'error' },
+            allow => [qr/AH01092/]);
+
 ok t_cmp(join("\n", $x80->xapi_log), '', 'port 80: nothing xapi would log');
+
+# TODO(lead): passes once the shipped default vhost has
+# XapiForwardVHostBySNI On (then 71's "unchanged" 400/421 cases of the
+# default vhost change too); then drop $TESTS - 1 from the plan's todo
+ok t_cmp($member_off{httpd} // 'not run', '200 xapi',
+         'httpd: a member with pool TLS verification off (its stunnel '
+         . 'client sends the address as SNI, no Host) reaches xapi');
 
 # TODO(lead): passes once mod_proxy_http no longer writes a Host of its own
 # (engineer proxyline); then drop the todo => [...] of the plan
