@@ -12,7 +12,8 @@ GLUE    = $(SRCDIR)/mod_xapi_forward.c $(SRCDIR)/xf_config.c \
           $(SRCDIR)/xf_tunnel.c $(SRCDIR)/xf_watch.c $(SRCDIR)/xf_path.c \
           $(SRCDIR)/xf_confcheck.c $(SRCDIR)/xf_stats.c $(SRCDIR)/xf_plugin.c \
           $(SRCDIR)/xf_proxyproto.c \
-          $(SRCDIR)/xf_connect.c $(SRCDIR)/xf_connect_read.c
+          $(SRCDIR)/xf_connect.c $(SRCDIR)/xf_connect_read.c \
+          $(SRCDIR)/xf_sni.c
 CORE    = $(COREDIR)/xf_envelope.c $(COREDIR)/xf_parse.c \
           $(COREDIR)/xf_fdpass.c $(COREDIR)/xf_http.c $(COREDIR)/xf_auth.c \
           $(COREDIR)/xf_xapi.c $(COREDIR)/xf_routes.c $(COREDIR)/xf_svc.c \

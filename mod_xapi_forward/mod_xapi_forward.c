@@ -20,6 +20,7 @@
 #include "xf_private.h"
 #include "xf_proxy.h"
 #include "xf_proxyproto.h"
+#include "xf_sni.h"
 #include "xf_stats.h"
 #include "xf_tunnel.h"
 #include "xf_watch.h"
@@ -84,6 +85,7 @@ static void xf_register_hooks(apr_pool_t *p)
     xf_tunnel_register(p);
     xf_proxyproto_register(p);
     xf_connect_register(p);
+    xf_sni_register(p);
 }
 
 AP_DECLARE_MODULE(xapi_forward) = {

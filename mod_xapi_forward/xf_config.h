@@ -200,7 +200,7 @@ typedef enum {
       "(default 403; xapi answers 401)")
 
 /** The per-server settings: where XAPI is, the pool secret, the decision
- *  cache (XapiForwardCache*: main server only). */
+ *  cache (XapiForwardCache*: main server only), the vhost chosen by SNI. */
 #define XF_SRV_FIELDS(X)                                                       \
     X(xapi_url, STRING, const char *, "unix:/var/lib/xcp/xapi", INNER,         \
       OWN, "XapiForwardXapiURL",                                               \
@@ -265,7 +265,12 @@ typedef enum {
       SET, "XapiForwardCacheKeyFile",                                          \
       MIN_SIZE(16),                                                            \
       "file whose contents key the cache ids (share it between front "         \
-      "ends that share a cache; default: random)")
+      "ends that share a cache; default: random)")                             \
+    X(vhost_by_sni, FLAG, int, 0, INNER,                                       \
+      SET, "XapiForwardVHostBySNI",                                            \
+      NONE,                                                                    \
+      "On: a TLS client that chose this vhost by SNI is served by it for "     \
+      "every request, whatever its Host (default Off)")
 
 /* the storage of each kind (the struct members) */
 #define XF_CTYPE_FLAG   int

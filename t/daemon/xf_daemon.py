@@ -397,6 +397,13 @@ def qint(env, key, default):
         return default
 
 
+def qfloat(env, key, default):
+    try:
+        return float(env["query"].get(key, default))
+    except ValueError:
+        return default
+
+
 def rb_status(name, env, cs, fam, addr, is_head):
     code = qint(env, "code", 200)
     n = qint(env, "len", 0)
@@ -680,12 +687,12 @@ def cb_migrate(name, env, conn, cs, fam, addr):
 def cb_ctlhold(name, env, conn, cs, fam, addr):
     """Answer the client at once (200 "held"), then keep the CONTROL socket
     ?secs=S (20) seconds, writing "HTTP/1.1 <code>" on it after ?late=L
-    seconds when ?code= is given; event "ctlhold id=X closed_by=daemon|peer
-    after=S" once it is closed."""
+    seconds (a fraction allowed: late=0.5) when ?code= is given; event
+    "ctlhold id=X closed_by=daemon|peer after=S" once it is closed."""
     msg = b"held\n"
     cs.sendall(head("200 OK", name, fam, addr, len(msg)) + msg)
     cs.close()
-    secs, late = qint(env, "secs", 20), qint(env, "late", -1)
+    secs, late = qint(env, "secs", 20), qfloat(env, "late", -1)
     code = qint(env, "code", 0)
     t0 = time.monotonic()
     if code and late >= 0:

@@ -8,6 +8,14 @@
 # (the fake XAPI's plain HTTP port, with --answer-all), without a check
 # by httpd.  The TLS vhost serves clients that send no SNI (XenCenter) and
 # speak TLS 1.2 only.  t/conf/routes.conf.in.
+# The shipped values that carry behaviour are read from the shipped files
+# themselves (credentials and permission checks on the daemon routes, the
+# xenops tunnel and control-socket settings, the plugin block, the
+# catch-all's options, the pool vhost), and where cheap the behaviour too:
+# a xenopsd that keeps its control socket costs no worker's wait
+# (XapiForwardReplyTimeout 0): a burst of such hand-offs while ordinary
+# requests are served, and a late control-socket status goes to the
+# watcher (XAPIFWD0150), not to a waiting worker (XAPIFWD0011).
 use strict;
 use warnings FATAL => 'all';
 
@@ -21,6 +29,7 @@ use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(conf_port session_of check_secrets);
 use XapiForward::Plugin ();
 use XapiForward::Raw qw(conn_exchange parse_responses);
+use Time::HiRes qw(time sleep);
 
 # method, target, the daemon that must get it (rrdd, xenopsd) or 'xapi'
 my @ROUTES = (
@@ -44,9 +53,151 @@ my @ROUTES = (
 );
 my @FRONTS = ('plain', 'tls');
 
-plan tests => @FRONTS * (2 * @ROUTES + 10) + 1 + 2 + 2,
+# the shipped values checked (see shipped_values() below)
+my @SHIPPED = shipped_values();
+
+plan tests => @FRONTS * (2 * @ROUTES + 10) + 1 + 2 + 2 + @SHIPPED + 7,
   need_module('proxy', 'proxy_http', 'xapi_forward', 'socache_shmcb',
               'ssl');
+
+# ---- the shipped files, as shipped -----------------------------------------
+
+# A shipped conf.d file read as httpd would: { top => {DIRECTIVE => [args
+# line, ...]}, 'SECTION ARG' => {...}, ... } (sections: <Location>,
+# <LocationMatch>, <VirtualHost> (numbered: "VirtualHost#1", ...)).
+# Directive names lower-cased; continuation lines joined; comments dropped.
+sub read_shipped {
+    my $file = shift;
+    # the tree's conf.d (t/run-apache-tests.sh copies it next to t/)
+    my $path = "$FindBin::Bin/../../conf.d/$file";
+    open my $fh, '<', $path or die "$path: $!\n";
+    my $text = do { local $/; <$fh> };
+    $text =~ s/\\\n//g;
+    my(%conf, @stack, %nvhost);
+    my $cur = $conf{top} = {};
+    for my $line (split /\n/, $text) {
+        next if $line =~ /^\s*(#|$)/;
+        if ($line =~ /^\s*<\/(\w+)>/) {
+            $cur = pop @stack;
+            next;
+        }
+        if ($line =~ /^\s*<(\w+)\s*(.*?)>\s*$/) {
+            my($sec, $arg) = ($1, $2);
+            $arg =~ s/^"(.*)"$/$1/;
+            my $key = $sec eq 'VirtualHost'
+              ? 'VirtualHost#' . ++$nvhost{$sec} : "$sec $arg";
+            push @stack, $cur;
+            $cur = $conf{$key} ||= {};
+            next;
+        }
+        my($name, $args) = $line =~ /^\s*(\S+)\s*(.*?)\s*$/;
+        push @{ $cur->{lc $name} }, $args;
+    }
+    return \%conf;
+}
+
+# every directive line in section $sec of $conf, named $name: its args
+sub lines_of {
+    my($conf, $sec, $name) = @_;
+    return @{ ($conf->{$sec} || {})->{lc $name} || [] };
+}
+
+# ProxyPass PATH URL [key=value|nocanon ...] of $conf's top level (or
+# ProxyPassMatch, $directive): the words after PATH (quotes removed), for
+# the PATH given
+sub proxypass {
+    my($conf, $path, $directive) = @_;
+    for my $l (lines_of($conf, 'top', $directive || 'ProxyPass')) {
+        my @w = map { s/^"(.*)"$/$1/r } split ' ', $l;
+        return @w[1 .. $#w] if $w[0] eq $path;
+    }
+    return ();
+}
+
+# [name, got, expected]: what the shipped files say, each a test
+sub shipped_values {
+    my $fd = read_shipped('xapi-frontdoor.conf');
+    my $vh = read_shipped('xapi-frontdoor-vhost.conf');
+    my $rrdd = 'LocationMatch ^/(rrd_updates|vm_rrds?|host_rrds?|sr_rrd|rrd)(/|$)';
+    my $xen = 'Location /services/xenops';
+    my $plg = 'Location /services/plugin/';
+    my $one = sub { my @l = lines_of(@_); @l == 1 ? $l[0] : join('|', @l) };
+    my @catchall = proxypass($fd, '/');
+    my %opt = map { /^(\w+)=(.*)$/ ? ($1 => $2) : ($_ => 1) }
+      @catchall[1 .. $#catchall];
+    # the pool vhost: the <VirtualHost> whose ServerName is pool
+    my($pool) = grep { ($vh->{$_}{servername} || [''])->[0] eq 'pool' }
+      grep { /^VirtualHost#/ } sort keys %$vh;
+    $pool ||= 'no pool vhost';
+    return (
+        # sessions checked with the local xapi; Basic logins on its TCP
+        # port, never on its unix socket (root for every caller)
+        ['XAPI for session checks', $one->($fd, 'top', 'XapiForwardXapiURL'),
+         'unix:/var/lib/xcp/xapi'],
+        ['Basic logins on xapi\'s TCP port',
+         $one->($fd, 'top', 'XapiForwardLoginURL'), 'http://127.0.0.1:80'],
+        ['the pool secret file', $one->($fd, 'top', 'XapiForwardPoolSecretFile'),
+         '/etc/xensource/ptoken'],
+        # xcp-rrdd
+        ['rrdd routes: socket',
+         (proxypass($fd, '^/(rrd_updates|vm_rrds?|host_rrds?|sr_rrd|rrd)(/|$)',
+                    'ProxyPassMatch'))[0] // '',
+         'unix:/var/lib/xcp/xcp-rrdd.forwarded|xapi://xcp-rrdd/'],
+        ['rrdd routes: XapiForwardAuth', $one->($fd, $rrdd, 'XapiForwardAuth'),
+         'On'],
+        ['rrdd routes: permission', $one->($fd, $rrdd,
+                                           'XapiForwardRequirePermission'),
+         'xapi'],
+        # xenopsd
+        ['xenops: socket', (proxypass($fd, '/services/xenops'))[0] // '',
+         'unix:/var/lib/xcp/xenopsd.forwarded|xapi://xenopsd/'],
+        ['xenops: XapiForwardAuth', $one->($fd, $xen, 'XapiForwardAuth'), 'On'],
+        ['xenops: permission', $one->($fd, $xen, 'XapiForwardRequirePermission'),
+         'xapi'],
+        ['xenops: raw tunnel when relayed', $one->($fd, $xen, 'XapiForwardRelay'),
+         'tunnel'],
+        ['xenops: no worker waits for the control socket',
+         $one->($fd, $xen, 'XapiForwardReplyTimeout'), '0'],
+        ['xenops: the watcher keeps it for a migration (1 h)',
+         $one->($fd, $xen, 'XapiForwardControlLifetime'), '3600'],
+        # custom services
+        ['plugin: not proxied to xapi',
+         join(' ', proxypass($fd, '/services/plugin/')), '!'],
+        ['plugin: XapiForwardPlugin', $one->($fd, $plg, 'XapiForwardPlugin'),
+         'On'],
+        ['plugin: socket directory', $one->($fd, $plg, 'XapiForwardPluginDir'),
+         '/var/lib/xcp/plugin'],
+        ['plugin: XapiForwardAuth', $one->($fd, $plg, 'XapiForwardAuth'), 'On'],
+        ['plugin: permission', $one->($fd, $plg, 'XapiForwardRequirePermission'),
+         'xapi'],
+        # everything else: xapi's port 80, as stunnel sends it
+        ['catch-all: xapi\'s port 80', $catchall[0] // '',
+         'http://127.0.0.1:80/'],
+        ['catch-all: nocanon, timeout=300, upgrade=websocket',
+         join(' ', map { $opt{$_} ? ($_ eq 'nocanon' ? $_ : "$_=$opt{$_}")
+                                  : "no $_" } qw(nocanon timeout upgrade)),
+         'nocanon timeout=300 upgrade=websocket'],
+        ['catch-all: the client\'s Host', $one->($fd, 'top', 'ProxyPreserveHost'),
+         'On'],
+        # the TLS vhost: the default first (no SNI: XenCenter), then pool
+        ['TLS vhost: the first is the default, xapi-ssl.pem',
+         $one->($vh, 'VirtualHost#1', 'SSLCertificateFile'),
+         '/etc/xensource/xapi-ssl.pem'],
+        ['TLS vhost: the default keeps mod_ssl\'s Host checks',
+         join('|', lines_of($vh, 'VirtualHost#1', 'XapiForwardVHostBySNI'))
+           || 'unset', 'unset'],
+        ['pool vhost: xapi-pool-tls.pem',
+         $one->($vh, $pool, 'SSLCertificateFile'),
+         '/etc/xensource/xapi-pool-tls.pem'],
+        ['pool vhost: serves its connections whatever their Host',
+         $one->($vh, $pool, 'XapiForwardVHostBySNI'), 'On'],
+    );
+}
+
+for my $v (@SHIPPED) {
+    my($name, $got, $want) = @$v;
+    ok t_cmp($got, $want, "shipped: $name");
+}
 
 my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd xenopsd));
@@ -180,6 +331,52 @@ for my $front (@FRONTS) {
     ok t_cmp(($resp ? $resp->{status} : 0) . ' ' . where($before, $rb),
              '200 rrdd', 'TLS vhost for SNI "pool": served');
     $log->check('SNI pool');
+}
+
+# ---- a xenopsd that keeps its control socket costs no worker -----------------
+# Through the shipped xenops route (hand-off on the plain vhost): the
+# daemon answers the client at once and keeps the control socket
+# (xf_daemon.py ctlhold, as xenopsd's receive_memory does).
+{
+    my $ctl = sub {
+        my $q = shift;
+        my $r = send_req('plain', 'GET', "/services/xenops/ctlhold?$q",
+                         "Cookie: session_id=$ROOT");
+        return "$r->{status} $r->{body}";
+    };
+    my $n = 20;
+    my $held = grep { $ctl->("secs=3&id=burst$_") eq "200 held\n" } 1 .. $n;
+    my $served = 0;
+    for my $i (1 .. 10) {
+        my $r = send_req('plain', 'GET', "/host_rrd?burst=$i",
+                         "Cookie: session_id=$ROOT");
+        $served++ if $r->{status} == 200 && $r->{body} =~ /^hello from rrdd/;
+    }
+    ok t_cmp("$held held, $served served", "$n held, 10 served",
+             "$n hand-offs whose xenopsd keeps the control socket, "
+             . 'ordinary requests served meanwhile');
+    my $deadline = time + 30;
+    my @closed;
+    sleep 0.2 while (@closed = $d->events('xenopsd', qr/^ctlhold id=burst\d+ /))
+      < $n && time < $deadline;
+    ok t_cmp(scalar(grep { /closed_by=daemon/ } @closed), $n,
+             'every control socket stayed open until xenopsd closed it');
+    $log->check('xenops control sockets held');
+
+    # a status line 0.5 s after the hand-off: with a worker waiting (the
+    # default 1 s) the worker would log it (XAPIFWD0011); with
+    # XapiForwardReplyTimeout 0 the child's watcher does (XAPIFWD0150)
+    ok t_cmp($ctl->('secs=3&late=0.5&code=404&id=late'), "200 held\n",
+             'late control-socket status: the client got its answer');
+    $deadline = time + 20;
+    sleep 0.2 until $d->events('xenopsd', qr/^ctlhold id=late /)
+      || time > $deadline;
+    ok t_cmp(scalar(() = $d->events('xenopsd', qr/^ctlhold id=late /)), 1,
+             'late control-socket status: xenopsd closed its socket');
+    $log->check('late control-socket status: the watcher logs it',
+                expect => { XAPIFWD0150 => 'warn' });
+    ok t_cmp(scalar(grep { /XAPIFWD0011/ } $log->last_lines), 0,
+             'late control-socket status: no worker waited for it');
 }
 
 ok t_cmp(join("\n", $ux->errors, $xapi->errors, $d->errors), '',

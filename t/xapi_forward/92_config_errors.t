@@ -65,6 +65,11 @@ my @cases = (
      qr/XapiForwardControlLifetime: must be a time from 0 to 604800 seconds/],
     ['not On or Off', "XapiForwardForceClose maybe\n", 'XapiForwardForceClose',
      qr/XapiForwardForceClose must be On or Off/],
+    ['SNI vhost choice not On or Off', "XapiForwardVHostBySNI pool\n",
+     'XapiForwardVHostBySNI', qr/XapiForwardVHostBySNI must be On or Off/],
+    ['SNI vhost choice in a <Location>',
+     "<Location /p>\n    XapiForwardVHostBySNI On\n</Location>\n",
+     'XapiForwardVHostBySNI', qr/XapiForwardVHostBySNI not allowed in <Location> context/],
     ['cache key in the wrong context',
      "<VirtualHost 127.0.0.1:80>\nXapiForwardCacheKeyFile $files/secret\n</VirtualHost>\n",
      'XapiForwardCacheKeyFile',
@@ -161,6 +166,8 @@ my @fine = (
      "XapiForwardXapiVerify Off\nXapiForwardXapiTimeout 10ms\n"
      . "XapiForwardXapiCAFile $files/secret\nXapiForwardCacheTTL 0\n"
      . "XapiForwardCacheNegativeTTL 86400\nXapiForwardCacheKeyFile $files/secret\n"
+     . "<VirtualHost 127.0.0.1:80>\n    ServerName pool\n"
+     . "    XapiForwardVHostBySNI On\n</VirtualHost>\n"
      . "<Location /p>\n    XapiForwardPathKey URI\n    XapiForwardMaxEnvelope 65536\n"
      . "    XapiForwardForceClose Off\n    XapiForwardMissingStatus 404\n"
      . "    XapiForwardTopTraceparent Off\n    XapiForwardMode Relay\n"
