@@ -118,6 +118,7 @@ sub proxypass {
 sub shipped_values {
     my $fd = read_shipped('xapi-frontdoor.conf');
     my $vh = read_shipped('xapi-frontdoor-vhost.conf');
+    my $st = read_shipped('xapi-frontdoor-settings.conf');
     my $rrdd = 'LocationMatch ^/(rrd_updates|vm_rrds?|host_rrds?|sr_rrd|rrd)(/|$)';
     my $xen = 'Location /services/xenops';
     my $plg = 'Location /services/plugin/';
@@ -126,7 +127,7 @@ sub shipped_values {
     my %opt = map { /^(\w+)=(.*)$/ ? ($1 => $2) : ($_ => 1) }
       @catchall[1 .. $#catchall];
     # the pool vhost: the <VirtualHost> whose ServerName is pool
-    my($pool) = grep { ($vh->{$_}{servername} || [''])->[0] eq 'pool' }
+    my($pool) = grep { ($vh->{$_}{servername} || [''])->[0] eq '${XF_POOL_SNI}' }
       grep { /^VirtualHost#/ } sort keys %$vh;
     $pool ||= 'no pool vhost';
     return (
@@ -179,16 +180,33 @@ sub shipped_values {
          'nocanon timeout=300 upgrade=websocket'],
         ['catch-all: the client\'s Host', $one->($fd, 'top', 'ProxyPreserveHost'),
          'On'],
+        # what xapi learns from stunnel: the PROXY line, one connection per
+        # request, nothing added; consoles over CONNECT let through
+        ['catch-all: the PROXY line',
+         $one->($fd, 'Proxy "http://127.0.0.1:80/" disablereuse=on',
+                'XapiForwardProxyProtocol'), 'On'],
+        ['catch-all: no X-Forwarded-* headers',
+         $one->($fd, 'Proxy "http://127.0.0.1:80/" disablereuse=on',
+                'ProxyAddHeaders'), 'Off'],
+        ['catch-all: consoles over CONNECT',
+         $one->($fd, 'top', 'XapiForwardConnect'), 'On'],
         # the TLS vhost: the default first (no SNI: XenCenter), then pool
-        ['TLS vhost: the first is the default, xapi-ssl.pem',
-         $one->($vh, 'VirtualHost#1', 'SSLCertificateFile'),
+        ['TLS vhost: the first is the default, xapi\'s certificate',
+         $one->($vh, 'VirtualHost#1', 'SSLCertificateFile'), '${XF_CERT}'],
+        ['settings: xapi\'s certificate is xapi-ssl.pem',
+         $one->($st, 'top', 'Define') =~ /XF_CERT (\S+)/ ? $1 : '',
          '/etc/xensource/xapi-ssl.pem'],
-        ['TLS vhost: the default keeps mod_ssl\'s Host checks',
-         join('|', lines_of($vh, 'VirtualHost#1', 'XapiForwardVHostBySNI'))
-           || 'unset', 'unset'],
-        ['pool vhost: xapi-pool-tls.pem',
-         $one->($vh, $pool, 'SSLCertificateFile'),
+        ['TLS vhost: the default serves what its SNI chose (members with '
+         . 'verification off, xe -s)',
+         $one->($vh, 'VirtualHost#1', 'XapiForwardVHostBySNI'), 'On'],
+        ['pool vhost: the pool certificate',
+         $one->($vh, $pool, 'SSLCertificateFile'), '${XF_POOL_CERT}'],
+        ['settings: the pool certificate is xapi-pool-tls.pem',
+         $one->($st, 'top', 'Define') =~ /XF_POOL_CERT (\S+)/ ? $1 : '',
          '/etc/xensource/xapi-pool-tls.pem'],
+        ['settings: pool members ask for "pool"',
+         $one->($st, 'top', 'Define') =~ /XF_POOL_SNI (\S+)/ ? $1 : '',
+         'pool'],
         ['pool vhost: serves its connections whatever their Host',
          $one->($vh, $pool, 'XapiForwardVHostBySNI'), 'On'],
     );

@@ -18,14 +18,14 @@
 #     as xapi configures it (ocaml/libs/stunnel/stunnel.ml config_file):
 #     with pool TLS verification on (sni = pool) it is served; with it off
 #     the client has no sni line and stunnel sends the coordinator's
-#     address as SNI: served by the reference stunnel, refused (400) by
-#     the shipped default vhost (a TODO test: see README "Pool members")
-#   - the default vhost keeps mod_ssl's checks: SNI "localhost" with no
-#     Host (400) or with Host "pool" (421)
-#   - xe's CLI (ocaml/xe-cli/newcli.ml: POST /cli HTTP/1.0, no Host, over
-#     a stunnel client that sends the server's name as SNI) gets 400 from
-#     the shipped default vhost (mod_ssl) where stunnel serves it; with
-#     XapiForwardVHostBySNI On in a default vhost it is served
+#     address as SNI: served by the shipped default vhost (it has
+#     XapiForwardVHostBySNI On too) as by the reference stunnel
+#   - the shipped default vhost serves SNI "localhost" with no Host or
+#     with Host "pool"; xe's CLI (ocaml/xe-cli/newcli.ml: POST /cli
+#     HTTP/1.0, no Host, over a stunnel client that sends the server's
+#     name as SNI) is served, as by stunnel
+#   - other vhosts keep mod_ssl's checks (t/conf/sni.conf.in's pair
+#     without the directive): no Host 400, Host "pool" 421
 #   - HTTP/2 (when mod_http2 is loaded): the shipped pool vhost speaks
 #     HTTP/1.1 only, as stunnel; t/conf/sni.conf.in's h2 copy of the pair
 #     (the directive in both vhosts) serves h2 streams whatever their
@@ -74,13 +74,9 @@ my $KEEPALIVE_CALLS = 3;
 my @FRONTS = ('httpd', 'stunnel');
 my $why_no_stunnel = XapiForward::Stunnel->available;
 
-# the last two tests are TODO: a member with pool TLS verification off
-# through the shipped default vhost (the lead decides whether it gets
-# XapiForwardVHostBySNI On), and Host-less requests reaching xapi without
-# a Host (until mod_proxy_http stops writing one: engineer proxyline)
-my $TESTS = 1 + @FRONTS * (3 + @SHAPES + 1) + 3 + 1 + 7 + 1 + 6 + 4 + 1
+my $TESTS = 1 + @FRONTS * (3 + @SHAPES + 1) + 3 + 1 + 7 + 2 + 1 + 6 + 4 + 1
   + 1 + 1;
-plan tests => $TESTS, todo => [$TESTS - 1, $TESTS],
+plan tests => $TESTS,
   need_module('proxy', 'proxy_http', 'xapi_forward', 'socache_shmcb',
               'ssl');
 
@@ -120,12 +116,15 @@ sub served_fingerprint {
     return lc $fp;
 }
 
-# the certificate files of the shipped vhosts as t/TEST.PL wrote them:
-# (default vhost's, pool vhost's)
+# the certificate files of the shipped vhosts as t/TEST.PL wrote their
+# settings (XF_CERT, XF_POOL_CERT): (default vhost's, pool vhost's)
 sub vhost_cert_files {
-    my $gen = Apache::Test::vars('t_conf') . '/xapi-frontdoor-vhost.conf.gen';
+    my $gen = Apache::Test::vars('t_conf')
+      . '/xapi-frontdoor-settings.conf.gen';
     open my $fh, '<', $gen or die "$gen: $!\n";
-    return map { /^\s*SSLCertificateFile\s+"?([^"\s]+)/ ? $1 : () } <$fh>;
+    my %def = map { /^\s*Define\s+(XF_\w+)\s+"?([^"\s]+)/ ? ($1 => $2) : () }
+      <$fh>;
+    return ($def{XF_CERT}, $def{XF_POOL_CERT});
 }
 
 # true when the server closed the connection within $t seconds
@@ -317,33 +316,42 @@ ok t_cmp(one_request('pool', "GET /host_rrd HTTP/1.1\r\nHost: 10.0.0.1\r\n"
                      . "Connection: close\r\n\r\n"),
          '401 nowhere', 'httpd, SNI pool, GET /host_rrd with an address as '
          . 'Host: the pool vhost\'s route');
-# TODO(lead): AH01092 (mod_proxy_http writing a Host of its own for a
-# request without one) goes away with engineer proxyline's change
 $log->check('pool members',
-            expect => { XAPIFWD0850 => 'debug', XAPIFWD0200 => 'info' },
-            allow => [qr/AH01092/]);
+            expect => { XAPIFWD0850 => 'debug', XAPIFWD0200 => 'info' });
 
-# ---- other vhosts keep mod_ssl's checks -------------------------------------
+# ---- the shipped default vhost: what its SNI chose serves -------------------
 ok t_cmp(one_request('localhost', "POST /jsonrpc HTTP/1.0\r\n"
                      . "Content-Length: 0\r\n\r\n", 'POST'),
-         '400 nowhere', 'SNI localhost, no Host: 400 (mod_ssl, unchanged)');
-$log->check('SNI localhost, no Host', expect => { AH02031 => 'error' });
+         '200 xapi', 'shipped default vhost, SNI localhost, no Host: served');
 ok t_cmp(one_request('localhost', "POST /jsonrpc HTTP/1.1\r\nHost: pool\r\n"
                      . "Content-Length: 0\r\nConnection: close\r\n\r\n",
                      'POST'),
-         '421 nowhere', 'SNI localhost, Host pool: 421 (mod_ssl, unchanged)');
+         '200 xapi', 'shipped default vhost, SNI localhost, Host pool: '
+         . 'served by the vhost the SNI chose');
+# xe's CLI: a name no vhost has as SNI, HTTP/1.0 without Host
+ok t_cmp(one_request('coordinator.example', $XE, 'POST'), '200 xapi',
+         'xe -s NAME (SNI coordinator.example, no Host): served by the '
+         . 'shipped default vhost');
+$log->check('the shipped default vhost', expect => { XAPIFWD0850 => 'debug' });
+
+# ---- other vhosts keep mod_ssl's checks -------------------------------------
+my $PLAIN = port_of('xf_sni_plain');
+ok t_cmp(one_request('localhost', "POST /jsonrpc HTTP/1.0\r\n"
+                     . "Content-Length: 0\r\n\r\n", 'POST', $PLAIN),
+         '400 nowhere', 'a vhost without the directive, SNI localhost, no '
+         . 'Host: 400 (mod_ssl, unchanged)');
+$log->check('SNI localhost, no Host', expect => { AH02031 => 'error' });
+ok t_cmp(one_request('localhost', "POST /jsonrpc HTTP/1.1\r\nHost: pool\r\n"
+                     . "Content-Length: 0\r\nConnection: close\r\n\r\n",
+                     'POST', $PLAIN),
+         '421 nowhere', 'a vhost without the directive, SNI localhost, Host '
+         . 'pool: 421 (mod_ssl, unchanged)');
 $log->check('SNI localhost, Host pool', expect => { AH02032 => 'error' });
 ok t_cmp(one_request('localhost', "POST /jsonrpc HTTP/1.1\r\n"
                      . "Host: 127.0.0.1\r\nContent-Length: 0\r\n"
-                     . "Connection: close\r\n\r\n", 'POST'),
-         '200 xapi', 'SNI localhost, Host an address: 200 (the default '
-         . 'vhost, as before)');
-# xe's CLI: a name no vhost has as SNI, HTTP/1.0 without Host
-ok t_cmp(one_request('coordinator.example', $XE, 'POST'), '400 nowhere',
-         'xe -s NAME (SNI coordinator.example, no Host): 400 from the '
-         . 'shipped default vhost (mod_ssl)');
-$log->check('xe on the shipped default vhost',
-            expect => { AH02031 => 'error' });
+                     . "Connection: close\r\n\r\n", 'POST', $PLAIN),
+         '200 xapi', 'a vhost without the directive, SNI localhost, Host an '
+         . 'address: 200 (the default vhost, as before)');
 if ($st) {
     ok t_cmp(one_request('coordinator.example', $XE, 'POST', $PORT{stunnel}),
              '200 xapi', 'stunnel: xe -s NAME reaches xapi');
@@ -377,8 +385,7 @@ if (!$h2_skip) {
              '200 xapi', 'default vhost with the directive: xe -s NAME (an '
              . 'SNI no vhost has, no Host) reaches xapi');
     $log->check('HTTP/2, a default vhost with the directive',
-                expect => { XAPIFWD0850 => 'debug' },
-                allow => [qr/AH01092/]);
+                expect => { XAPIFWD0850 => 'debug' });
 }
 else {
     skip($h2_skip, 0) for 1 .. 6;
@@ -388,7 +395,7 @@ else {
 my %member_off;
 for my $front (@FRONTS) {
     if (!$PORT{$front}) {
-        skip("stunnel: $why_no_stunnel") for 1 .. ($front eq 'httpd' ? 1 : 2);
+        skip("stunnel: $why_no_stunnel") for 1 .. 2;
         next;
     }
     my $on = member_client("member-on-$front", $PORT{$front}, 'pool');
@@ -397,25 +404,14 @@ for my $front (@FRONTS) {
              . 'client sends SNI pool) reaches xapi');
     my $off = member_client("member-off-$front", $PORT{$front}, undef);
     $member_off{$front} = through_member_client($off);
-    next if $front eq 'httpd';   # the TODO test at the end
     ok t_cmp($member_off{$front}, '200 xapi',
              "$front: a member with pool TLS verification off (its stunnel "
              . 'client sends the address as SNI) reaches xapi');
 }
-$log->check('member clients', expect => { AH02031 => 'error' },
-            allow => [qr/AH01092/]);
+$log->check('member clients', expect => { XAPIFWD0850 => 'debug' });
 
 ok t_cmp(join("\n", $x80->xapi_log), '', 'port 80: nothing xapi would log');
 
-# TODO(lead): passes once the shipped default vhost has
-# XapiForwardVHostBySNI On (then 71's "unchanged" 400/421 cases of the
-# default vhost change too); then drop $TESTS - 1 from the plan's todo
-ok t_cmp($member_off{httpd} // 'not run', '200 xapi',
-         'httpd: a member with pool TLS verification off (its stunnel '
-         . 'client sends the address as SNI, no Host) reaches xapi');
-
-# TODO(lead): passes once mod_proxy_http no longer writes a Host of its own
-# (engineer proxyline); then drop the todo => [...] of the plan
 ok t_cmp(join('; ', @hostless),
          join('; ', map { "$_->[0]: none" } grep { !defined $_->[3] }
                   @SHAPES),
