@@ -12,6 +12,7 @@
 
 #include "xf_access.h"
 #include "xf_cache.h"
+#include "xf_clientcert.h"
 #include "xf_confcheck.h"
 #include "xf_config.h"
 #include "xf_path.h"
@@ -78,6 +79,7 @@ static void xf_register_hooks(apr_pool_t *p)
     xf_proxy_register_flushers(p);
     xf_stats_register_hooks(p);
     xf_tunnel_register(p);
+    xf_clientcert_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(xapi_forward) = {
