@@ -27,6 +27,9 @@ Usage:
                     text/plain "fake_xapi TRANSPORT METHOD TARGET\n" (as
                     xapi serves "/", exports, ...) instead of 404; each is
                     recorded in DIR/requests.log ("METHOD TARGET" a line)
+                    A connection (not HTTPS) may start with a PROXY v1
+                    line, as from stunnel: it is skipped, and the answers
+                    on that connection carry it in x-proxy-line.
   --state-dir DIR   control files and counters (created if missing)
   --config FILE     users and fixed sessions (JSON, below); re-read whenever
                     its mtime changes
@@ -515,9 +518,15 @@ class Handler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT
 
     def handle(self):
+        self.proxy_line = None
         try:
             if isinstance(self.request, ssl.SSLSocket):
                 self.request.do_handshake()   # here, not in accept()
+            elif self.rfile.peek(6)[:6] == b"PROXY ":
+                # stunnel's PROXY v1 line (protocol = proxy): kept for
+                # every request of the connection, as xapi's http.ml does
+                self.proxy_line = self.rfile.readline(256).decode(
+                    "latin-1").strip()
             super().handle()
         except (OSError, ssl.SSLError) as e:
             if self.server.state.verbose:
@@ -665,7 +674,9 @@ class Handler(BaseHTTPRequestHandler):
             self.respond(200, "text/plain", (
                 "fake_xapi %s %s %s\n" % (self.server.transport,
                                           self.command, self.path)
-            ).encode("utf-8", "replace"))
+            ).encode("utf-8", "replace"),
+                (("x-proxy-line", self.proxy_line),)
+                if self.proxy_line else ())
             return
         if isinstance(call, str):
             self.close_connection = True

@@ -1,0 +1,261 @@
+# Licensed under the Apache License, Version 2.0 (see LICENSE).
+#
+# Client certificates as xapi's stunnel takes them, with the shipped
+# conf.d/xapi-frontdoor-vhost.conf and conf.d/xapi-frontdoor.conf (the
+# t/conf/*.gen copies the suite makes of them) in a front end of its own
+# that defines XF_CLIENT_CERT and its variables, as the lines made from
+# xapi.conf do, beside the reference: Debian's stunnel4 configured as
+# ocaml/xapi/xapi_stunnel_server.ml writes xapi.conf with client
+# certificates on (verifyChain, CAfile, checkHost, connect =
+# the clientcert socket, redirect = port 80).
+#
+# A real CA (openssl through IO::Socket::SSL::Utils) makes the client
+# certificates: right name, wrong name, untrusted CA, expired, none.
+# - the catch-all: a verified client reaches xapi's clientcert socket,
+#   every other client port 80, in httpd as in stunnel;
+# - /services/xenops (XapiForwardAuth On): a verified client without other
+#   credentials is checked with a session of login_with_password("", "")
+#   on the clientcert socket, logged out after the response; the decision
+#   is cached for every holder alike; the others get 401 as before.
+use strict;
+use warnings FATAL => 'all';
+
+use FindBin ();
+use lib "$FindBin::Bin/../lib";
+
+use Apache::Test;
+use Apache::TestUtil;
+use IO::Socket::SSL ();
+use XapiForward::Daemon;
+use XapiForward::ErrorLog;
+use XapiForward::FakeXapi qw($UUID $LOGIN $LOGOUT);
+use XapiForward::FrontEnd qw(free_port module_conf spew slurp instance_dir);
+use XapiForward::Proc qw(spawn stop_at_exit);
+
+my @CASES = qw(right wrong untrusted expired none);
+my $NAME = 'host1.pool.test';
+
+# stunnel4: a dependency of the tests (deps-debian.txt)
+plan tests => 2 * @CASES + 2 + 9 + 1,
+  need_module('proxy', 'xapi_forward', 'ssl', 'rewrite');
+
+require IO::Socket::SSL::Utils;
+IO::Socket::SSL::Utils->import(qw(CERT_create PEM_cert2file PEM_key2file));
+
+my $vars = Apache::Test::vars();
+my $dir = instance_dir('pki');
+
+# --- the PKI -------------------------------------------------------------------
+my $DAY = 86400;
+my($ca, $cakey) = CERT_create(CA => 1, subject => { CN => 'xf test pool CA' });
+my($rogue, $roguekey) =
+  CERT_create(CA => 1, subject => { CN => 'xf test rogue CA' });
+sub client_cert {
+    my($cn, $issuer, %o) = @_;
+    my($c, $k) = CERT_create(subject => { CN => $cn },
+                             subjectAltNames => [[DNS => $cn]],
+                             purpose => 'client', issuer => $issuer, %o);
+    my $f = "$dir/client-$cn-" . ($o{tag} // 'x');
+    PEM_cert2file($c, "$f.crt");
+    PEM_key2file($k, "$f.key");
+    return [$f . '.crt', $f . '.key'];
+}
+my %CLIENT = (
+    right     => client_cert($NAME, [$ca, $cakey], tag => 'right'),
+    wrong     => client_cert('host2.pool.test', [$ca, $cakey], tag => 'wrong'),
+    untrusted => client_cert($NAME, [$rogue, $roguekey], tag => 'untrusted'),
+    expired   => client_cert($NAME, [$ca, $cakey], tag => 'expired',
+                             not_before => time - 10 * $DAY,
+                             not_after  => time - $DAY),
+    none      => undef,
+);
+PEM_cert2file($ca, "$dir/ca-bundle.pem");
+# stunnel's server certificate: RSA, for xapi's ECDHE-RSA ciphers
+{
+    my($c, $k) = CERT_create(subject => { CN => 'localhost' },
+                             subjectAltNames => [[DNS => 'localhost']],
+                             purpose => 'server', issuer => [$ca, $cakey]);
+    PEM_cert2file($c, "$dir/stunnel-cert.pem");
+    PEM_key2file($k, "$dir/stunnel-key.pem");
+}
+
+# --- xapi: port 80, the clientcert socket, JSON-RPC ---------------------------
+my $port80 = free_port();
+my $x = XapiForward::FakeXapi->start('cc', unix => 'xapi.sock', preauth => 1,
+                                     clientcert => 'xcc.sock',
+                                     http => $port80, answer_all => 1);
+my $ccsock = $x->clientcert_sock;
+my $d = XapiForward::Daemon->start(qw(xenopsd rrdd));
+
+# --- httpd with the shipped files ------------------------------------------------
+my $tls = free_port();
+my $fe = XapiForward::FrontEnd->start('clientcert', module_conf(
+    qw(proxy proxy_http ssl rewrite socache_shmcb)) . <<"EOC");
+LogLevel info ssl:info xapi_forward:debug
+Define xf_frontdoor_xapi_port $port80
+Define xf_frontdoor_tls_port $tls
+Define XF_CLIENT_CERT
+Define XF_CLIENT_CERT_NAME $NAME
+Define XF_CLIENT_CERT_CA $dir/ca-bundle.pem
+Define XF_CLIENT_CERT_SOCKET $ccsock
+Include "$vars->{t_conf}/xapi-frontdoor-vhost.conf.gen"
+EOC
+my $log = XapiForward::ErrorLog->new(file => $fe->dir . '/error_log');
+
+# --- the reference: stunnel as xapi configures it -------------------------------
+my $sport = free_port();
+my $sdir = instance_dir('stunnel');
+spew("$sdir/xapi.conf", <<"EOC");
+foreground = yes
+pid =
+output = $sdir/stunnel.log
+debug = 6
+fips = no
+socket = r:TCP_NODELAY=1
+socket = a:TCP_NODELAY=1
+socket = l:TCP_NODELAY=1
+TIMEOUTclose = 1
+protocol = proxy
+[xapi]
+accept = 127.0.0.1:$sport
+cert = $dir/stunnel-cert.pem
+key = $dir/stunnel-key.pem
+connect = $ccsock
+redirect = 127.0.0.1:$port80
+verifyChain = yes
+CAfile = $dir/ca-bundle.pem
+checkHost = $NAME
+ciphers = ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256
+curve = secp384r1
+options = CIPHER_SERVER_PREFERENCE
+sslVersion = TLSv1.2
+EOC
+my $stunnel = bless { owner => $$ }, 'XapiForward::Proc';
+$stunnel->{pid} = spawn("$sdir/out", "$sdir/err",
+                        -x '/usr/bin/stunnel4' ? '/usr/bin/stunnel4'
+                                               : '/usr/bin/stunnel',
+                        "$sdir/xapi.conf");
+stop_at_exit($stunnel);
+$stunnel->wait_up('stunnel', sub {
+    IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $sport)
+}, sub { slurp("$sdir/stunnel.log") // slurp("$sdir/err") });
+
+# One request over TLS with the case's certificate: the parsed response
+# (status 0 when the connection ended without one; {error} says why).
+sub tls_request {
+    my($port, $case, $method, $target) = @_;
+    my $c = $CLIENT{$case};
+    my $s = IO::Socket::SSL->new(
+        PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 10,
+        SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_NONE(),
+        SSL_hostname => 'localhost',
+        ($c ? (SSL_cert_file => $c->[0], SSL_key_file => $c->[1]) : ()));
+    return { status => 0, body => '', h => {},
+             error => "handshake: $IO::Socket::SSL::SSL_ERROR" } unless $s;
+    print $s "$method $target HTTP/1.1\r\nHost: localhost\r\n"
+      . "Content-Length: 0\r\nConnection: close\r\n\r\n";
+    my $data = '';
+    while (1) {
+        my $n = sysread $s, $data, 65536, length $data;
+        last unless $n;
+    }
+    my $err = $IO::Socket::SSL::SSL_ERROR;
+    close $s;
+    my($r) = XapiForward::Raw::parse_responses($data, $method);
+    $r ||= { status => 0, body => '', h => {},
+             error => "no response: " . ($err || 'EOF') };
+    return $r;
+}
+require XapiForward::Raw;
+
+# where the catch-all went: "clientcert", "port80", or what happened
+sub where {
+    my $r = shift;
+    return $r->{error} if !$r->{status};
+    return "status $r->{status}" if $r->{status} != 200;
+    return 'clientcert' if $r->{body} =~ /^fake_xapi clientcert GET /;
+    return 'port80' if $r->{body} =~ /^fake_xapi http GET /;
+    return "elsewhere: $r->{body}";
+}
+
+my %WANT = (right => 'clientcert', wrong => 'port80', untrusted => 'port80',
+            expired => 'port80', none => 'port80');
+
+# --- the catch-all: httpd and stunnel side by side -------------------------------
+for my $case (@CASES) {
+    my $target = "/cc-probe/$case?q=a%20b";
+    my $s = tls_request($sport, $case, 'GET', $target);
+    my $h = tls_request($tls, $case, 'GET', $target);
+    ok t_cmp(where($s), $WANT{$case}, "stunnel, $case certificate: catch-all");
+    ok t_cmp(where($h), where($s),
+             "httpd, $case certificate: the catch-all goes where stunnel "
+             . "sends it");
+}
+{
+    # (%2F in a path: httpd's AllowEncodedSlashes Off answers 404 first)
+    my $t = '/cc-probe/a%20b/%C3%A9%3F?q=a%20b&r=%2F%3F';
+    my $h = tls_request($tls, 'right', 'GET', $t);
+    ok t_cmp($h->{body}, "fake_xapi clientcert GET $t\n",
+             'clientcert socket: the target as the client sent it');
+}
+$log->check('catch-all cases', expect => { XAPIFWD0873 => 'debug',
+                                           XAPIFWD0874 => 'debug',
+                                           XAPIFWD0875 => 'debug' },
+            allow => [qr/AH02009|AH02008|AH02039|AH02276|AH02261/]);
+
+# --- /services/xenops with XapiForwardAuth On ------------------------------------
+{
+    $x->reset;
+    my $before = $d->count('xenopsd');
+    my $r = tls_request($tls, 'right', 'POST', '/services/xenops/migrate');
+    ok t_cmp($r->{status} =~ /^(401|403)$/ ? $r->{status} : 'let through',
+             'let through', 'right name: POST /services/xenops let through');
+    $d->wait_count('xenopsd', $before + 1, 5);
+    ok t_cmp($d->count('xenopsd') - $before, 1, 'xenopsd got it');
+    # the logout comes after the response
+    my $deadline = time + 10;
+    sleep 0.05 until grep({ $_ eq $LOGOUT } $x->clientcert_calls)
+      || time > $deadline;
+    ok t_cmp(join(',', $x->clientcert_calls),
+             "$LOGIN empty,$UUID,session.get_is_local_superuser,"
+             . "session.get_rbac_permissions,$LOGOUT",
+             'login_with_password("", "") on the clientcert socket, the '
+             . 'checks with that session there, then a logout');
+    ok t_cmp(join(',', grep { $_ eq $LOGIN } $x->calls), $LOGIN,
+             'no other login anywhere');
+
+    # cached: one decision for every holder of a verified certificate
+    $x->reset;
+    $r = tls_request($tls, 'right', 'PUT', '/services/xenops/migrate');
+    ok t_cmp($r->{status} =~ /^(401|403)$/ ? $r->{status} : 'let through',
+             'let through', 'right name: PUT /services/xenops let through');
+    $r = tls_request($tls, 'right', 'POST', '/services/xenops/migrate');
+    ok t_cmp(scalar(() = grep { /^\Q$LOGIN\E / } $x->clientcert_calls), 1,
+             'the PUT logged in, the second POST took the cached decision');
+
+    # a permission the client-cert role does not hold
+    $r = tls_request($tls, 'right', 'GET', '/services/xenops/memory');
+    ok t_cmp($r->{status}, 403,
+             'right name: GET /services/xenops (http/get_services_xenops, '
+             . 'not the role\'s): 403');
+
+    my @other;
+    for my $case (qw(wrong untrusted expired none)) {
+        my $s = tls_request($tls, $case, 'POST', '/services/xenops/migrate');
+        push @other, "$case=$s->{status}";
+    }
+    ok t_cmp(join(' ', @other), 'wrong=401 untrusted=401 expired=401 none=401',
+             'other certificates: 401 without credentials, as before');
+
+    # a session still comes first: the certificate stands in only for none
+    $x->reset;
+    my $s = tls_request($tls, 'right', 'POST',
+                        '/services/xenops/migrate?session_id=OpaqueRef:bogus');
+    ok t_cmp($s->{status}, 401, 'right name with an invalid session: 401');
+    XapiForward::FakeXapi::remember_secret('OpaqueRef:bogus');
+}
+$log->check('xenops cases', expect => { XAPIFWD0876 => 'debug',
+                                        XAPIFWD0204 => 'error',
+                                        XAPIFWD0200 => 'info',
+                                        XAPIFWD0203 => 'error' },
+            allow => [qr/AH02009|AH02008|AH02039|AH02276|AH02261/]);
