@@ -32,11 +32,11 @@ use XapiForward::FakeXapi qw($UUID $LOGIN $LOGOUT);
 use XapiForward::FrontEnd qw(free_port module_conf spew slurp instance_dir);
 use XapiForward::Proc qw(spawn stop_at_exit);
 
-my @CASES = qw(right wrong untrusted expired none);
+my @CASES = qw(right wrong untrusted expired none oldca);
 my $NAME = 'host1.pool.test';
 
 # stunnel4: a dependency of the tests (deps-debian.txt)
-plan tests => 2 * @CASES + 2 + 9 + 1,
+plan tests => 2 * @CASES + 2 + 2 + 9 + 1,
   need_module('proxy', 'xapi_forward', 'ssl', 'rewrite');
 
 require IO::Socket::SSL::Utils;
@@ -50,6 +50,10 @@ my $DAY = 86400;
 my($ca, $cakey) = CERT_create(CA => 1, subject => { CN => 'xf test pool CA' });
 my($rogue, $roguekey) =
   CERT_create(CA => 1, subject => { CN => 'xf test rogue CA' });
+# in the bundle, but expired
+my($oldca, $oldcakey) =
+  CERT_create(CA => 1, subject => { CN => 'xf test old CA' },
+              not_before => time - 20 * $DAY, not_after => time - $DAY);
 sub client_cert {
     my($cn, $issuer, %o) = @_;
     my($c, $k) = CERT_create(subject => { CN => $cn },
@@ -68,8 +72,15 @@ my %CLIENT = (
                              not_before => time - 10 * $DAY,
                              not_after  => time - $DAY),
     none      => undef,
+    oldca     => client_cert($NAME, [$oldca, $oldcakey], tag => 'oldca'),
+    # trusted and named, but for TLS servers only (extendedKeyUsage
+    # serverAuth)
+    purpose   => client_cert($NAME, [$ca, $cakey], tag => 'purpose',
+                             purpose => 'server'),
 );
-PEM_cert2file($ca, "$dir/ca-bundle.pem");
+PEM_cert2file($ca, "$dir/ca.pem");
+PEM_cert2file($oldca, "$dir/oldca.pem");
+spew("$dir/ca-bundle.pem", slurp("$dir/ca.pem") . slurp("$dir/oldca.pem"));
 # stunnel's server certificate: RSA, for xapi's ECDHE-RSA ciphers
 {
     my($c, $k) = CERT_create(subject => { CN => 'localhost' },
@@ -179,7 +190,7 @@ sub where {
 }
 
 my %WANT = (right => 'clientcert', wrong => 'port80', untrusted => 'port80',
-            expired => 'port80', none => 'port80');
+            expired => 'port80', none => 'port80', oldca => 'port80');
 
 # --- the catch-all: httpd and stunnel side by side -------------------------------
 for my $case (@CASES) {
@@ -198,10 +209,24 @@ for my $case (@CASES) {
     ok t_cmp($h->{body}, "fake_xapi clientcert GET $t\n",
              'clientcert socket: the target as the client sent it');
 }
+# What differs: a certificate of the trusted CA that fails another of
+# OpenSSL's checks than the issuer and the dates (here the purpose; also a
+# bad signature, a CA:FALSE issuer, a chain deeper than SSLVerifyDepth):
+# stunnel sends it to port 80, mod_ssl ends the handshake.
+{
+    my $s = tls_request($sport, 'purpose', 'GET', '/cc-probe/purpose');
+    my $h = tls_request($tls, 'purpose', 'GET', '/cc-probe/purpose');
+    ok t_cmp(where($s), 'port80',
+             'stunnel, a server-only certificate: port 80');
+    ok t_cmp($h->{status} ? where($h) : 'no response', 'no response',
+             'httpd, a server-only certificate: the handshake fails '
+             . '(documented difference)');
+}
 $log->check('catch-all cases', expect => { XAPIFWD0873 => 'debug',
                                            XAPIFWD0874 => 'debug',
                                            XAPIFWD0875 => 'debug' },
-            allow => [qr/AH02009|AH02008|AH02039|AH02276|AH02261/]);
+            allow => [qr/AH02009|AH02008|AH02039|AH02276|AH02261|AH02008/,
+                      qr/SSL Library Error|AH02039|AH02009/]);
 
 # --- /services/xenops with XapiForwardAuth On ------------------------------------
 {
@@ -240,11 +265,12 @@ $log->check('catch-all cases', expect => { XAPIFWD0873 => 'debug',
              . 'not the role\'s): 403');
 
     my @other;
-    for my $case (qw(wrong untrusted expired none)) {
+    for my $case (qw(wrong untrusted expired none oldca)) {
         my $s = tls_request($tls, $case, 'POST', '/services/xenops/migrate');
         push @other, "$case=$s->{status}";
     }
-    ok t_cmp(join(' ', @other), 'wrong=401 untrusted=401 expired=401 none=401',
+    ok t_cmp(join(' ', @other),
+             'wrong=401 untrusted=401 expired=401 none=401 oldca=401',
              'other certificates: 401 without credentials, as before');
 
     # a session still comes first: the certificate stands in only for none
