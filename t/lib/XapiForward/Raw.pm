@@ -18,7 +18,7 @@ use Apache::Test ();
 use XapiForward::Proc qw(fork_pipe read_pipe);
 
 our @EXPORT_OK = qw(conn conn_exchange send_all h2_skip port_of host_of raw_connect read_all exchange
-                    parse_responses capture_request);
+                    parse_responses capture_request read_response);
 
 # port of a named <VirtualHost xf_...> (a number is a port already: an
 # httpd a .t started itself, XapiForward::FrontEnd)
@@ -124,11 +124,13 @@ sub capture_request {
 # Split raw bytes into HTTP responses. @methods gives the request method of
 # each response in turn (HEAD has no body). Each response: status, reason,
 # proto, headers ([[name, value], ...]), h (lower-cased name => last value),
-# body, raw, and complete (0 when the bytes ran out).
+# body, raw, complete (0 when the bytes ran out) and wire_len (the bytes it
+# took from $data: raw holds a chunked body decoded).
 sub parse_responses {
     my($data, @methods) = @_;
     my @r;
     while (length $data) {
+        my $before = length $data;
         my $method = shift(@methods) || 'GET';
         my $end = index $data, "\r\n\r\n";
         if ($end < 0) {
@@ -176,7 +178,8 @@ sub parse_responses {
         }
         push @r, { proto => $proto, status => $status, reason => $reason,
                    headers => \@h, h => \%h, body => $body,
-                   raw => $head . $body, complete => $complete };
+                   raw => $head . $body, complete => $complete,
+                   wire_len => $before - length $data };
     }
     return @r;
 }
@@ -185,33 +188,83 @@ sub parse_responses {
 # A connection to a vhost: plaintext, or TLS (vhosts named *tls*) speaking
 # HTTP/1.1.  Options: port => N (a port that is no Apache::Test vhost; TLS
 # when tls => 1), sni => 0 (send no server name, as XenCenter) or a name,
-# ssl_version => 'TLSv1_2' (only that version).
+# ssl_version => 'TLSv1_2' (only that version), local_addr => '127.0.0.2'
+# (the source address: any of 127/8 is ours), cert => PEM (a client
+# certificate: key and certificate in one file, or key => PEM apart),
+# host => '::1' (the address to connect to; default 127.0.0.1).
 sub conn {
     my($vh, %o) = @_;
     my $tls = $o{port} ? $o{tls} : $vh =~ /tls/;
     my $port = $o{port} || port_of($vh);
-    return raw_connect($vh) unless $tls || $o{port};
+    return raw_connect($vh)
+      unless $tls || $o{port} || $o{local_addr} || $o{host};
+    my @peer = (PeerAddr => $o{host} || '127.0.0.1', PeerPort => $port,
+                Proto => 'tcp', Timeout => 10,
+                ($o{local_addr} ? (LocalAddr => $o{local_addr}) : ()));
     unless ($tls) {
-        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                      PeerPort => $port, Proto => 'tcp',
-                                      Timeout => 10)
+        my $class = ($o{host} || '') =~ /:/ ? 'IO::Socket::IP'
+                                            : 'IO::Socket::INET';
+        require IO::Socket::IP if $class eq 'IO::Socket::IP';
+        my $s = $class->new(@peer)
           or die "connect to port $port: $!\n";
+        setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1);
         binmode $s;
         return $s;
     }
     require IO::Socket::SSL;
-    my $s = IO::Socket::SSL->new(PeerAddr => '127.0.0.1',
-                                 PeerPort => $port,
+    my $s = IO::Socket::SSL->new(@peer,
                                  SSL_verify_mode => 0,
                                  SSL_hostname =>
                                    (defined $o{sni} ? $o{sni} || ''
                                                     : 'localhost'),
                                  ($o{ssl_version}
                                   ? (SSL_version => $o{ssl_version}) : ()),
-                                 SSL_alpn_protocols => ['http/1.1'],
-                                 Timeout => 10)
+                                 ($o{cert}
+                                  ? (SSL_cert_file => $o{cert},
+                                     SSL_key_file => $o{key} || $o{cert})
+                                  : ()),
+                                 SSL_alpn_protocols => ['http/1.1'])
       or die "TLS connect: $IO::Socket::SSL::SSL_ERROR\n";
     return $s;
+}
+
+# One whole HTTP response from a kept-alive connection $s (for $method:
+# HEAD has no body): the parse_responses hash, or one with status 0 and
+# error when the connection ended or $timeout (default 30 s) passed first.
+# Bytes after it (a pipelined next response) are kept for the next call.
+my %LEFT;
+sub read_response {
+    my($s, $method, $timeout) = @_;
+    my $sel = IO::Select->new($s);
+    my $data = delete $LEFT{"$s"} // '';
+    while (1) {
+        if (length $data) {
+            my($r) = parse_responses($data, $method || 'GET');
+            # a body delimited by close is complete only at EOF
+            if ($r && $r->{complete} && ($r->{status} =~ /^(1|204|304)/
+                    || ($method || '') eq 'HEAD'
+                    || defined $r->{h}{'content-length'}
+                    || ($r->{h}{'transfer-encoding'} || '') =~ /chunked/i)) {
+                my $rest = substr $data, $r->{wire_len};
+                $LEFT{"$s"} = $rest if length $rest;
+                return $r;
+            }
+        }
+        my $pending = $s->can('pending') ? $s->pending : 0;
+        unless ($pending || $sel->can_read($timeout || 30)) {
+            return { status => 0, error => 'timeout', raw => $data };
+        }
+        my $n = sysread($s, my $buf, 1 << 20);
+        if (!$n) {
+            my($r) = length $data ? parse_responses($data, $method || 'GET')
+                                  : ();
+            return $r if $r && $r->{status} && !defined $r->{h}{'content-length'}
+              && ($r->{h}{'transfer-encoding'} || '') !~ /chunked/i;
+            return { status => 0, raw => $data,
+                     error => defined $n ? 'eof' : "$!" };
+        }
+        $data .= $buf;
+    }
 }
 
 # Write everything, in slices (IO::Socket::SSL copies what is left of the
@@ -235,12 +288,15 @@ sub send_all {
 # and read until the server closes it (or `timeout` seconds, default 30,
 # pass without progress), minding bytes IO::Socket::SSL already holds.
 # Other options go to conn().  Returns a hash: data, eof, error, lport,
-# tls (the TLS version, e.g. "TLSv1_2"; '' for plaintext).
+# tls (the TLS version, e.g. "TLSv1_2"; '' for plaintext), peer_cn (the
+# served certificate's subject CN; '' for plaintext).
 sub conn_exchange {
     my($vh, $bytes, %o) = @_;
     my $s = conn($vh, %o);
     my %r = (data => '', eof => 0, error => '', lport => $s->sockport,
-             tls => ($s->can('get_sslversion') ? $s->get_sslversion : ''));
+             tls => ($s->can('get_sslversion') ? $s->get_sslversion : ''),
+             peer_cn => ($s->can('peer_certificate')
+                         ? $s->peer_certificate('commonName') // '' : ''));
     send_all($s, $bytes) or $r{error} = 'write failed';
     my $sel = IO::Select->new($s);
     while (!$r{error}) {
