@@ -6,11 +6,14 @@
 # that defines XF_CLIENT_CERT and its variables, as the lines made from
 # xapi.conf do, beside the reference: Debian's stunnel4 configured as
 # ocaml/xapi/xapi_stunnel_server.ml writes xapi.conf with client
-# certificates on (verifyChain, CAfile, checkHost, connect =
-# the clientcert socket, redirect = port 80).
+# certificates on (XapiForward::Stunnel: verifyChain, CAfile, checkHost,
+# connect = the clientcert socket, redirect = port 80).
 #
-# A real CA (openssl through IO::Socket::SSL::Utils) makes the client
-# certificates: right name, wrong name, untrusted CA, expired, none.
+# The suite's CA (XapiForward::TestCA) makes the client certificates:
+# right name, wrong name, untrusted CA, expired; and none. Two more are
+# made here (IO::Socket::SSL::Utils): one from a CA of the bundle that
+# expired (parity), one for TLS servers only (the documented difference:
+# httpd ends the handshake, stunnel redirects).
 # - the catch-all: a verified client reaches xapi's clientcert socket,
 #   every other client port 80, in httpd as in stunnel;
 # - /services/xenops (XapiForwardAuth On): a verified client without other
@@ -30,67 +33,56 @@ use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw($UUID $LOGIN $LOGOUT);
 use XapiForward::FrontEnd qw(free_port module_conf spew slurp instance_dir);
-use XapiForward::Proc qw(spawn stop_at_exit);
+use XapiForward::Raw ();
+use XapiForward::Stunnel;
+use XapiForward::TestCA;
 
 my @CASES = qw(right wrong untrusted expired none oldca);
-my $NAME = 'host1.pool.test';
 
-# stunnel4: a dependency of the tests (deps-debian.txt)
+my $why = XapiForward::Stunnel->available;
 plan tests => 2 * @CASES + 2 + 2 + 9 + 1,
+  need { 'stunnel4 (Debian) installed' => !$why },
   need_module('proxy', 'xapi_forward', 'ssl', 'rewrite');
 
 require IO::Socket::SSL::Utils;
-IO::Socket::SSL::Utils->import(qw(CERT_create PEM_cert2file PEM_key2file));
+IO::Socket::SSL::Utils->import(qw(CERT_create PEM_cert2file PEM_key2file
+                                  PEM_file2cert PEM_file2key));
 
 my $vars = Apache::Test::vars();
 my $dir = instance_dir('pki');
 
-# --- the PKI -------------------------------------------------------------------
+# --- the PKI: the suite's CA (XapiForward::TestCA), and two more -----------------
+my $ca = XapiForward::TestCA->suite;
+my $NAME = $ca->client_name;
+my %CLIENT = map { my $c = $ca->client($_); ($_ => [$c->{cert}, $c->{key}]) }
+             qw(right wrong untrusted expired);
+$CLIENT{none} = undef;
 my $DAY = 86400;
-my($ca, $cakey) = CERT_create(CA => 1, subject => { CN => 'xf test pool CA' });
-my($rogue, $roguekey) =
-  CERT_create(CA => 1, subject => { CN => 'xf test rogue CA' });
-# in the bundle, but expired
+# a CA in the bundle that expired, and a certificate it issued (made here:
+# `openssl req/x509` in OpenSSL 3.0 cannot date a CA in the past)
 my($oldca, $oldcakey) =
   CERT_create(CA => 1, subject => { CN => 'xf test old CA' },
               not_before => time - 20 * $DAY, not_after => time - $DAY);
-sub client_cert {
-    my($cn, $issuer, %o) = @_;
-    my($c, $k) = CERT_create(subject => { CN => $cn },
-                             subjectAltNames => [[DNS => $cn]],
+sub leaf {
+    my($tag, $issuer, %o) = @_;
+    my($c, $k) = CERT_create(subject => { CN => $NAME },
+                             subjectAltNames => [[DNS => $NAME]],
                              purpose => 'client', issuer => $issuer, %o);
-    my $f = "$dir/client-$cn-" . ($o{tag} // 'x');
-    PEM_cert2file($c, "$f.crt");
-    PEM_key2file($k, "$f.key");
-    return [$f . '.crt', $f . '.key'];
+    PEM_cert2file($c, "$dir/$tag.crt");
+    PEM_key2file($k, "$dir/$tag.key");
+    return ["$dir/$tag.crt", "$dir/$tag.key"];
 }
-my %CLIENT = (
-    right     => client_cert($NAME, [$ca, $cakey], tag => 'right'),
-    wrong     => client_cert('host2.pool.test', [$ca, $cakey], tag => 'wrong'),
-    untrusted => client_cert($NAME, [$rogue, $roguekey], tag => 'untrusted'),
-    expired   => client_cert($NAME, [$ca, $cakey], tag => 'expired',
-                             not_before => time - 10 * $DAY,
-                             not_after  => time - $DAY),
-    none      => undef,
-    oldca     => client_cert($NAME, [$oldca, $oldcakey], tag => 'oldca'),
-    # trusted and named, but for TLS servers only (extendedKeyUsage
-    # serverAuth)
-    purpose   => client_cert($NAME, [$ca, $cakey], tag => 'purpose',
-                             purpose => 'server'),
-);
-PEM_cert2file($ca, "$dir/ca.pem");
+$CLIENT{oldca} = leaf('oldca', [$oldca, $oldcakey]);
+# trusted and named, but for TLS servers only (extendedKeyUsage serverAuth)
+$CLIENT{purpose} = leaf('purpose', [PEM_file2cert($ca->ca_file),
+                                    PEM_file2key($ca->path('ca.key'))],
+                        purpose => 'server');
 PEM_cert2file($oldca, "$dir/oldca.pem");
-spew("$dir/ca-bundle.pem", slurp("$dir/ca.pem") . slurp("$dir/oldca.pem"));
-# stunnel's server certificate: RSA, for xapi's ECDHE-RSA ciphers
-{
-    my($c, $k) = CERT_create(subject => { CN => 'localhost' },
-                             subjectAltNames => [[DNS => 'localhost']],
-                             purpose => 'server', issuer => [$ca, $cakey]);
-    PEM_cert2file($c, "$dir/stunnel-cert.pem");
-    PEM_key2file($k, "$dir/stunnel-key.pem");
-}
+spew("$dir/ca-bundle.pem", slurp($ca->bundle) . slurp("$dir/oldca.pem"));
 
 # --- xapi: port 80, the clientcert socket, JSON-RPC ---------------------------
+# (one fake for the clientcert socket: xapi serves the catch-all and
+# JSON-RPC there alike, and the module logs in on it)
 my $port80 = free_port();
 my $x = XapiForward::FakeXapi->start('cc', unix => 'xapi.sock', preauth => 1,
                                      clientcert => 'xcc.sock',
@@ -114,42 +106,10 @@ EOC
 my $log = XapiForward::ErrorLog->new(file => $fe->dir . '/error_log');
 
 # --- the reference: stunnel as xapi configures it -------------------------------
-my $sport = free_port();
-my $sdir = instance_dir('stunnel');
-spew("$sdir/xapi.conf", <<"EOC");
-foreground = yes
-pid =
-output = $sdir/stunnel.log
-debug = 6
-fips = no
-socket = r:TCP_NODELAY=1
-socket = a:TCP_NODELAY=1
-socket = l:TCP_NODELAY=1
-TIMEOUTclose = 1
-protocol = proxy
-[xapi]
-accept = 127.0.0.1:$sport
-cert = $dir/stunnel-cert.pem
-key = $dir/stunnel-key.pem
-connect = $ccsock
-redirect = 127.0.0.1:$port80
-verifyChain = yes
-CAfile = $dir/ca-bundle.pem
-checkHost = $NAME
-ciphers = ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256
-curve = secp384r1
-options = CIPHER_SERVER_PREFERENCE
-sslVersion = TLSv1.2
-EOC
-my $stunnel = bless { owner => $$ }, 'XapiForward::Proc';
-$stunnel->{pid} = spawn("$sdir/out", "$sdir/err",
-                        -x '/usr/bin/stunnel4' ? '/usr/bin/stunnel4'
-                                               : '/usr/bin/stunnel',
-                        "$sdir/xapi.conf");
-stop_at_exit($stunnel);
-$stunnel->wait_up('stunnel', sub {
-    IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $sport)
-}, sub { slurp("$sdir/stunnel.log") // slurp("$sdir/err") });
+my $st = XapiForward::Stunnel->start('clientcert', xapi_port => $port80,
+    clientcert => { socket => $ccsock, ca => "$dir/ca-bundle.pem",
+                    name => $NAME });
+my $sport = $st->port;
 
 # One request over TLS with the case's certificate: the parsed response
 # (status 0 when the connection ended without one; {error} says why).
@@ -177,7 +137,6 @@ sub tls_request {
              error => "no response: " . ($err || 'EOF') };
     return $r;
 }
-require XapiForward::Raw;
 
 # where the catch-all went: "clientcert", "port80", or what happened
 sub where {
