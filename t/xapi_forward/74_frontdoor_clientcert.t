@@ -40,7 +40,7 @@ use XapiForward::TestCA;
 my @CASES = qw(right wrong untrusted expired none oldca);
 
 my $why = XapiForward::Stunnel->available;
-plan tests => 2 * @CASES + 2 + 2 + 9 + 1,
+plan tests => 2 * @CASES + 2 + 1 + 2 + 9 + 1,
   need { 'stunnel4 (Debian) installed' => !$why },
   need_module('proxy', 'xapi_forward', 'ssl', 'rewrite');
 
@@ -95,6 +95,8 @@ my $tls = free_port();
 my $fe = XapiForward::FrontEnd->start('clientcert', module_conf(
     qw(proxy proxy_http ssl rewrite socache_shmcb)) . <<"EOC");
 LogLevel info ssl:info xapi_forward:debug
+# as Debian's mods-available/ssl.conf: TLS sessions can be resumed
+SSLSessionCache shmcb:$dir/ssl_scache(512000)
 Define xf_frontdoor_xapi_port $port80
 Define xf_frontdoor_tls_port $tls
 Define XF_CLIENT_CERT
@@ -114,13 +116,14 @@ my $sport = $st->port;
 # One request over TLS with the case's certificate: the parsed response
 # (status 0 when the connection ended without one; {error} says why).
 sub tls_request {
-    my($port, $case, $method, $target) = @_;
+    my($port, $case, $method, $target, @ssl) = @_;
     my $c = $CLIENT{$case};
     my $s = IO::Socket::SSL->new(
         PeerAddr => '127.0.0.1', PeerPort => $port, Timeout => 10,
         SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_NONE(),
         SSL_hostname => 'localhost',
-        ($c ? (SSL_cert_file => $c->[0], SSL_key_file => $c->[1]) : ()));
+        ($c ? (SSL_cert_file => $c->[0], SSL_key_file => $c->[1]) : ()),
+        @ssl);
     return { status => 0, body => '', h => {},
              error => "handshake: $IO::Socket::SSL::SSL_ERROR" } unless $s;
     print $s "$method $target HTTP/1.1\r\nHost: localhost\r\n"
@@ -131,10 +134,12 @@ sub tls_request {
         last unless $n;
     }
     my $err = $IO::Socket::SSL::SSL_ERROR;
+    my $reused = $s->get_session_reused ? 1 : 0;
     close $s;
     my($r) = XapiForward::Raw::parse_responses($data, $method);
     $r ||= { status => 0, body => '', h => {},
              error => "no response: " . ($err || 'EOF') };
+    $r->{reused} = $reused;
     return $r;
 }
 
@@ -168,6 +173,29 @@ for my $case (@CASES) {
     ok t_cmp($h->{body}, "fake_xapi clientcert GET $t\n",
              'clientcert socket: the target as the client sent it');
 }
+# A resumed TLS session (ticket) keeps its verdict: the module checks what
+# the session keeps (the verify result, the certificates), each request.
+{
+    my @got;
+    for my $case (qw(right expired)) {
+        # one client context: its session cache holds the ticket
+        my $ctx = IO::Socket::SSL::SSL_Context->new(
+            SSL_verify_mode => IO::Socket::SSL::SSL_VERIFY_NONE(),
+            SSL_cert_file => $CLIENT{$case}[0],
+            SSL_key_file => $CLIENT{$case}[1], SSL_session_cache_size => 4);
+        my @r = map {
+            tls_request($tls, $case, 'GET', "/cc-probe/resume-$case",
+                        SSL_reuse_ctx => $ctx)
+        } 1 .. 2;
+        push @got, "$case: " . where($r[0]) . ', resumed '
+          . ($r[1]{reused} ? 'yes' : 'no') . ' ' . where($r[1]);
+    }
+    ok t_cmp(join('; ', @got),
+             'right: clientcert, resumed yes clientcert; '
+             . 'expired: port80, resumed yes port80',
+             'a resumed session: the same verdict');
+}
+
 # What differs: a certificate of the trusted CA that fails another of
 # OpenSSL's checks than the issuer and the dates (here the purpose; also a
 # bad signature, a CA:FALSE issuer, a chain deeper than SSLVerifyDepth):
