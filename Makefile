@@ -38,6 +38,13 @@ PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR  ?= $(PREFIX)/bin
+# xapi-forward-stunnel-sync (tools/): the command, its manual, and the
+# drop-in that makes xapi's "systemctl restart stunnel@xapi" run it; in
+# systemd's vendor directory so that an administrator can mask it from
+# /etc/systemd/system (man xapi-forward-stunnel-sync)
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR  ?= $(PREFIX)/share/man
+SYSTEMDUNITDIR ?= /lib/systemd/system
 # where the examples' /usr/bin/python3 looks for local modules (Debian:
 # /usr/local/lib/python3.X/dist-packages)
 KIT_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
@@ -81,7 +88,17 @@ $(MODULE): config.mk $(SRC) $(HDRS) $(EXPORTS)
 	$(APXS) -c -o mod_xapi_forward.la $(APXS_WC) $(APXS_WL) $(foreach f,$(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS),-Wc,$(f)) \
 	  -I$(SRCDIR) -I$(COREDIR) $(SRC) $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)
 
-install: $(MODULE) install-kit
+install-sync:
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	  '$(DESTDIR)$(SYSTEMDUNITDIR)/stunnel@xapi.service.d'
+	install -m 755 tools/xapi-forward-stunnel-sync $(DESTDIR)$(SBINDIR)/
+	install -m 644 tools/xapi-forward-stunnel-sync.8 $(DESTDIR)$(MANDIR)/man8/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' tools/systemd/90-xapi-forward.conf.in \
+	  >'$(DESTDIR)$(SYSTEMDUNITDIR)/stunnel@xapi.service.d/90-xapi-forward.conf'
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	  systemctl daemon-reload; fi
+
+install: $(MODULE) install-kit install-sync
 	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(HTTPD_LIBEXECDIR) -n xapi_forward \
 	  mod_xapi_forward.la
 	install -d $(DESTDIR)$(HTTPD_INCLUDEDIR)
@@ -91,7 +108,7 @@ install: $(MODULE) install-kit
 	  $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available/
 	install -d $(DESTDIR)$(HTTPD_SYSCONFDIR)/conf-available
 	install -m 644 conf.d/xapi-frontdoor.conf \
-	  conf.d/xapi-frontdoor-vhost.conf \
+	  conf.d/xapi-frontdoor-vhost.conf conf.d/xapi-frontdoor-settings.conf \
 	  $(DESTDIR)$(HTTPD_SYSCONFDIR)/conf-available/
 
 # ---- unit tests (cmocka) --------------------------------------------------
@@ -250,5 +267,5 @@ distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache \
 	  aclocal.m4 $(SRCDIR)/xf_version.h
 
-.PHONY: all install install-kit unit check check-valgrind check-layering check-config check-exports \
+.PHONY: all install install-kit install-sync unit check check-valgrind check-layering check-config check-exports \
         test test-asan test-valgrind-live soak bench demo format format-check clean distclean

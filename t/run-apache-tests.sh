@@ -58,6 +58,8 @@ done
 cp "$tdir"/conf/*.in "$tdir"/conf/*.inc "$tdir"/conf/*.json "$tdir"/conf/ptoken "$tmp/t/conf/" 2>/dev/null
 # the shipped configuration some tests load (t/TEST.PL: frontdoor_conf)
 [ -d "$tdir/../conf.d" ] && cp -R "$tdir/../conf.d" "$tmp/"
+# and the command that follows xapi's stunnel settings (75_frontdoor_sync.t)
+[ -d "$tdir/../tools" ] && cp -R "$tdir/../tools" "$tmp/"
 cp "$so" "$tmp/mod_xapi_forward.so" || die "cannot copy $so"
 # the receiver kit (Python): t/daemon/xf_daemon.py receives with it
 mkdir -p "$tmp/kit" && cp -R "$tdir/../kit/python" "$tmp/kit/" \
