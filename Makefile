@@ -13,18 +13,19 @@ GLUE    = $(SRCDIR)/mod_xapi_forward.c $(SRCDIR)/xf_config.c \
           $(SRCDIR)/xf_confcheck.c $(SRCDIR)/xf_stats.c $(SRCDIR)/xf_plugin.c \
           $(SRCDIR)/xf_proxyproto.c \
           $(SRCDIR)/xf_connect.c $(SRCDIR)/xf_connect_read.c \
-          $(SRCDIR)/xf_sni.c
+          $(SRCDIR)/xf_sni.c $(SRCDIR)/xf_clientcert.c
 CORE    = $(COREDIR)/xf_envelope.c $(COREDIR)/xf_parse.c \
           $(COREDIR)/xf_fdpass.c $(COREDIR)/xf_http.c $(COREDIR)/xf_auth.c \
           $(COREDIR)/xf_xapi.c $(COREDIR)/xf_routes.c $(COREDIR)/xf_svc.c \
-          $(COREDIR)/xf_proxyline.c $(COREDIR)/xf_connectline.c
+          $(COREDIR)/xf_proxyline.c $(COREDIR)/xf_connectline.c \
+          $(COREDIR)/xf_cert.c
 SRC     = $(GLUE) $(CORE)
 HDRS    = $(wildcard $(SRCDIR)/*.h $(COREDIR)/*.h) $(SRCDIR)/xf_version.h
 MODULE  = .libs/mod_xapi_forward.so
 UNIT    = t/unit/test_xf_envelope t/unit/test_xf_fdpass t/unit/test_xf_http \
           t/unit/test_xf_auth t/unit/test_xf_xapi t/unit/test_xf_routes \
           t/unit/test_xf_svc t/unit/test_xf_proxyline t/unit/test_xfrecv \
-          t/unit/test_xf_connectline
+          t/unit/test_xf_connectline t/unit/test_xf_cert
 UNIT_CFLAGS = -g -O1 $(WARN_CFLAGS) $(SAN_CFLAGS) -I$(SRCDIR) -I$(COREDIR) -It/unit \
           $(APR_CFLAGS) $(JSONC_CFLAGS) $(CMOCKA_CFLAGS)
 UNIT_LIBS = $(APR_LIBS) $(JSONC_LIBS) $(CMOCKA_LIBS)
@@ -143,6 +144,9 @@ t/unit/test_xf_proxyline: t/unit/test_xf_proxyline.c $(COREDIR)/xf_proxyline.c $
 
 t/unit/test_xf_connectline: t/unit/test_xf_connectline.c $(COREDIR)/xf_connectline.c $(COREDIR)/xf_routes.c $(HDRS) t/unit/xf_test.h config.mk
 	$(CC) $(UNIT_CFLAGS) -o $@ $< $(COREDIR)/xf_connectline.c $(COREDIR)/xf_routes.c $(UNIT_LIBS)
+
+t/unit/test_xf_cert: t/unit/test_xf_cert.c $(COREDIR)/xf_cert.c $(HDRS) t/unit/xf_test.h config.mk
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(COREDIR)/xf_cert.c $(UNIT_LIBS) $(CRYPTO_LIBS)
 
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "== $$t"; ASAN_OPTIONS=detect_leaks=0 ./$$t || exit 1; done

@@ -12,6 +12,7 @@
 
 #include "xf_access.h"
 #include "xf_cache.h"
+#include "xf_clientcert.h"
 #include "xf_confcheck.h"
 #include "xf_config.h"
 #include "xf_connect.h"
@@ -86,6 +87,7 @@ static void xf_register_hooks(apr_pool_t *p)
     xf_proxyproto_register(p);
     xf_connect_register(p);
     xf_sni_register(p);
+    xf_clientcert_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(xapi_forward) = {

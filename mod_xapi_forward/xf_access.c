@@ -20,6 +20,7 @@
 
 #include "xf_auth.h"
 #include "xf_cache.h"
+#include "xf_clientcert.h"
 #include "xf_config.h"
 #include "xf_path.h"
 #include "xf_plugin.h"
@@ -327,18 +328,25 @@ static xf_decision_e session_decision(request_rec *r, xf_ep_t *ep,
 xf_ep_t *xf_access_login(xf_xapi_reply_t *rep, request_rec *r,
                          const xf_cred_t *cred)
 {
-    xf_ep_t *ep =
-        xf_access_endpoint(r, xf_srv_login_url(xf_config_srv_get(r->server)));
-    const char *login[5] = {cred->user, cred->pass, "1.0", XF_ORIGINATOR, NULL};
+    const xf_srv_conf_t *c = xf_config_srv_get(r->server);
+    int cc = cred->kind == XF_CRED_CLIENT_CERT;
+    xf_ep_t *ep = xf_access_endpoint(r, cc ? xf_srv_client_cert_url(c)
+                                           : xf_srv_login_url(c));
+    /* on the clientcert socket xapi gives login_with_password("", "") the
+     * client-cert role (ocaml/xapi/xapi_http.ml,
+     * create_session_for_client_cert) */
+    const char *login[5] = {cc ? "" : cred->user, cc ? "" : cred->pass, "1.0",
+                            XF_ORIGINATOR, NULL};
 
     xapi_call(rep, r, ep, "session.login_with_password", login);
     return ep;
 }
 
 /* Basic: log in over TCP (never the unix socket: xapi accepts any password
- * there) and decide. *psess is the login's session: the caller logs it out
- * after the response (xf_task_after), off the request's clock. */
-static xf_decision_e basic_decision(request_rec *r, const xf_cred_t *cred,
+ * there) and decide; a client certificate: log in on xapi's clientcert
+ * socket. *psess is the login's session: the caller logs it out after the
+ * response (xf_task_after), off the request's clock. */
+static xf_decision_e login_decision(request_rec *r, const xf_cred_t *cred,
                                     const apr_array_header_t *perms,
                                     const char **psess, const char **pwhy)
 {
@@ -440,6 +448,17 @@ int xf_check_access(request_rec *r)
     xf_auth_find(&cred, apr_table_get(r->headers_in, "Cookie"), r->args,
                  apr_table_get(r->headers_in, "Authorization"), r->pool);
 
+    if (cred.kind == XF_CRED_NONE && xf_clientcert_verified(r)) {
+        /* xapi's clientcert socket: a request without credentials gets a
+         * session of the client-cert role (ocaml/xapi/context.ml) */
+        cred.kind = XF_CRED_CLIENT_CERT;
+        cred.source = "client certificate";
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      XF_LOGNO(0876) "no XAPI credentials: the verified "
+                                     "client certificate stands for them "
+                                     "(client-cert role) for %s",
+                      r->uri);
+    }
     if (cred.kind == XF_CRED_NONE) {
         ap_log_rerror(
             APLOG_MARK, APLOG_INFO, 0, r,
@@ -480,7 +499,9 @@ int xf_check_access(request_rec *r)
          * ends sharing a cache, may check different pools) */
         const xf_srv_conf_t *sc = xf_config_srv_get(r->server);
         const char *where = cred.kind == XF_CRED_BASIC ? xf_srv_login_url(sc)
-                                                       : xf_srv_xapi_url(sc);
+                            : cred.kind == XF_CRED_CLIENT_CERT
+                                ? xf_srv_client_cert_url(sc)
+                                : xf_srv_xapi_url(sc);
         xf_auth_cache_id(id, xf_cache_key(), &cred,
                          apr_pstrcat(r->pool, permstr, "\n", where, NULL));
     }
@@ -502,7 +523,7 @@ int xf_check_access(request_rec *r)
                     r, xf_srv_xapi_url(xf_config_srv_get(r->server))),
                 cred.value, perms, &why);
         else
-            dec = basic_decision(r, &cred, perms, &bsess, &why);
+            dec = login_decision(r, &cred, perms, &bsess, &why);
         if (!dec) {
             xf_task_after(r, &cred, bsess, 0, NULL);
             ap_log_rerror(
@@ -519,7 +540,9 @@ int xf_check_access(request_rec *r)
     if (dec == XF_DECISION_INVALID) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       XF_LOGNO(0203) "%s from the %s rejected by XAPI for %s",
-                      cred.kind == XF_CRED_BASIC ? "Basic login" : "session",
+                      cred.kind == XF_CRED_BASIC         ? "Basic login"
+                      : cred.kind == XF_CRED_CLIENT_CERT ? "login"
+                                                         : "session",
                       cred.source, r->uri);
         return answer(r, HTTP_UNAUTHORIZED, "invalid credentials");
     }
@@ -527,12 +550,17 @@ int xf_check_access(request_rec *r)
         ap_log_rerror(
             APLOG_MARK, APLOG_ERR, 0, r,
             XF_LOGNO(0204) "access to %s denied: the %s lacks permission %s",
-            r->uri, cred.kind == XF_CRED_BASIC ? "user" : "session",
+            r->uri,
+            cred.kind == XF_CRED_BASIC         ? "user"
+            : cred.kind == XF_CRED_CLIENT_CERT ? "client-cert session"
+                                               : "session",
             why ? why : "(cached)");
         return answer(r, HTTP_FORBIDDEN, "permission denied");
     }
     apr_table_setn(r->notes, XF_NOTE_CRED,
-                   cred.kind == XF_CRED_BASIC ? "basic" : "session");
+                   cred.kind == XF_CRED_BASIC         ? "basic"
+                   : cred.kind == XF_CRED_CLIENT_CERT ? "client_cert"
+                                                      : "session");
     if (cred.kind == XF_CRED_BASIC && !r->user) {
         r->user = apr_pstrdup(r->pool, cred.user); /* for %u */
         r->ap_auth_type = "Basic";

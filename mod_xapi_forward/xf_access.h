@@ -60,7 +60,8 @@ void xf_access_call(xf_xapi_reply_t *rep, request_rec *r, xf_ep_t *e,
 /**
  * session.login_with_password with Basic credentials at
  * XapiForwardLoginURL (never xapi's unix socket, which takes any
- * password), on r's clock.
+ * password), or for a client certificate (XF_CRED_CLIENT_CERT) with empty
+ * credentials at XapiForwardClientCertURL, on r's clock.
  * @param rep out: the outcome; rep->str is the session when OK
  * @return the endpoint that answered (for the calls with that session)
  */
@@ -69,7 +70,7 @@ xf_ep_t *xf_access_login(xf_xapi_reply_t *rep, request_rec *r,
 
 /** Value of r->notes[XF_NOTE_CRED] after a successful check: which
  *  credential kind let the request in ("session", "pool_secret",
- *  "basic"). */
+ *  "basic", "client_cert"). */
 #define XF_NOTE_CRED "xapi-forward-cred"
 
 #endif /* XF_ACCESS_H */

@@ -372,6 +372,23 @@ static const char *set_login_url(cmd_parms *cmd, void *cv, const char *arg)
     return NULL;
 }
 
+/* xapi trusts every caller on its clientcert socket as a client-cert
+ * holder: only that socket gives login_with_password("", "") that role */
+static const char *set_client_cert_url(cmd_parms *cmd, void *cv,
+                                       const char *arg)
+{
+    const char *err;
+
+    if (strncasecmp(arg, "unix:", 5))
+        return "XapiForwardClientCertURL: must be unix:/path, xapi's "
+               "clientcert socket (/var/lib/xcp/xapi-clientcert)";
+    err = xf_confcheck_xapi_url(cmd, arg, 1);
+    if (err)
+        return err;
+    srv_conf(cmd)->client_cert_url = arg;
+    return NULL;
+}
+
 static const char *set_cache(cmd_parms *cmd, void *cv, const char *arg)
 {
     xf_srv_conf_t *c = srv_conf(cmd);
@@ -413,6 +430,10 @@ const command_rec xf_cmds[] = {
     AP_INIT_TAKE1("XapiForwardLoginURL", set_login_url, NULL, RSRC_CONF,
                   "where Basic credentials are checked: https://host "
                   "(default https://localhost)"),
+    AP_INIT_TAKE1("XapiForwardClientCertURL", set_client_cert_url, NULL,
+                  RSRC_CONF,
+                  "where client-certificate holders log in: xapi's clientcert "
+                  "socket (default unix:/var/lib/xcp/xapi-clientcert)"),
     AP_INIT_TAKE1("XapiForwardCache", set_cache, NULL, RSRC_CONF,
                   "socache provider[:args] for access decisions (default "
                   "shmcb)"),

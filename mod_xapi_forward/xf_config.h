@@ -239,6 +239,18 @@ typedef enum {
       NONE,                                                                    \
       "XapiForwardAuth On somewhere in this server: the cache and the "        \
       "XAPI client are needed")                                                \
+    X(client_cert_name, STRING, const char *, NULL, INNER,                     \
+      SET, "XapiForwardClientCertName",                                        \
+      NONE,                                                                    \
+      "the host name a client certificate must carry (xapi's "                 \
+      "client_certificate_auth_name, stunnel's checkHost); unset: client "     \
+      "certificates are not looked at")                                        \
+    X(client_cert_url, STRING, const char *,                                   \
+      "unix:/var/lib/xcp/xapi-clientcert", INNER,                              \
+      OWN, "XapiForwardClientCertURL",                                         \
+      NONE,                                                                    \
+      "client-certificate logins: \"unix:/path\" of xapi's clientcert "        \
+      "socket")                                                                \
     X(cache_provider, STRING, const char *, "shmcb", MAIN,                     \
       OWN, "XapiForwardCache",                                                 \
       NONE,                                                                    \

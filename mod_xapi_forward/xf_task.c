@@ -36,7 +36,8 @@ typedef struct after_t {
     xf_cred_t cred;      /* the credential checked */
     const char *task;    /* the task to finish or fail, or NULL */
     const char *session; /* the session for the calls, or NULL */
-    int logout;          /* session is a Basic login's: log it out */
+    int logout;          /* session is a login's (Basic, client
+                          * certificate): log it out */
     xf_decision_e dec;   /* the access decision (0: none) */
     const char *missing; /* DENY: the permission lacking, or NULL */
 } after_t;
@@ -169,10 +170,13 @@ static apr_status_t after_response(void *data)
     if (fwd && !strcmp(fwd, "handoff") && !r->main)
         drop_handed_off_socket(r);
     xf_access_start_clock(r);
-    ep = xf_access_endpoint(r, a->cred.kind == XF_CRED_BASIC
-                                   ? xf_srv_login_url(c)
-                                   : xf_srv_xapi_url(c));
-    if (a->task && !a->session && a->cred.kind == XF_CRED_BASIC) {
+    ep = xf_access_endpoint(
+        r, a->cred.kind == XF_CRED_BASIC         ? xf_srv_login_url(c)
+           : a->cred.kind == XF_CRED_CLIENT_CERT ? xf_srv_client_cert_url(c)
+                                                 : xf_srv_xapi_url(c));
+    if (a->task && !a->session &&
+        (a->cred.kind == XF_CRED_BASIC ||
+         a->cred.kind == XF_CRED_CLIENT_CERT)) {
         /* a cached decision: no login happened, make one for the task */
         ep = xf_access_login(&rep, r, &a->cred);
         if (rep.code == XF_XAPI_OK && rep.str) {
@@ -197,7 +201,8 @@ static apr_status_t after_response(void *data)
         if (rep.code != XF_XAPI_OK)
             ap_log_rerror(
                 APLOG_MARK, APLOG_DEBUG, 0, r,
-                XF_LOGNO(0213) "session.logout after a Basic check failed: %s",
+                XF_LOGNO(0213) "session.logout after a %s check failed: %s",
+                a->cred.kind == XF_CRED_BASIC ? "Basic" : "client-certificate",
                 rep.error ? rep.error : "?");
     }
     return APR_SUCCESS;
@@ -209,7 +214,9 @@ void xf_task_after(request_rec *r, const xf_cred_t *cred, const char *session,
     void *done = NULL;
     const char *task;
     after_t *a;
-    int logout = cred->kind == XF_CRED_BASIC && session;
+    int logout =
+        (cred->kind == XF_CRED_BASIC || cred->kind == XF_CRED_CLIENT_CERT) &&
+        session;
 
     /* a sub-request's check does not answer the client: no task then */
     task = r->main ? NULL : xf_task_of(r);

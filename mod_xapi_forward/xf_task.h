@@ -29,7 +29,7 @@ const char *xf_task_of(request_rec *r);
  *   Basic login's): fail the task with RBAC_PERMISSION_DENIED after a 403;
  *   finish it (progress 1, status success) when the request was handed
  *   off or relayed; leave it to the client otherwise;
- * - a Basic login's session is logged out.
+ * - a Basic or client-certificate login's session is logged out.
  * @param cred    the credential that was checked
  * @param session the caller's session, or the Basic login's; NULL when
  *                there is none (failed login, or a cached Basic decision:

@@ -18,7 +18,10 @@ typedef enum {
     XF_CRED_NONE = 0,
     XF_CRED_SESSION = 1,     /* session_id cookie or query parameter */
     XF_CRED_POOL_SECRET = 2, /* pool_secret cookie or query parameter */
-    XF_CRED_BASIC = 3        /* Authorization: Basic user:pass */
+    XF_CRED_BASIC = 3,       /* Authorization: Basic user:pass */
+    XF_CRED_CLIENT_CERT = 4  /* none of the above, and a verified client
+                              * certificate (set by the caller, never by
+                              * xf_auth_find): the client-cert role */
 } xf_cred_kind_e;
 
 typedef struct xf_cred_t {
@@ -27,8 +30,8 @@ typedef struct xf_cred_t {
                          * NONE and BASIC. Never log it. */
     const char *user;   /* BASIC: user name; else NULL */
     const char *pass;   /* BASIC: password; else NULL. Never log it. */
-    const char *source; /* "cookie", "query" or "authorization": safe to
-                         * log */
+    const char *source; /* "cookie", "query", "authorization" or "client
+                         * certificate": safe to log */
 } xf_cred_t;
 
 /**
@@ -82,7 +85,8 @@ int xf_auth_ct_equal(const void *a, apr_size_t alen, const void *b,
  *               when OpenSSL fails (out of memory): then do not use the
  *               cache for this request
  * @param secret XF_AUTH_KEY_BYTES bytes of key
- * @param cred   the credential (SESSION, POOL_SECRET or BASIC)
+ * @param cred   the credential (SESSION, POOL_SECRET, BASIC, or
+ *               CLIENT_CERT: no value, one id for every holder)
  * @param perms  the location's required permissions joined by ',', or ""
  */
 void xf_auth_cache_id(char out[XF_AUTH_CACHE_ID_LEN + 1],

@@ -7,7 +7,7 @@ standard library only.
 Usage:
   fake_xapi.py --state-dir DIR --config FILE
                [--unix PATH]... [--https PORT --cert PEM --key PEM]...
-               [--http PORT]... [--answer-all]
+               [--http PORT]... [--clientcert PATH]... [--answer-all]
                [--login-fail-delay SECONDS] [--unix-preauth] [--verbose]
 
   --unix PATH       HTTP over an AF_UNIX stream socket (as /var/lib/xcp/xapi);
@@ -16,10 +16,20 @@ Usage:
                     to DIR/https_port); needs --cert and --key
   --http PORT       plain HTTP on 127.0.0.1:PORT (xapi's port 80, where its
                     stunnel front door connects)
+  --clientcert PATH HTTP over an AF_UNIX socket as xapi's
+                    /var/lib/xcp/xapi-clientcert, where stunnel sends the
+                    clients whose certificate it verified: every caller there
+                    holds the client-cert role (ocaml/xapi/context.ml), so
+                    session.login_with_password, whatever the user and
+                    password (xapi_http.ml logs in with "", ""), yields a
+                    session of that role, not a superuser
   --answer-all      any request that is not POST /jsonrpc gets 200
                     text/plain "fake_xapi TRANSPORT METHOD TARGET\n" (as
                     xapi serves "/", exports, ...) instead of 404; each is
                     recorded in DIR/requests.log ("METHOD TARGET" a line)
+                    A connection (not HTTPS) may start with a PROXY v1
+                    line, as from stunnel: it is skipped, and the answers
+                    on that connection carry it in x-proxy-line.
   --state-dir DIR   control files and counters (created if missing)
   --config FILE     users and fixed sessions (JSON, below); re-read whenever
                     its mtime changes
@@ -27,13 +37,18 @@ Usage:
   --unix-preauth    emulate xapi's trap: over the unix socket a login succeeds
                     for ANY user/password and yields a local-superuser session
   --verbose         one line per request on stderr (method only, no params)
-At least one --unix, --https or --http is required.
+At least one --unix, --https, --http or --clientcert is required.
 
 Config file:
   {"users": {"root": {"password": "pw", "superuser": true},
              "ro":   {"password": "pw2",
                       "permissions": ["http/rrd_updates"]}},
-   "sessions": {"OpaqueRef:fixed-1": {"user": "ro", "uuid": "<optional>"}}}
+   "sessions": {"OpaqueRef:fixed-1": {"user": "ro", "uuid": "<optional>"}},
+   "client_cert": {"permissions": ["http/post_services_xenops"]}}
+  "client_cert" (optional): the permissions of the client-cert role; by
+  default the HTTP actions xapi gives it (ocaml/idl/datamodel.ml):
+  http/post_services_xenops, http/put_services_xenops,
+  http/get_enabled_repository, http/get_host_updates, http/get_updates.
   A fixed session without "uuid" gets uuid5(URL namespace, ref).  Sessions
   made by login belong to the user that logged in and live until logout or
   exit.  Permissions are answered lower-cased; a superuser's list is EMPTY
@@ -92,6 +107,9 @@ Records in DIR, written BEFORE the answer is sent (so a client that has its
 answer sees them), for every POST /jsonrpc in every mode (down included):
   calls.log  one line per call: the method name ("-" if unparsable); NEVER
              the params, which carry passwords and session refs
+  clientcert.log  the same for the calls over --clientcert only; a login
+             line says "session.login_with_password empty" when user and
+             password were both "", "... given" otherwise
   count      total number of calls, rewritten atomically (tmp + rename);
              delete it (and calls.log) to reset
   errors.log protocol complaints (bad Content-Type, malformed JSON-RPC)
@@ -115,6 +133,10 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 
 MAX_BODY = 1 << 20
+# the HTTP actions of xapi's client-cert role (ocaml/idl/datamodel.ml)
+CLIENT_CERT_PERMS = ["http/post_services_xenops", "http/put_services_xenops",
+                     "http/get_enabled_repository", "http/get_host_updates",
+                     "http/get_updates"]
 IDLE_TIMEOUT = 120.0
 LOGIN = "session.login_with_password"
 # method -> number of params (login accepts 2 to 4, like xapi)
@@ -174,6 +196,7 @@ class State:
         self.config_mtime = None
         self.users = {}
         self.fixed = {}                     # ref -> {"user", "uuid"}
+        self.client_cert_perms = list(CLIENT_CERT_PERMS)
         self.logins = {}                    # ref -> {"user","uuid","preauth"}
         self.logged_out = set()
         self.tasks = {}                     # ref -> record (+ "_owner")
@@ -190,7 +213,7 @@ class State:
             if mtime == self.config_mtime:
                 return
             with open(self.config_path, encoding="utf-8") as f:
-                users, fixed = parse_config(json.load(f))
+                users, fixed, ccperms = parse_config(json.load(f))
         except (OSError, ValueError) as e:
             if initial:
                 raise SystemExit("fake_xapi: config %s: %s"
@@ -202,6 +225,7 @@ class State:
             return
         with self.lock:
             self.users, self.fixed = users, fixed
+            self.client_cert_perms = ccperms
             self.config_mtime = mtime
         if not initial:
             log("config reloaded")
@@ -235,7 +259,10 @@ class State:
             else:
                 return None
             user = self.users.get(rec["user"])
-        if rec["preauth"]:
+            ccperms = list(self.client_cert_perms)
+        if rec.get("client_cert"):
+            rec["superuser"], rec["permissions"] = False, ccperms
+        elif rec["preauth"]:
             rec["superuser"], rec["permissions"] = True, []
         elif user is None:      # user removed from the config since
             return None
@@ -244,6 +271,15 @@ class State:
             rec["permissions"] = ([] if user["superuser"]
                                   else list(user["permissions"]))
         return rec
+
+    def login_client_cert(self):
+        """xapi's create_session_for_client_cert: no user, the role's
+        permissions."""
+        with self.lock:
+            ref = "OpaqueRef:%s" % uuid.uuid4()
+            self.logins[ref] = {"user": "", "uuid": str(uuid.uuid4()),
+                                "preauth": False, "client_cert": True}
+            return ref
 
     def login(self, user, password, preauth):
         with self.lock:
@@ -320,12 +356,16 @@ class State:
         return None
 
     # --- records -------------------------------------------------------------
-    def record(self, method):
+    def record(self, method, transport=None, extra=None):
         method = "".join(c if c.isprintable() and c != " " else "?"
                          for c in method[:200]) or "-"
         with self.rec_lock:
             with open(self.path("calls.log"), "a", encoding="utf-8") as f:
                 f.write(method + "\n")
+            if transport == "clientcert":
+                with open(self.path("clientcert.log"), "a",
+                          encoding="utf-8") as f:
+                    f.write(method + (" " + extra if extra else "") + "\n")
             try:
                 with open(self.path("count"), encoding="utf-8") as f:
                     n = int(f.read().strip() or 0)
@@ -374,7 +414,15 @@ def parse_config(cfg):
             raise ValueError('session %r: "user" must name a user' % ref)
         sid = s.get("uuid") or str(uuid.uuid5(uuid.NAMESPACE_URL, ref))
         fixed[ref] = {"user": s["user"], "uuid": str(sid)}
-    return users, fixed
+    cc = cfg.get("client_cert", {})
+    if not isinstance(cc, dict):
+        raise ValueError('"client_cert" must be an object')
+    ccperms = cc.get("permissions", CLIENT_CERT_PERMS)
+    if not isinstance(ccperms, list) or \
+            not all(isinstance(p, str) for p in ccperms):
+        raise ValueError('"client_cert": "permissions" must be a list of '
+                         'strings')
+    return users, fixed, [p.lower() for p in ccperms]
 
 
 def write_atomic(path, text):
@@ -404,6 +452,8 @@ def dispatch(state, transport, method, params, mode):
     name, arg = mode
     if name == "slave-all" or (name == "slave" and method != LOGIN):
         raise XapiError("HOST_IS_SLAVE", arg)
+    if method == LOGIN and transport == "clientcert":
+        return state.login_client_cert()
     if method == LOGIN:
         preauth = state.unix_preauth and transport == "unix"
         return state.login(params[0], params[1], preauth)
@@ -468,13 +518,14 @@ class Handler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT
 
     def handle(self):
+        self.proxy_line = None
         try:
             if isinstance(self.request, ssl.SSLSocket):
                 self.request.do_handshake()   # here, not in accept()
             # xapi's stunnel (and httpd's XapiForwardProxyProtocol) may
             # start the connection with a PROXY line, which xapi reads
-            # first (ocaml/libs/http-lib/http.ml): so does this fake
-            self.proxy_line = None
+            # first and keeps for every request of the connection
+            # (ocaml/libs/http-lib/http.ml): so does this fake
             if self.rfile.peek(6)[:6] == b"PROXY ":
                 self.proxy_line = self.rfile.readline(256).decode(
                     "latin-1").rstrip("\r\n")
@@ -570,7 +621,11 @@ class Handler(BaseHTTPRequestHandler):
         call = None
         if is_rpc:
             call = parse_call(body)
-            state.record("-" if isinstance(call, str) else call[2])
+            extra = None
+            if not isinstance(call, str) and call[2] == LOGIN:
+                extra = "empty" if call[3][:2] == ["", ""] else "given"
+            state.record("-" if isinstance(call, str) else call[2],
+                         self.server.transport, extra)
             ctype = self.headers.get("Content-Type", "")
             if ctype.split(";")[0].strip().lower() != "application/json":
                 state.complain("Content-Type %r, not application/json"
@@ -621,7 +676,9 @@ class Handler(BaseHTTPRequestHandler):
             self.respond(200, "text/plain", (
                 "fake_xapi %s %s %s\n" % (self.server.transport,
                                           self.command, self.path)
-            ).encode("utf-8", "replace"))
+            ).encode("utf-8", "replace"),
+                (("x-proxy-line", self.proxy_line),)
+                if self.proxy_line else ())
             return
         if isinstance(call, str):
             self.close_connection = True
@@ -655,6 +712,10 @@ class UnixServer(Quiet, socketserver.ThreadingMixIn,
     transport = "unix"
 
 
+class ClientCertServer(UnixServer):
+    transport = "clientcert"
+
+
 class HttpServer(Quiet, socketserver.ThreadingMixIn,
                  socketserver.TCPServer):
     daemon_threads = True
@@ -685,6 +746,8 @@ def main():
                     metavar="PORT")
     ap.add_argument("--http", action="append", default=[], type=int,
                     metavar="PORT")
+    ap.add_argument("--clientcert", action="append", default=[],
+                    metavar="PATH")
     ap.add_argument("--answer-all", action="store_true")
     ap.add_argument("--cert")
     ap.add_argument("--key")
@@ -695,8 +758,9 @@ def main():
     ap.add_argument("--unix-preauth", action="store_true")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args()
-    if not args.unix and not args.https and not args.http:
-        ap.error("give at least one --unix PATH, --https PORT or --http PORT")
+    if not (args.unix or args.https or args.http or args.clientcert):
+        ap.error("give at least one --unix PATH, --https PORT, --http PORT "
+                 "or --clientcert PATH")
     if args.https and not (args.cert and args.key):
         ap.error("--https needs --cert and --key")
     os.makedirs(args.state_dir, exist_ok=True)
@@ -706,11 +770,12 @@ def main():
 
     servers, bound = [], []     # bound: the socket files that are ours
     try:
-        for path in args.unix:
+        for path, cls in [(u, UnixServer) for u in args.unix] + \
+                [(c, ClientCertServer) for c in args.clientcert]:
             if os.path.exists(path) and \
                     stat.S_ISSOCK(os.stat(path).st_mode):
                 os.unlink(path)                 # stale, from a killed run
-            servers.append(UnixServer(path, Handler))
+            servers.append(cls(path, Handler))
             bound.append(path)
             os.chmod(path, 0o666)
         if args.https:
@@ -741,7 +806,8 @@ def main():
                      "%d\n" % https[0].server_address[1])
     write_atomic(state.path("ready"), "%d\n" % os.getpid())
     log("ready: %s" % ", ".join(
-        "unix:%s" % s.server_address if s.transport == "unix"
+        "%s:%s" % (s.transport, s.server_address)
+        if s.transport in ("unix", "clientcert")
         else "%s://127.0.0.1:%d" % (s.transport, s.server_address[1])
         for s in servers))
 

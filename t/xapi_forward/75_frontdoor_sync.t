@@ -157,7 +157,7 @@ my $XAPI = XapiForward::FakeXapi->start('front75', http => $XPORT,
 
 sub body {
     my($vhost, %o) = @_;
-    return module_conf(qw(proxy proxy_http socache_shmcb ssl))
+    return module_conf(qw(proxy proxy_http socache_shmcb ssl rewrite))
       . "Define xf_frontdoor_xapi_port $o{xport}\n"
       . "Define xf_frontdoor_tls_port " . ($o{defport} || free_port()) . "\n"
       . ($o{tls13} ? "Define XF_TLS13\n" : '')

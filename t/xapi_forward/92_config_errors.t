@@ -117,6 +117,10 @@ my @cases = (
      'XapiForwardLoginURL', qr{XapiForwardLoginURL: must be https://host \(never a unix socket}],
     ['login URL that does not parse', "XapiForwardLoginURL https://:443/\n",
      'XapiForwardLoginURL', qr{XapiForwardLoginURL: "https://:443/" is not a URL of the form https://host}],
+    ['client-certificate logins over TCP', "XapiForwardClientCertURL https://localhost\n",
+     'XapiForwardClientCertURL', qr{XapiForwardClientCertURL: must be unix:/path, xapi's clientcert socket}],
+    ['client-certificate socket not absolute', "XapiForwardClientCertURL unix:xapi-clientcert\n",
+     'XapiForwardClientCertURL', qr{XapiForwardClientCertURL: "unix:xapi-clientcert": the socket path must be absolute}],
     ['xapi:// without a unix: socket', "ProxyPass /rrd xapi://rrdd/\n",
      'ProxyPass /rrd',
      qr{XAPIFWD0500: ProxyPass on line \d+ of \S+: "xapi://rrdd/" has no unix: socket}],
@@ -161,7 +165,9 @@ my @fine = (
      . qq{<Location /h>\n    SetHandler "proxy:unix:/tmp/h.sock|xapi://h/"\n</Location>\n}
      . "XapiForwardPoolSecretFile $files/secret\n"
      . "XapiForwardXapiURL unix:/var/lib/xcp/xapi\n"
-     . "XapiForwardLoginURL https://pool-master:443\n"],
+     . "XapiForwardLoginURL https://pool-master:443\n"
+     . "XapiForwardClientCertName host1.pool.example\n"
+     . "XapiForwardClientCertURL unix:/var/lib/xcp/xapi-clientcert\n"],
     ['every directive of a generic setter, at its limits',
      "XapiForwardXapiVerify Off\nXapiForwardXapiTimeout 10ms\n"
      . "XapiForwardXapiCAFile $files/secret\nXapiForwardCacheTTL 0\n"

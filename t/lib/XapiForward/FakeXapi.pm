@@ -10,6 +10,13 @@
 #                                        https => conf_port('xf_fake_https_port'));
 #   my $f = XapiForward::FakeXapi->start('front', http => PORT,
 #                                        answer_all => 1);   # xapi's port 80
+#   my $c = XapiForward::FakeXapi->start('cc', unix => 'xapi.sock',
+#                                        clientcert => 'xapi-cc.sock');
+#                          # + xapi's /var/lib/xcp/xapi-clientcert: a login
+#                          # there is a session of the client-cert role
+#   $c->clientcert_sock;   # its path
+#   $c->clientcert_calls;  # the calls over it, a login as
+#                          # "session.login_with_password empty|given"
 #   $f->requests;          # "METHOD TARGET" of what was not JSON-RPC
 #   $x->count;             # JSON-RPC calls since start (or reset)
 #   $x->calls;             # their method names, in order
@@ -161,6 +168,11 @@ sub start {
         push @args, '--https', $o{https}, '--cert', "$tls/cert.pem",
           '--key', "$tls/key.pem";
     }
+    my $ccsock;
+    if ($o{clientcert}) {
+        $ccsock = "$v->{xf_sockdir}/$o{clientcert}";
+        push @args, '--clientcert', $ccsock;
+    }
     push @args, '--login-fail-delay', $o{fail_delay} if $o{fail_delay};
     push @args, '--http', $o{http} if defined $o{http};
     push @args, '--answer-all' if $o{answer_all};
@@ -168,7 +180,8 @@ sub start {
     my $pid = spawn("$dir/fake.out", "$dir/fake.err", 'python3', $script,
                     @args);
     my $self = bless { pid => $pid, dir => $dir, name => $name,
-                       sock => $sock, owner => $$ }, $class;
+                       sock => $sock, ccsock => $ccsock, owner => $$ },
+                $class;
     stop_at_exit($self);
     $self->wait_up("fake_xapi.py ($name)", sub { -s "$dir/ready" },
                    sub { slurp("$dir/fake.err") });
@@ -177,6 +190,7 @@ sub start {
 }
 
 sub dir  { $_[0]{dir} }
+sub clientcert_sock { $_[0]{ccsock} }
 sub port { $_[0]{port} }
 sub sock { $_[0]{sock} }
 
@@ -216,9 +230,16 @@ sub errors {
     return defined $s ? split /\n/, $s : ();
 }
 
+# the calls over the clientcert socket (clientcert => NAME), in order
+sub clientcert_calls {
+    my $s = slurp("$_[0]{dir}/clientcert.log");
+    return defined $s ? split /\n/, $s : ();
+}
+
 sub reset {
     my $self = shift;
-    unlink "$self->{dir}/count", "$self->{dir}/calls.log";
+    unlink "$self->{dir}/count", "$self->{dir}/calls.log",
+      "$self->{dir}/clientcert.log";
     return $self;
 }
 
