@@ -40,7 +40,7 @@ use XapiForward::TestCA;
 my @CASES = qw(right wrong untrusted expired none oldca);
 
 my $why = XapiForward::Stunnel->available;
-plan tests => 2 * @CASES + 2 + 1 + 2 + 9 + 1,
+plan tests => 2 * @CASES + 2 + 1 + 1 + 2 + 9 + 1,
   need { 'stunnel4 (Debian) installed' => !$why },
   need_module('proxy', 'xapi_forward', 'ssl', 'rewrite');
 
@@ -165,6 +165,20 @@ for my $case (@CASES) {
     ok t_cmp(where($h), where($s),
              "httpd, $case certificate: the catch-all goes where stunnel "
              . "sends it");
+}
+# the clientcert socket gets stunnel's PROXY line too, naming the client
+{
+    my @line;
+    for my $p ($sport, $tls) {
+        my $r = tls_request($p, 'right', 'GET', '/cc-probe/line');
+        (my $l = $r->{h}{'x-proxy-line'} // 'none') =~ s/ \d+ (\d+)$/ CPORT $1/;
+        push @line, $l;
+    }
+    ok t_cmp(join('; ', @line),
+             "PROXY TCP6 ::ffff:127.0.0.1 ::ffff:127.0.0.1 CPORT $sport; "
+             . "PROXY TCP6 ::ffff:127.0.0.1 ::ffff:127.0.0.1 CPORT $tls",
+             'right certificate: the clientcert socket\'s connection starts '
+             . 'with the PROXY line, through stunnel and through httpd');
 }
 {
     # (%2F in a path: httpd's AllowEncodedSlashes Off answers 404 first)
