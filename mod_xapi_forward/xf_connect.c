@@ -141,17 +141,14 @@ static apr_interval_time_t io_timeout(request_rec *r, proxy_worker *w,
     return r->server->timeout;
 }
 
-/* the PROXY line (TLS clients) and the head as the client sent it */
-static int send_head(request_rec *r, conn_rec *b, const char *head)
+/* the PROXY line (line: NULL for none) and the head as the client sent
+ * it */
+static int send_head(request_rec *r, conn_rec *b, const char *line,
+                     apr_size_t len, const char *head)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, b->bucket_alloc);
-    const char *line;
-    apr_size_t len = 0;
     apr_status_t st;
 
-    /* the PROXY line is XapiForwardProxyProtocol's, as for every request
-     * of the catch-all; this connection is ours, so we write it */
-    line = xf_proxyproto_take(r, &len);
     if (line)
         apr_brigade_write(bb, NULL, NULL, line, len);
     apr_brigade_puts(bb, NULL, NULL, head);
@@ -334,10 +331,17 @@ int xf_connect_handler(request_rec *r, proxy_worker *worker,
     char portstr[32], *ahead = NULL;
     apr_size_t alen = 0;
     apr_interval_time_t idle;
+    const char *line;
+    apr_size_t line_len = 0;
     int status, astatus = 0;
 
     if (!head || strncasecmp(url, "http://", 7))
         return DECLINED;
+    /* The PROXY line is XapiForwardProxyProtocol's, decided as for every
+     * request of the catch-all; the connection is ours, so we write it.
+     * Taken before the connection is made: its pre_connection hooks then
+     * add no line of their own. */
+    line = xf_proxyproto_take(r, &line_len);
     d = xf_config_dir_get(r);
     idle = xf_dir_tunnel_timeout(d);
     if (idle < 0)
@@ -372,7 +376,7 @@ int xf_connect_handler(request_rec *r, proxy_worker *worker,
     status = ap_proxy_connection_create_ex(XF_CONNECT_FUNC, backend, r);
     if (status != OK)
         goto cleanup;
-    status = send_head(r, backend->connection, head);
+    status = send_head(r, backend->connection, line, line_len, head);
     if (status == OK)
         status = read_head(&ahead, &alen, &astatus, r, backend->connection);
     if (status != OK)
