@@ -17,12 +17,70 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "xf_parse.h"
 
 #define SESSION_KEY "session_id"
 #define POOL_SECRET_KEY "pool_secret"
+
+/* ---- HMAC-SHA256 -------------------------------------------------------- */
+
+/* SHA-256, fetched once per process: OpenSSL 3's one-shot HMAC() fetches
+ * the MAC and the digest again at every call, which cost a cache hit of
+ * the access checker far more than the hash itself. */
+static const EVP_MD *sha256(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+    static EVP_MD *md;
+    EVP_MD *m = __atomic_load_n(&md, __ATOMIC_ACQUIRE), *none = NULL;
+
+    if (m)
+        return m;
+    if (!(m = EVP_MD_fetch(NULL, "SHA256", NULL)))
+        return NULL;
+    if (!__atomic_compare_exchange_n(&md, &none, m, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        EVP_MD_free(m); /* another thread was first */
+        m = none;
+    }
+    return m;
+#else
+    return EVP_sha256();
+#endif
+}
+
+/* HMAC-SHA256 (RFC 2104) of msg under a key of XF_AUTH_KEY_BYTES into
+ * out[32]: H(K ^ opad || H(K ^ ipad || msg)). 0 on failure. */
+static int hmac_sha256(unsigned char out[32], const unsigned char *key,
+                       const unsigned char *msg, size_t len)
+{
+    unsigned char ipad[64], opad[64], inner[32];
+    const EVP_MD *md = sha256();
+    EVP_MD_CTX *ctx;
+    unsigned int n = 0;
+    int ok, i;
+
+    if (!md || !(ctx = EVP_MD_CTX_new()))
+        return 0;
+    memset(ipad, 0x36, sizeof(ipad));
+    memset(opad, 0x5c, sizeof(opad));
+    for (i = 0; i < XF_AUTH_KEY_BYTES; i++) {
+        ipad[i] ^= key[i];
+        opad[i] ^= key[i];
+    }
+    ok = EVP_DigestInit_ex(ctx, md, NULL) &&
+         EVP_DigestUpdate(ctx, ipad, sizeof(ipad)) &&
+         EVP_DigestUpdate(ctx, msg, len) &&
+         EVP_DigestFinal_ex(ctx, inner, &n) && n == 32 &&
+         EVP_DigestInit_ex(ctx, md, NULL) &&
+         EVP_DigestUpdate(ctx, opad, sizeof(opad)) &&
+         EVP_DigestUpdate(ctx, inner, sizeof(inner)) &&
+         EVP_DigestFinal_ex(ctx, out, &n) && n == 32;
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_cleanse(ipad, sizeof(ipad)); /* they held the key */
+    OPENSSL_cleanse(opad, sizeof(opad));
+    return ok;
+}
 
 /* ---- decoding helpers -------------------------------------------------- */
 
@@ -270,8 +328,7 @@ void xf_auth_cache_id(char out[XF_AUTH_CACHE_ID_LEN + 1],
 {
     static const char hex[] = "0123456789abcdef";
     const char *a = "", *b = NULL;
-    unsigned char md[EVP_MAX_MD_SIZE], *msg;
-    unsigned int mdlen = 0;
+    unsigned char md[32], *msg;
     size_t alen, blen, plen, len, i;
 
     out[0] = '\0';
@@ -287,8 +344,7 @@ void xf_auth_cache_id(char out[XF_AUTH_CACHE_ID_LEN + 1],
     blen = b ? strlen(b) + 1 : 0;
     plen = perms ? strlen(perms) : 0;
     /* kind || credential || '\0' || perms: credentials never hold a NUL,
-     * so the '\0' separates them from perms. HMAC() is in OpenSSL 1.1
-     * and 3.x alike. */
+     * so the '\0' separates them from perms. */
     len = 1 + alen + blen + 1 + plen;
     if (!(msg = malloc(len)))
         return;
@@ -301,9 +357,9 @@ void xf_auth_cache_id(char out[XF_AUTH_CACHE_ID_LEN + 1],
     msg[1 + alen + blen] = '\0';
     if (plen)
         memcpy(msg + 2 + alen + blen, perms, plen);
-    if (HMAC(EVP_sha256(), secret, XF_AUTH_KEY_BYTES, msg, len, md, &mdlen) &&
-        mdlen * 2 == XF_AUTH_CACHE_ID_LEN) {
-        for (i = 0; i < mdlen; i++) {
+    if (hmac_sha256(md, secret, msg, len) &&
+        sizeof(md) * 2 == XF_AUTH_CACHE_ID_LEN) {
+        for (i = 0; i < sizeof(md); i++) {
             out[2 * i] = hex[md[i] >> 4];
             out[2 * i + 1] = hex[md[i] & 0x0f];
         }
@@ -415,8 +471,7 @@ static const char hexdigits[] = "0123456789abcdef";
 static int decision_mac(char *out, const unsigned char *key, const char *id,
                         char c, const char *exp16)
 {
-    unsigned char md[EVP_MAX_MD_SIZE], *msg;
-    unsigned int mdlen = 0;
+    unsigned char md[32], *msg;
     size_t dlen = sizeof(DECISION_MAC_DOMAIN), ilen = strlen(id);
     size_t len = dlen + ilen + 1 + 1 + 16, i;
     int ok;
@@ -428,10 +483,9 @@ static int decision_mac(char *out, const unsigned char *key, const char *id,
     msg[dlen + ilen] = '\0';
     msg[dlen + ilen + 1] = (unsigned char)c;
     memcpy(msg + dlen + ilen + 2, exp16, 16);
-    ok = HMAC(EVP_sha256(), key, XF_AUTH_KEY_BYTES, msg, len, md, &mdlen) &&
-         mdlen * 2 == 64;
+    ok = hmac_sha256(md, key, msg, len);
     free(msg);
-    for (i = 0; ok && i < mdlen; i++) {
+    for (i = 0; ok && i < sizeof(md); i++) {
         out[2 * i] = hexdigits[md[i] >> 4];
         out[2 * i + 1] = hexdigits[md[i] & 0x0f];
     }
