@@ -18,6 +18,7 @@
 #include "xf_connect.h"
 #include "xf_path.h"
 #include "xf_plugin.h"
+#include "xf_poolsecret.h"
 #include "xf_private.h"
 #include "xf_proxy.h"
 #include "xf_proxyproto.h"
@@ -25,11 +26,14 @@
 #include "xf_stats.h"
 #include "xf_tunnel.h"
 #include "xf_watch.h"
+#include "xf_xapicall.h"
 #include "xf_version.h"
 
 static int xf_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    return xf_access_pre_config(pconf, plog, ptemp);
+    xf_poolsecret_pre_config();
+    xf_xapicall_pre_config();
+    return xf_cache_pre_config(pconf);
 }
 
 /* runs under httpd -t too (post_config does not) */
@@ -54,7 +58,11 @@ static int xf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     rc = xf_stats_post_config(pconf, s);
     if (rc == OK)
-        rc = xf_access_post_config(pconf, plog, ptemp, s);
+        rc = xf_xapicall_post_config(s);
+    if (rc == OK)
+        rc = xf_poolsecret_post_config(pconf, s);
+    if (rc == OK && xf_config_auth_used(s))
+        rc = xf_cache_post_config(pconf, ptemp, s);
     if (rc != OK)
         return rc;
     xf_plugin_post_config(s);
@@ -66,6 +74,12 @@ static int xf_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+static void xf_child_init(apr_pool_t *p, server_rec *s)
+{
+    xf_cache_child_init(p, s);
+    xf_xapicall_child_init(p, s);
+}
+
 static void xf_register_hooks(apr_pool_t *p)
 {
     proxy_hook_scheme_handler(xf_proxy_handler, NULL, NULL, APR_HOOK_FIRST);
@@ -73,7 +87,7 @@ static void xf_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(xf_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(xf_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(xf_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(xf_access_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(xf_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(xf_watch_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* before every access, authn and authz hook (Require included) */
     ap_hook_header_parser(xf_path_header_parser, NULL, NULL, APR_HOOK_FIRST);

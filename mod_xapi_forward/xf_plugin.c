@@ -3,8 +3,8 @@
  * xf_plugin.c - custom services: "<Location /services/plugin/>
  * XapiForwardPlugin On" turns /services/plugin/<name>/... into a request
  * to the service listening on <XapiForwardPluginDir>/<name>. The statuses
- * are the API's: 403 without a valid session (xf_access.c asks
- * xf_plugin_auth_status), 404 for no such service or one not running, 302
+ * are the API's: 403 without a valid session (the access checker turns
+ * its 401 into it), 404 for no such service or one not running, 302
  * for a service on another host, 405 for other methods. The request itself
  * goes through mod_proxy: to mod_proxy_http over the socket ("http") or to
  * this module's xapi:// scheme handler ("channel"), so both ways behave
@@ -25,7 +25,7 @@
 #include "http_request.h"
 #include "mod_proxy.h"
 
-#include "xf_access.h"
+#include "xf_answer.h"
 #include "xf_config.h"
 #include "xf_path.h"
 #include "xf_private.h"
@@ -183,20 +183,6 @@ void xf_plugin_post_config(server_rec *s)
                       "500");
 }
 
-int xf_plugin_auth_status(request_rec *r, int status)
-{
-    const xf_dir_conf_t *d = xf_config_dir_get(r);
-
-    if (status != HTTP_UNAUTHORIZED || !xf_dir_plugin(d))
-        return status;
-    status = xf_dir_plugin_nosession(d);
-    ap_log_rerror(
-        APLOG_MARK, APLOG_INFO, 0, r,
-        XF_LOGNO(0407) "no valid session for custom service path %s: %d",
-        r->uri, status);
-    return status;
-}
-
 int xf_plugin_header_parser(request_rec *r)
 {
     if (!xf_dir_plugin(xf_config_dir_get(r)))
@@ -211,7 +197,7 @@ int xf_plugin_header_parser(request_rec *r)
         XF_LOGNO(0406) "method %s not allowed for custom services (%s)",
         r->method, XF_PLUGIN_ALLOW);
     apr_table_setn(r->err_headers_out, "Allow", XF_PLUGIN_ALLOW);
-    return xf_access_answer(r, HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+    return xf_answer_send(r, HTTP_METHOD_NOT_ALLOWED, "method not allowed");
 }
 
 /* The request target as the client sent it (origin form). */

@@ -22,13 +22,6 @@ int xf_plugin_handler(request_rec *r);
 /** post_config: warn when the "http" way is used without mod_proxy_http. */
 void xf_plugin_post_config(server_rec *s);
 
-/**
- * The status the access checker answers: in a services location without
- * a valid session, 401 becomes 403 unless XapiForwardPluginNoSessionStatus
- * says 401. @return the status to send
- */
-int xf_plugin_auth_status(request_rec *r, int status);
-
 /* directive setters (the table is in xf_config.c) */
 const char *xf_plugin_set_on(cmd_parms *cmd, void *dv, int on);
 const char *xf_plugin_set_dir(cmd_parms *cmd, void *dv, const char *arg);

@@ -16,7 +16,6 @@
 #include "mod_status.h"
 
 #include "xf_private.h"
-#include "xf_xapi.h"
 
 #define XF_STATS_KEY "mod_xapi_forward stats"
 #define XF_STATS_MAGIC 0x58465354u /* "XFST" */
@@ -305,34 +304,22 @@ void xf_stats_cache(request_rec *r, int hit)
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD_CACHE", q->cache);
 }
 
-apr_status_t xf_stats_xapi_call(xf_xapi_reply_t *rep,
-                                const xf_xapi_endpoint_t *ep,
-                                const char *method,
-                                const xf_xapi_param_t *params, int n,
-                                apr_pool_t *p)
+void xf_stats_xapi(apr_interval_time_t took, int failed)
 {
-    apr_time_t t0, t;
-    apr_status_t st;
+    apr_uint64_t t = took > 0 ? (apr_uint64_t)took : 0;
 
     if (!stats)
-        return xf_xapi_call_ex(rep, ep, method, params, n, p);
-    t0 = apr_time_now();
-    st = xf_xapi_call_ex(rep, ep, method, params, n, p);
-    t = apr_time_now() - t0;
-    if (t < 0)
-        t = 0;
+        return;
     add(&stats->n[XF_STAT_XAPI_CALLS], 1);
-    add(&stats->n[XF_STAT_XAPI_USEC], (apr_uint64_t)t);
+    add(&stats->n[XF_STAT_XAPI_USEC], t);
     add(&stats->n[t < 1000      ? XF_STAT_XAPI_LT1MS
                   : t < 10000   ? XF_STAT_XAPI_LT10MS
                   : t < 100000  ? XF_STAT_XAPI_LT100MS
                   : t < 1000000 ? XF_STAT_XAPI_LT1S
                                 : XF_STAT_XAPI_GE1S],
         1);
-    if (st != APR_SUCCESS || rep->code == XF_XAPI_UNREACHABLE ||
-        rep->code == XF_XAPI_TIMEOUT || rep->code == XF_XAPI_GARBAGE)
+    if (failed)
         add(&stats->n[XF_STAT_XAPI_FAILED], 1);
-    return st;
 }
 
 /* ---- the mod_status section --------------------------------------------- */

@@ -14,10 +14,6 @@
 
 #include "httpd.h"
 
-struct xf_xapi_reply_t;
-struct xf_xapi_endpoint_t;
-struct xf_xapi_param_t;
-
 /** Global counters (one shared slot each). */
 typedef enum {
     XF_STAT_HANDOFF = 0,   /* client sockets handed off */
@@ -132,12 +128,10 @@ void xf_stats_access(request_rec *r, int status);
 void xf_stats_cache(request_rec *r, int hit);
 
 /**
- * xf_xapi_call_ex(), counted and timed (same parameters and result).
+ * One JSON-RPC call made to XAPI (xf_xapicall.c), counted.
+ * @param took   how long it took
+ * @param failed 1 when it got no usable answer
  */
-apr_status_t xf_stats_xapi_call(struct xf_xapi_reply_t *rep,
-                                const struct xf_xapi_endpoint_t *ep,
-                                const char *method,
-                                const struct xf_xapi_param_t *params, int n,
-                                apr_pool_t *p);
+void xf_stats_xapi(apr_interval_time_t took, int failed);
 
 #endif /* XF_STATS_H */

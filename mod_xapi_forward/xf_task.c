@@ -19,10 +19,9 @@
 #include "http_log.h"
 #include "http_protocol.h"
 
-#include "xf_access.h"
 #include "xf_config.h"
 #include "xf_private.h"
-#include "xf_xapi.h"
+#include "xf_xapicall.h"
 
 /* r->pool userdata: set once the work of a request is registered */
 #define AFTER_KEY "xapi-forward-after"
@@ -67,7 +66,7 @@ static int task_call(xf_xapi_reply_t *rep, after_t *a, xf_ep_t *ep,
     prm[1].s = a->task;
     if (extra)
         prm[2] = *extra;
-    xf_access_call(rep, a->r, ep, method, prm, extra ? 3 : 2);
+    xf_xapicall_call(rep, a->r, ep, method, prm, extra ? 3 : 2);
     if (rep->code == XF_XAPI_OK ||
         (optional && rep->code == XF_XAPI_API_ERROR && rep->error &&
          !strcmp(rep->error, "MESSAGE_METHOD_UNKNOWN")))
@@ -169,8 +168,8 @@ static apr_status_t after_response(void *data)
     fwd = apr_table_get(last->subprocess_env, "XAPI_FORWARD");
     if (fwd && !strcmp(fwd, "handoff") && !r->main)
         drop_handed_off_socket(r);
-    xf_access_start_clock(r);
-    ep = xf_access_endpoint(
+    xf_xapicall_start_clock(r);
+    ep = xf_xapicall_endpoint(
         r, a->cred.kind == XF_CRED_BASIC         ? xf_srv_login_url(c)
            : a->cred.kind == XF_CRED_CLIENT_CERT ? xf_srv_client_cert_url(c)
                                                  : xf_srv_xapi_url(c));
@@ -178,7 +177,7 @@ static apr_status_t after_response(void *data)
         (a->cred.kind == XF_CRED_BASIC ||
          a->cred.kind == XF_CRED_CLIENT_CERT)) {
         /* a cached decision: no login happened, make one for the task */
-        ep = xf_access_login(&rep, r, &a->cred);
+        ep = xf_xapicall_login(&rep, r, &a->cred);
         if (rep.code == XF_XAPI_OK && rep.str) {
             a->session = rep.str;
             a->logout = 1;
@@ -193,11 +192,7 @@ static apr_status_t after_response(void *data)
     if (a->task && a->session)
         update_task(a, ep, fwd);
     if (a->logout && a->session) {
-        xf_xapi_param_t prm;
-
-        memset(&prm, 0, sizeof(prm));
-        prm.s = a->session;
-        xf_access_call(&rep, r, ep, "session.logout", &prm, 1);
+        xf_xapicall_logout(&rep, r, ep, a->session);
         if (rep.code != XF_XAPI_OK)
             ap_log_rerror(
                 APLOG_MARK, APLOG_DEBUG, 0, r,
