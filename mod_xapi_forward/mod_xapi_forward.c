@@ -15,6 +15,7 @@
 #include "xf_clientcert.h"
 #include "xf_confcheck.h"
 #include "xf_config.h"
+#include "xf_config_cmds.h"
 #include "xf_connect.h"
 #include "xf_path.h"
 #include "xf_plugin.h"

@@ -1,8 +1,8 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * xf_confcheck.c - configuration errors at start-up, naming the directive
- * and its file:line: file, directory and URL checks for setters, and a
- * check_config walk over the configuration tree (which httpd -t runs too)
+ * and its file:line: a check_config walk over the configuration tree
+ * (which httpd -t runs too)
  * for the xapi:// URLs of mod_proxy's directives (which only mod_proxy
  * parses) and for the custom services' socket directories.
  */
@@ -24,87 +24,6 @@
 
 /* longest socket path the kernel takes (sun_path holds the NUL too) */
 #define XF_SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
-
-const char *xf_confcheck_where(cmd_parms *cmd)
-{
-    if (!cmd->directive)
-        return "(unknown place)";
-    return apr_psprintf(cmd->pool, "line %d of %s", cmd->directive->line_num,
-                        cmd->directive->filename);
-}
-
-const char *xf_confcheck_file(cmd_parms *cmd, const char *path,
-                              apr_off_t min_bytes)
-{
-    apr_finfo_t fi;
-    apr_file_t *f;
-    apr_status_t st;
-    char err[128];
-
-    st = apr_stat(&fi, path, APR_FINFO_TYPE | APR_FINFO_SIZE, cmd->temp_pool);
-    if (st == APR_SUCCESS && fi.filetype != APR_REG)
-        return apr_psprintf(cmd->pool, "%s: %s is not a regular file",
-                            cmd->cmd->name, path);
-    if (st == APR_SUCCESS)
-        st = apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool);
-    if (st != APR_SUCCESS)
-        return apr_psprintf(cmd->pool, "%s: cannot read %s: %s", cmd->cmd->name,
-                            path, apr_strerror(st, err, sizeof(err)));
-    apr_file_close(f);
-    if (min_bytes > 0 && (fi.size < min_bytes || fi.size > 65536))
-        return apr_psprintf(cmd->pool,
-                            "%s: %s holds %" APR_OFF_T_FMT " bytes; it must "
-                            "hold %" APR_OFF_T_FMT " to 65536",
-                            cmd->cmd->name, path, fi.size, min_bytes);
-    return NULL;
-}
-
-const char *xf_confcheck_dir(cmd_parms *cmd, const char *path)
-{
-    apr_finfo_t fi;
-    apr_status_t st;
-    char err[128];
-
-    st = apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool);
-    if (st != APR_SUCCESS)
-        return apr_psprintf(cmd->pool, "%s: directory %s: %s", cmd->cmd->name,
-                            path, apr_strerror(st, err, sizeof(err)));
-    if (fi.filetype != APR_DIR)
-        return apr_psprintf(cmd->pool, "%s: %s is not a directory",
-                            cmd->cmd->name, path);
-    return NULL;
-}
-
-const char *xf_confcheck_xapi_url(cmd_parms *cmd, const char *url,
-                                  int allow_unix)
-{
-    apr_uri_t u;
-
-    if (allow_unix && !strncasecmp(url, "unix:", 5)) {
-        const char *path = url + 5;
-        if (*path != '/')
-            return apr_psprintf(cmd->pool,
-                                "%s: \"%s\": the socket path must be "
-                                "absolute (unix:/var/lib/xcp/xapi)",
-                                cmd->cmd->name, url);
-        if (strlen(path) > XF_SUN_PATH_MAX)
-            return apr_psprintf(cmd->pool,
-                                "%s: the socket path is %" APR_SIZE_T_FMT
-                                " bytes long; sun_path holds at most %d",
-                                cmd->cmd->name, strlen(path),
-                                (int)XF_SUN_PATH_MAX);
-        return NULL;
-    }
-    if (apr_uri_parse(cmd->temp_pool, url, &u) != APR_SUCCESS || !u.scheme ||
-        (strcasecmp(u.scheme, "https") && strcasecmp(u.scheme, "http")) ||
-        !u.hostname || !*u.hostname || (u.port_str && !u.port))
-        return apr_psprintf(cmd->pool,
-                            "%s: \"%s\" is not a URL of the form %s"
-                            "https://host[:port]",
-                            cmd->cmd->name, url,
-                            allow_unix ? "unix:/path or " : "");
-    return NULL;
-}
 
 /* ---- check_config: the xapi:// URLs of mod_proxy's directives ----------- */
 

@@ -2,43 +2,14 @@
  *
  * xf_confcheck.h - configuration errors found at start-up (and by
  * `apachectl configtest`), each naming the directive and its file:line:
- * helpers for directive setters, and the check_config walk over the
- * configuration tree for what only shows once everything is read.
+ * the check_config walk over the configuration tree for what only shows
+ * once everything is read.
  */
 #ifndef XF_CONFCHECK_H
 #define XF_CONFCHECK_H
 
 #include "httpd.h"
 #include "http_config.h"
-
-/**
- * A file a directive names must be a readable regular file of at least
- * min_bytes (and at most 64 KiB when min_bytes > 0). For setters: httpd
- * prints the message with the file:line of the directive.
- * @param cmd       the directive being read
- * @param path      the path (already made server-root relative)
- * @param min_bytes smallest acceptable size (0: any)
- * @return NULL when fine, else a message naming the directive and path
- */
-const char *xf_confcheck_file(cmd_parms *cmd, const char *path,
-                              apr_off_t min_bytes);
-
-/**
- * A directory a directive names must exist (e.g. a plugin directory).
- * @return NULL when fine, else a message naming the directive and path
- */
-const char *xf_confcheck_dir(cmd_parms *cmd, const char *path);
-
-/**
- * An XAPI URL: "unix:/absolute/path" (when allow_unix; shorter than
- * sun_path) or "http(s)://host[:port][/...]".
- * @return NULL when fine, else a message naming the directive
- */
-const char *xf_confcheck_xapi_url(cmd_parms *cmd, const char *url,
-                                  int allow_unix);
-
-/** Where a directive was read, "line N of FILE", for later messages. */
-const char *xf_confcheck_where(cmd_parms *cmd);
 
 /**
  * check_config hook: the xapi:// URLs of ProxyPass, ProxyPassMatch,

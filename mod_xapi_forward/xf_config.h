@@ -1,9 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * xf_config.h - the settings: one list per config struct (XF_DIR_FIELDS,
- * XF_SRV_FIELDS) from which xf_config.c generates the struct members,
- * create, merge, the accessors (which apply the defaults) and the
- * directives that need no parsing of their own.
+ * XF_SRV_FIELDS) from which the struct members, create, merge, the
+ * accessors (which apply the defaults; xf_config.c) and the directives
+ * that need no parsing of their own (xf_config_cmds.c) are generated.
  */
 #ifndef XF_CONFIG_H
 #define XF_CONFIG_H
@@ -65,7 +65,8 @@ typedef enum {
  *           tables are merged entry by entry, inner entries win
  * setter    SET: the generic setter of its kind, and the directive's
  *           xf_cmds[] entry, are generated; OWN: a hand-written setter
- *           (listed at the end of xf_cmds[]) fills it
+ *           (xf_config_set.c, xf_config_plugin.c; listed at the end of
+ *           xf_cmds[]) fills it
  * directive SET: the directive's name; OWN: the directive whose setter
  *           fills it
  * check     what the generic setter accepts: CHOICES({word, value}...)
@@ -328,9 +329,6 @@ const xf_srv_conf_t *xf_config_srv_get(const server_rec *s);
  *  main server) has XapiForwardAuth On: the cache and the XAPI client are
  *  needed. */
 int xf_config_auth_used(const server_rec *s);
-
-/** The directive table. */
-extern const command_rec xf_cmds[];
 
 void *xf_config_dir_create(apr_pool_t *p, char *dir);
 void *xf_config_dir_merge(apr_pool_t *p, void *basev, void *addv);

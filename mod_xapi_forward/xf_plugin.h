@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * xf_plugin.h - custom services at /services/plugin/<name> (the "API for
- * contacting custom services"): directives, the 405/404/302 answers, and
+ * contacting custom services"): the 405/404/302 answers, and
  * the dispatch to mod_proxy_http ("http") or the xapi:// scheme ("channel").
  */
 #ifndef XF_PLUGIN_H
@@ -21,14 +21,5 @@ int xf_plugin_handler(request_rec *r);
 
 /** post_config: warn when the "http" way is used without mod_proxy_http. */
 void xf_plugin_post_config(server_rec *s);
-
-/* directive setters (the table is in xf_config.c) */
-const char *xf_plugin_set_on(cmd_parms *cmd, void *dv, int on);
-const char *xf_plugin_set_dir(cmd_parms *cmd, void *dv, const char *arg);
-const char *xf_plugin_set_way(cmd_parms *cmd, void *dv, const char *a1,
-                              const char *a2);
-const char *xf_plugin_set_host(cmd_parms *cmd, void *dv, const char *name,
-                               const char *url);
-const char *xf_plugin_set_host_map(cmd_parms *cmd, void *dv, const char *file);
 
 #endif /* XF_PLUGIN_H */
