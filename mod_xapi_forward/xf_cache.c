@@ -66,7 +66,7 @@ int xf_cache_pre_config(apr_pool_t *pconf)
     apr_status_t st =
         ap_mutex_register(pconf, XF_CACHE_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
     if (st != APR_SUCCESS)
-        return 500;
+        return HTTP_INTERNAL_SERVER_ERROR;
     rt.provider = NULL;
     rt.inst = NULL;
     rt.mutex = NULL;
@@ -135,13 +135,13 @@ int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
                          c->cache_key_file,
                          st == APR_ENOMEM ? "cannot derive the cache key"
                                           : "cannot read at least 16 bytes");
-            return 500;
+            return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
     else if (apr_generate_random_bytes(rt.key, sizeof(rt.key)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      XF_LOGNO(0219) "cannot generate a random cache key");
-        return 500;
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* the decision cache */
     rt.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
@@ -152,13 +152,13 @@ int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
             XF_LOGNO(0209) "XapiForwardCache: no socache provider \"%s\" (load "
                            "mod_socache_%s)",
             name, name);
-        return 500;
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     err = rt.provider->create(&rt.inst, c->cache_args, ptemp, pconf);
     if (err) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      XF_LOGNO(0215) "XapiForwardCache %s: %s", name, err);
-        return 500;
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (rt.provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
         st = ap_global_mutex_create(&rt.mutex, NULL, XF_CACHE_MUTEX, NULL, s,
@@ -166,14 +166,14 @@ int xf_cache_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
         if (st != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, st, s,
                          XF_LOGNO(0216) "cannot create the cache mutex");
-            return 500;
+            return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
     st = rt.provider->init(rt.inst, XF_CACHE_ID, &hints, s, pconf);
     if (st != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, st, s,
                      XF_LOGNO(0217) "cannot initialise the %s cache", name);
-        return 500;
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_pool_cleanup_register(pconf, s, cache_destroy, apr_pool_cleanup_null);
     return OK;

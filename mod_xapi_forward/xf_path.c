@@ -18,8 +18,6 @@
 #include "xf_envelope.h"
 #include "xf_private.h"
 
-#define XF_SCHEME_PREFIX XF_SCHEME "://"
-
 /* "proxy:[unix:/path|]xapi://..." (r->filename after ProxyPass or a
  * server-context RewriteRule [P]; a SetHandler argument) */
 static int names_xapi_worker(const char *s)
@@ -33,7 +31,7 @@ static int names_xapi_worker(const char *s)
             return 0;
         s++;
     }
-    return !strncasecmp(s, XF_SCHEME_PREFIX, sizeof(XF_SCHEME_PREFIX) - 1);
+    return !strncasecmp(s, XF_SCHEME_PREFIX, XF_SCHEME_PREFIX_LEN);
 }
 
 /* Is the request bound for a daemon, or checked by this module, as far as

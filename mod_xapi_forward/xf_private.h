@@ -15,6 +15,10 @@
 /** The scheme handled by this module: "unix:/path|xapi://name/". */
 #define XF_SCHEME "xapi"
 
+/** How a URL of the scheme starts, and its length. */
+#define XF_SCHEME_PREFIX XF_SCHEME "://"
+#define XF_SCHEME_PREFIX_LEN (sizeof(XF_SCHEME_PREFIX) - 1)
+
 /** Every log line at DEBUG or above carries its own tag, "XAPIFWDnnnn: ". */
 #define XF_LOGNO(n) "XAPIFWD" #n ": "
 

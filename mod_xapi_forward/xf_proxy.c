@@ -30,9 +30,6 @@
 #include "xf_tunnel.h"
 #include "xf_watch.h"
 
-#define XF_SCHEME_PREFIX XF_SCHEME "://"
-#define XF_SCHEME_PREFIX_LEN (sizeof(XF_SCHEME_PREFIX) - 1)
-
 int xf_proxy_canon(request_rec *r, char *url)
 {
     const char *host;
@@ -393,16 +390,14 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     mode = xf_dir_mode(d);
     obstacle = mode == XF_MODE_RELAY ? NULL : handoff_obstacle(r);
     relay = mode == XF_MODE_RELAY || obstacle;
-    if (relay && (mode == XF_MODE_HANDOFF || fl->writes_to_client ||
-                  !xf_relay_available())) {
+    if (relay && (mode == XF_MODE_HANDOFF || fl->writes_to_client)) {
         ap_log_rerror(
             APLOG_MARK, APLOG_ERR, 0, r,
             XF_LOGNO(0009) "cannot hand the client socket off: %s (%s)",
             obstacle ? obstacle : "relay mode requested",
-            mode == XF_MODE_HANDOFF ? "XapiForwardMode is handoff"
-            : fl->writes_to_client
-                ? "the flusher only works with a raw hand-off"
-                : "relay mode is not available");
+            mode == XF_MODE_HANDOFF
+                ? "XapiForwardMode is handoff"
+                : "the flusher only works with a raw hand-off");
         status = HTTP_INTERNAL_SERVER_ERROR;
         goto cleanup;
     }

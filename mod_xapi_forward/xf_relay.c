@@ -69,11 +69,6 @@ typedef struct relay_t {
     int status;           /* handler result once decided (OK until then) */
 } relay_t;
 
-int xf_relay_available(void)
-{
-    return 1;
-}
-
 /* ---- the request body ------------------------------------------------ */
 
 /* Queue the next bytes of the request body (iov), reading the client as

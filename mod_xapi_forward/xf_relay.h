@@ -9,9 +9,6 @@
 
 #include "httpd.h"
 
-/** @return 1 when relay mode is built in. */
-int xf_relay_available(void);
-
 /**
  * Make the socketpair a relay or a tunnel passes to the daemon. Made
  * before the daemon is connected: when httpd is out of descriptors,

@@ -105,7 +105,7 @@ int xf_stats_post_config(apr_pool_t *pconf, server_rec *s)
             APLOG_MARK, APLOG_CRIT, st, s,
             XF_LOGNO(0600) "cannot create the shared memory of the status "
                            "counters");
-        return 500;
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
     ret->base = apr_shm_baseaddr_get(ret->shm);
     memset(ret->base, 0, sizeof(xf_stats_shm_t));

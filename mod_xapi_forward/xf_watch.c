@@ -55,7 +55,9 @@ typedef struct watch_t {
     int n, c;
 } watch_t;
 
-static watch_t *W;
+/* the child's watcher: its thread and the sockets it watches (NULL until
+ * child_init) */
+static watch_t *child_watch;
 
 static void wake_up(void)
 {
@@ -63,7 +65,7 @@ static void wake_up(void)
     ssize_t n;
 
     do {
-        n = write(W->wake, &one, sizeof(one));
+        n = write(child_watch->wake, &one, sizeof(one));
     } while (n < 0 && errno == EINTR);
 }
 
@@ -112,7 +114,7 @@ static int take_bytes(watched_t *e)
             ap_log_error(
                 APLOG_MARK,
                 status >= 300 || status <= 0 ? APLOG_WARNING : APLOG_INFO, 0,
-                W->s,
+                child_watch->s,
                 XF_LOGNO(
                     0150) "daemon wrote %s%d on its control socket for %s, "
                           "%.1f s after the hand-off",
@@ -126,14 +128,14 @@ static int take_bytes(watched_t *e)
 
 static void drop(int i, const char *why)
 {
-    watched_t *e = &W->w[i];
+    watched_t *e = &child_watch->w[i];
 
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, W->s,
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, child_watch->s,
                  XF_LOGNO(0151) "control socket for %s closed after %.1f s: %s",
                  e->path,
                  (double)(apr_time_now() - e->since) / APR_USEC_PER_SEC, why);
     close(e->fd);
-    W->w[i] = W->w[--W->n];
+    child_watch->w[i] = child_watch->w[--child_watch->n];
 }
 
 #if APR_HAS_THREADS
@@ -151,39 +153,40 @@ static void *APR_THREAD_FUNC watcher(apr_thread_t *t, void *data)
         apr_time_t now, next = 0;
         int i, rc, timeout;
 
-        apr_thread_mutex_lock(W->mu);
-        stop = W->stop;
-        for (i = 0; i < W->nadd; i++)
-            if (grow(&W->w, &W->c, W->n))
-                W->w[W->n++] = W->add[i];
+        apr_thread_mutex_lock(child_watch->mu);
+        stop = child_watch->stop;
+        for (i = 0; i < child_watch->nadd; i++)
+            if (grow(&child_watch->w, &child_watch->c, child_watch->n))
+                child_watch->w[child_watch->n++] = child_watch->add[i];
             else
-                close(W->add[i].fd);
-        W->nadd = 0;
-        apr_thread_mutex_unlock(W->mu);
+                close(child_watch->add[i].fd);
+        child_watch->nadd = 0;
+        apr_thread_mutex_unlock(child_watch->mu);
         if (stop)
             break;
 
-        if (cpfd < W->n + 1) {
-            struct pollfd *np = realloc(pfd, sizeof(*pfd) * (W->n + 1));
+        if (cpfd < child_watch->n + 1) {
+            struct pollfd *np =
+                realloc(pfd, sizeof(*pfd) * (child_watch->n + 1));
             if (np) {
                 pfd = np;
-                cpfd = W->n + 1;
+                cpfd = child_watch->n + 1;
             }
         }
         now = apr_time_now();
-        for (i = 0; i < W->n; i++)
-            if (W->w[i].deadline <= now)
+        for (i = 0; i < child_watch->n; i++)
+            if (child_watch->w[i].deadline <= now)
                 drop(i--, "XapiForwardControlLifetime reached");
         if (!pfd)
             continue;
-        pfd[0].fd = W->wake;
+        pfd[0].fd = child_watch->wake;
         pfd[0].events = POLLIN;
-        for (i = 0; i < W->n && i + 1 < cpfd; i++) {
-            pfd[i + 1].fd = W->w[i].fd;
+        for (i = 0; i < child_watch->n && i + 1 < cpfd; i++) {
+            pfd[i + 1].fd = child_watch->w[i].fd;
             pfd[i + 1].events = POLLIN;
             pfd[i + 1].revents = 0;
-            if (!next || W->w[i].deadline < next)
-                next = W->w[i].deadline;
+            if (!next || child_watch->w[i].deadline < next)
+                next = child_watch->w[i].deadline;
         }
         timeout = -1;
         if (next) {
@@ -197,13 +200,13 @@ static void *APR_THREAD_FUNC watcher(apr_thread_t *t, void *data)
             continue;
         if (pfd[0].revents & POLLIN) {
             uint64_t v;
-            if (read(W->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
+            if (read(child_watch->wake, &v, sizeof(v)) < 0 && errno != EAGAIN)
                 break;
         }
         /* from the end: drop() moves the last entry into the hole */
         for (i = i - 1; i >= 0; i--)
-            if (pfd[i + 1].revents && pfd[i + 1].fd == W->w[i].fd &&
-                take_bytes(&W->w[i]))
+            if (pfd[i + 1].revents && pfd[i + 1].fd == child_watch->w[i].fd &&
+                take_bytes(&child_watch->w[i]))
                 drop(i, "the daemon closed it");
     }
     free(pfd);
@@ -218,30 +221,30 @@ static apr_status_t watch_stop(void *data)
     apr_status_t rv;
     int i;
 
-    if (!W)
+    if (!child_watch)
         return APR_SUCCESS;
-    apr_thread_mutex_lock(W->mu);
-    W->stop = 1;
-    apr_thread_mutex_unlock(W->mu);
-    if (W->thread) {
+    apr_thread_mutex_lock(child_watch->mu);
+    child_watch->stop = 1;
+    apr_thread_mutex_unlock(child_watch->mu);
+    if (child_watch->thread) {
         wake_up();
-        apr_thread_join(&rv, W->thread);
+        apr_thread_join(&rv, child_watch->thread);
     }
-    if (W->n || W->nadd)
+    if (child_watch->n || child_watch->nadd)
         ap_log_error(
-            APLOG_MARK, APLOG_DEBUG, 0, W->s,
+            APLOG_MARK, APLOG_DEBUG, 0, child_watch->s,
             XF_LOGNO(
                 0152) "child exiting: closing %d watched control socket(s)",
-            W->n + W->nadd);
-    for (i = 0; i < W->n; i++)
-        close(W->w[i].fd);
-    for (i = 0; i < W->nadd; i++)
-        close(W->add[i].fd);
-    W->n = W->nadd = 0;
-    free(W->w);
-    free(W->add);
-    close(W->wake);
-    W = NULL;
+            child_watch->n + child_watch->nadd);
+    for (i = 0; i < child_watch->n; i++)
+        close(child_watch->w[i].fd);
+    for (i = 0; i < child_watch->nadd; i++)
+        close(child_watch->add[i].fd);
+    child_watch->n = child_watch->nadd = 0;
+    free(child_watch->w);
+    free(child_watch->add);
+    close(child_watch->wake);
+    child_watch = NULL;
     return APR_SUCCESS;
 }
 #endif
@@ -265,7 +268,7 @@ void xf_watch_child_init(apr_pool_t *pchild, server_rec *s)
             close(w->wake);
         return;
     }
-    W = w;
+    child_watch = w;
     apr_pool_pre_cleanup_register(pchild, NULL, watch_stop);
 #endif
 }
@@ -281,23 +284,24 @@ apr_status_t xf_watch_add(request_rec *r, int fd, apr_interval_time_t life)
     e.since = apr_time_now();
     e.deadline = e.since + life;
     apr_cpystrn(e.path, r->uri ? r->uri : "-", sizeof(e.path));
-    if (W) {
-        apr_thread_mutex_lock(W->mu);
-        if (W->stop)
+    if (child_watch) {
+        apr_thread_mutex_lock(child_watch->mu);
+        if (child_watch->stop)
             rv = APR_EINVAL;
-        else if (W->n + W->nadd >= XF_WATCH_MAX)
+        else if (child_watch->n + child_watch->nadd >= XF_WATCH_MAX)
             rv = APR_ENOSPC;
-        else if (!grow(&W->add, &W->cadd, W->nadd))
+        else if (!grow(&child_watch->add, &child_watch->cadd,
+                       child_watch->nadd))
             rv = APR_ENOMEM;
         else {
             rv = APR_SUCCESS;
-            if (!W->thread)
-                rv =
-                    apr_thread_create(&W->thread, NULL, watcher, NULL, W->pool);
+            if (!child_watch->thread)
+                rv = apr_thread_create(&child_watch->thread, NULL, watcher,
+                                       NULL, child_watch->pool);
             if (rv == APR_SUCCESS)
-                W->add[W->nadd++] = e;
+                child_watch->add[child_watch->nadd++] = e;
         }
-        apr_thread_mutex_unlock(W->mu);
+        apr_thread_mutex_unlock(child_watch->mu);
     }
 #endif
     if (rv != APR_SUCCESS) {

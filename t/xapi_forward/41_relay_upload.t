@@ -28,7 +28,7 @@ use XapiForward::AccessLog qw(access_mode log_line mark);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::Envelope qw(decode_ordered);
-use XapiForward::Raw qw(h2_skip conn send_all port_of host_of raw_connect parse_responses);
+use XapiForward::Raw qw(h2_skip conn send_all port_of host_of raw_connect parse_responses read_responses);
 
 plan tests => 53, need_module('proxy', 'xapi_forward', 'ssl');
 
@@ -40,24 +40,6 @@ my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
 
 # ---- helpers ------------------------------------------------------------
-
-# read until $n complete responses (interim 1xx count) are there, EOF, or
-# $timeout seconds without progress; returns the parsed responses
-sub read_responses {
-    my($s, $n, $timeout, @methods) = @_;
-    my $sel = IO::Select->new($s);
-    my $data = '';
-    my @r;
-    while (1) {
-        @r = parse_responses($data, @methods);
-        last if @r >= $n && !grep { !$_->{complete} } @r[0 .. $n - 1];
-        my $pending = $s->can('pending') ? $s->pending : 0;
-        last unless $pending || $sel->can_read($timeout || 30);
-        my $got = sysread($s, $data, 1 << 20, length $data);
-        last unless $got;
-    }
-    return @r;
-}
 
 # a non-blocking read or write that only has to be tried again
 sub again {
@@ -128,7 +110,7 @@ for my $case (['xf_tls', 'tls'], ['xf_auto', 'auto']) {
                          'Content-Length: ' . length $BIG)
              . substr($BIG, 0, 65536));
     send_all($s, substr($BIG, 65536));
-    my @r = read_responses($s, 1, 60, 'PUT');
+    my @r = @{ (read_responses($s, 1, 60, 'PUT'))[0] };
     my $secs = time - $t0;
     close $s;
     ok t_cmp(@r ? "$r[0]{status} $r[0]{body}" : 'no response',
@@ -161,7 +143,7 @@ $log->check('64 MiB PUTs');
                  . substr($wire, 0, 5000));
         sleep 0.2;
         send_all($s, substr($wire, 5000));
-        my @r = read_responses($s, 1, 30, 'PUT');
+        my @r = @{ (read_responses($s, 1, 30, 'PUT'))[0] };
         close $s;
         ok t_cmp(@r ? "$r[0]{status} $r[0]{body}" : 'no response',
                  "200 $want", "$tag: chunked PUT reached the daemon intact");
@@ -188,11 +170,11 @@ for my $case (['xf_tls', 'body', 'TLS, httpd answers 100'],
     send_all($s, head_of($vh, 'PUT', $target,
                          'Content-Length: ' . length $body,
                          'Expect: 100-continue'));
-    my @r = read_responses($s, 1, 5, 'PUT');
+    my @r = @{ (read_responses($s, 1, 5, 'PUT'))[0] };
     ok t_cmp(@r ? $r[0]{status} : 'nothing within 5 s', 100,
              "Expect, $what: 100 Continue before the body");
     send_all($s, $body);
-    my @rest = read_responses($s, 1, 15, 'PUT');
+    my @rest = @{ (read_responses($s, 1, 15, 'PUT'))[0] };
     close $s;
     ok t_cmp(join(' | ', map { "$_->{status} $_->{body}" } @rest),
              '200 ' . digest_answer($body),
@@ -280,14 +262,14 @@ for my $vh (qw(xf_relay xf_tls)) {
     my $s = conn($vh);
     send_all($s, head_of($vh, 'PUT', "/r/early?code=200&hold=0&id=ka-$tag",
                          'Content-Length: ' . length $body) . $body);
-    my @r = read_responses($s, 1, 10, 'PUT');
+    my @r = @{ (read_responses($s, 1, 10, 'PUT'))[0] };
     ok t_cmp(@r ? "$r[0]{status} $r[0]{body} "
              . ($r[0]{h}{connection} // 'none') : 'nothing',
              "200 refused early\n none",
              "early 200 ($tag): relayed, connection kept");
     send_all($s, head_of($vh, 'GET', "/r/hello?after-early=$tag",
                          'Connection: close'));
-    @r = read_responses($s, 1, 10);
+    @r = @{ (read_responses($s, 1, 10))[0] };
     close $s;
     ok t_cmp(@r ? "$r[0]{status} $r[0]{body}" : 'nothing',
              "200 hello from rrdd\n",

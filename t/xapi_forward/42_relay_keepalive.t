@@ -23,7 +23,7 @@ use Time::HiRes qw(time sleep);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
 use XapiForward::Envelope qw(expected_envelope);
-use XapiForward::Raw qw(conn send_all port_of host_of raw_connect parse_responses);
+use XapiForward::Raw qw(conn send_all port_of host_of raw_connect read_responses);
 
 plan tests => 45, need_module('proxy', 'xapi_forward', 'ssl');
 
@@ -32,25 +32,7 @@ $SIG{PIPE} = 'IGNORE';
 my $log = XapiForward::ErrorLog->new;
 my $d = XapiForward::Daemon->start(qw(rrdd));
 
-# ---- helpers (as in 41_relay_upload.t) -----------------------------------
-
-# read until $n complete responses, EOF or $timeout s of silence; returns
-# (responses, eof seen)
-sub read_responses {
-    my($s, $n, $timeout, @methods) = @_;
-    my $sel = IO::Select->new($s);
-    my $data = '';
-    my($eof, @r) = (0);
-    while (1) {
-        @r = parse_responses($data, @methods);
-        last if @r >= $n && !grep { !$_->{complete} } @r[0 .. $n - 1];
-        my $pending = $s->can('pending') ? $s->pending : 0;
-        last unless $pending || $sel->can_read($timeout || 30);
-        my $got = sysread($s, $data, 1 << 20, length $data);
-        unless ($got) { $eof = 1; last }
-    }
-    return (\@r, $eof);
-}
+# ---- helpers --------------------------------------------------------------
 
 # true when the server has closed the connection (EOF within $t s)
 sub closed_by_server {

@@ -18,7 +18,7 @@ use Apache::Test ();
 use XapiForward::Proc qw(fork_pipe read_pipe);
 
 our @EXPORT_OK = qw(conn conn_exchange send_all h2_skip port_of host_of raw_connect read_all exchange
-                    parse_responses capture_request read_response);
+                    parse_responses read_responses capture_request read_response);
 
 # port of a named <VirtualHost xf_...> (a number is a port already: an
 # httpd a .t started itself, XapiForward::FrontEnd)
@@ -119,6 +119,26 @@ sub capture_request {
     close $l;
     $code->("http://127.0.0.1:$port");
     return read_pipe($kid);
+}
+
+# read from $s until $n complete responses (interim 1xx count) are there,
+# EOF, or $timeout seconds (default 30) without progress; @methods are the
+# requests' methods, as parse_responses takes them. Returns (a reference to
+# the parsed responses, 1 when EOF was seen).
+sub read_responses {
+    my($s, $n, $timeout, @methods) = @_;
+    my $sel = IO::Select->new($s);
+    my $data = '';
+    my($eof, @r) = (0);
+    while (1) {
+        @r = parse_responses($data, @methods);
+        last if @r >= $n && !grep { !$_->{complete} } @r[0 .. $n - 1];
+        my $pending = $s->can('pending') ? $s->pending : 0;
+        last unless $pending || $sel->can_read($timeout || 30);
+        my $got = sysread($s, $data, 1 << 20, length $data);
+        unless ($got) { $eof = 1; last }
+    }
+    return (\@r, $eof);
 }
 
 # Split raw bytes into HTTP responses. @methods gives the request method of
