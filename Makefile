@@ -184,7 +184,12 @@ check-exports: $(MODULE)
 	  echo "exported from $(MODULE) besides xapi_forward_module:"; echo "$$syms"; exit 1; fi
 
 # every conf field is in create and merge; every directive is documented
-check-config:
+# the defaults as xf_config.h's rows give them (t/check-config.sh)
+t/config_defaults: t/config_defaults.c $(SRCDIR)/xf_config.h $(COREDIR)/xf_types.h config.mk
+	$(CC) -O0 $(WARN_CFLAGS) -Wno-unused-function -I$(SRCDIR) -I$(COREDIR) \
+	  -I$$($(APXS) -q INCLUDEDIR) $(APR_CFLAGS) -o $@ $<
+
+check-config: t/config_defaults
 	@sh t/check-config.sh
 
 # ---- integration tests (Apache::Test, as an unprivileged user) -----------
@@ -270,7 +275,7 @@ clean:
 	rm -rf .libs $(SRCDIR)/.libs $(COREDIR)/.libs *.la *.lo *.slo \
 	  $(SRCDIR)/*.lo $(SRCDIR)/*.slo $(SRCDIR)/*.o $(COREDIR)/*.lo \
 	  $(COREDIR)/*.slo $(COREDIR)/*.o $(UNIT) t/logs fuzz/bin build \
-	  kit/c/libxfrecv.so* kit/c/xfr-hello
+	  kit/c/libxfrecv.so* kit/c/xfr-hello t/config_defaults
 
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache \

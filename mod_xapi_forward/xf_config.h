@@ -70,7 +70,8 @@ typedef enum {
  * directive SET: the directive's name; OWN: the directive whose setter
  *           fills it
  * check     what the generic setter accepts: CHOICES({word, value}...)
- *           for ENUM and STATUS (a STATUS argument is read as a number),
+ *           for ENUM and STATUS (a STATUS argument is read as a number;
+ *           an OWN ENUM row gives its words too, for the documentation),
  *           RANGE(min, max, message) for NUMBER and TIME (the message
  *           follows "<directive>: "), MIN_SIZE(bytes) for PATH, NONE
  *           otherwise
@@ -181,7 +182,7 @@ typedef enum {
       "the services' socket directory, absolute, no trailing slash")           \
     X(plugin_way, ENUM, xf_plugin_way_e, XF_PLUGIN_HTTP, INNER,                \
       OWN, "XapiForwardPluginWay",                                             \
-      NONE,                                                                    \
+      CHOICES({"http", XF_PLUGIN_HTTP}, {"channel", XF_PLUGIN_CHANNEL}),       \
       "how services are reached (XapiForwardPluginWay WAY); see "              \
       "xf_dir_plugin_way_for()")                                               \
     X(plugin_ways, TABLE, const apr_table_t *, NULL, OVERLAY,                  \

@@ -86,7 +86,8 @@ static int xapi_flusher(request_rec *r, const char **ppayload, apr_size_t *plen,
             APLOG_MARK, APLOG_ERR, 0, r,
             XF_LOGNO(0006) "request headers too large to forward: %s (raise "
                            "XapiForwardMaxEnvelope only for daemons that read "
-                           "more than 16384 bytes)",
+                           "more than " APR_STRINGIFY(
+                               XF_ENVELOPE_DEFAULT_MAX) " bytes)",
             reason);
         return HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE;
     }

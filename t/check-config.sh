@@ -74,6 +74,36 @@ for d in $table $(sed -n 's/^#   \(XapiForward[A-Za-z]*\).*/\1/p' $conf); do
         || err "$d is documented (README.md or $conf) but is no directive"
 done
 
+# defaults: each is written once, in its row of the lists; README's table
+# and conf.d's commented-out line show the row's (t/config_defaults prints
+# them; "-": the row has none, and the documentation says in words what
+# happens then), and a generated directive's help names no other
+defaults=$(t/config_defaults) || err "t/config_defaults failed (make t/config_defaults)"
+printf '%s\n' "$defaults" | while IFS='	' read -r d dflt helpdflt; do
+    [ "$helpdflt" = ok ] \
+        || echo "check-config: $d: its help says default $helpdflt, its row gives ${dflt}"
+done | grep . && fail=1
+for d in $cmds; do
+    row=$(printf '%s\n' "$defaults" | awk -F'\t' -v d="$d" '$1 == d { print $2; exit }')
+    [ -n "$row" ] || continue    # no row of its own (a second directive of one)
+    # the table's second column (the first holds escaped bars: \|)
+    cell=$(sed -n '/^## Directive reference/,/^## /p' README.md | perl -ne '
+        my @c = split /(?<!\\)\|/; next unless @c > 3;
+        ($c[2] = $c[2]) =~ s/^ +| +$//g;
+        if ($c[1] =~ /^ `\Q'"$d"'\E[ `]/) { print $c[2]; exit }')
+    line=$(sed -n "s/^#$d \\(.*\\)/\\1/p" $conf | head -n 1)
+    if [ "$row" = - ]; then
+        case $cell in
+        \`*) err "$d: README.md shows default $cell; its row has none (say in words what happens)" ;;
+        esac
+    else
+        [ "$cell" = "\`$row\`" ] \
+            || err "$d: README.md shows default '$cell'; its row gives \`$row\`"
+        [ "$line" = "$row" ] \
+            || err "$d: $conf shows '#$d $line'; its row gives $row"
+    fi
+done
+
 # log tags
 for tag in $(grep -ho 'XF_LOGNO([0-9]*)' $src/*.c | sed 's/XF_LOGNO(\([0-9]*\))/\1/' | sort -u); do
     grep -q "XAPIFWD$tag" README.md || err "XAPIFWD$tag missing from README.md log table"
