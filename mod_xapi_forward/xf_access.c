@@ -101,10 +101,9 @@ static xf_decision_e login_decision(request_rec *r, const xf_cred_t *cred,
 
 /* In a custom services location without a valid session, 401 becomes 403
  * unless XapiForwardPluginNoSessionStatus says 401 (the API's answer). */
-static int answer(request_rec *r, int status, const char *msg)
+static int answer(request_rec *r, const xf_dir_conf_t *d, int status,
+                  const char *msg)
 {
-    const xf_dir_conf_t *d = xf_config_dir_get(r);
-
     if (status == HTTP_UNAUTHORIZED && xf_dir_plugin(d)) {
         status = xf_dir_plugin_nosession(d);
         ap_log_rerror(
@@ -146,20 +145,16 @@ static const apr_array_header_t *required_perms(request_rec *r,
     return out;
 }
 
-int xf_check_access(request_rec *r)
+/* The decision on r: OK, or the status to answer (401, 403, 503) and
+ * *pmsg, the answer's text. */
+static int decide(request_rec *r, const xf_dir_conf_t *d, const char **pmsg)
 {
-    const xf_dir_conf_t *d = xf_config_dir_get(r);
     const apr_array_header_t *perms;
     xf_cred_t cred;
     const char *why = NULL, *permstr, *bsess = NULL;
     char id[XF_AUTH_CACHE_ID_LEN + 1];
     xf_decision_e dec;
 
-    if (!xf_dir_auth(d))
-        return DECLINED;
-    /* subrequests skip the header_parser hook */
-    if (xf_path_check(r, "access check") != OK)
-        return HTTP_BAD_REQUEST;
     /* xapi has no handler for a method/path without an action: 403
      * before any credential is looked at, as xapi answers */
     perms = required_perms(r, d->perms);
@@ -169,7 +164,8 @@ int xf_check_access(request_rec *r)
                                      "actions (" XF_ROUTES_XAPI_VERSION
                                      "): no permission to derive",
                       r->method, r->uri);
-        return answer(r, HTTP_FORBIDDEN, "permission denied");
+        *pmsg = "permission denied";
+        return HTTP_FORBIDDEN;
     }
     xf_auth_find(&cred, apr_table_get(r->headers_in, "Cookie"), r->args,
                  apr_table_get(r->headers_in, "Authorization"), r->pool);
@@ -191,7 +187,8 @@ int xf_check_access(request_rec *r)
             XF_LOGNO(0200) "no XAPI credentials (session_id, pool_secret or "
                            "Basic) for %s",
             r->uri);
-        return answer(r, HTTP_UNAUTHORIZED, "authentication required");
+        *pmsg = "authentication required";
+        return HTTP_UNAUTHORIZED;
     }
     if (cred.kind == XF_CRED_POOL_SECRET) {
         const xf_secret_t *sec = xf_poolsecret_get(r->server);
@@ -205,12 +202,12 @@ int xf_check_access(request_rec *r)
                               : "is not accepted here "
                                 "(no XapiForwardPoolSecretFile)",
                           r->uri);
-            return answer(r, HTTP_UNAUTHORIZED, "invalid credentials");
+            *pmsg = "invalid credentials";
+            return HTTP_UNAUTHORIZED;
         }
         apr_table_setn(r->notes, XF_NOTE_CRED, "pool_secret");
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                       XF_LOGNO(0201) "pool secret accepted");
-        xf_stats_access(r, OK);
         return OK;
     }
 
@@ -229,8 +226,6 @@ int xf_check_access(request_rec *r)
     }
     dec = xf_cache_get(r, id);
     xf_stats_cache(r, dec != 0);
-    if (!dec)
-        xf_xapicall_start_clock(r);
     if (dec) {
         ap_log_rerror(
             APLOG_MARK, APLOG_DEBUG, 0, r,
@@ -252,8 +247,8 @@ int xf_check_access(request_rec *r)
                 APLOG_MARK, APLOG_ERR, 0, r,
                 XF_LOGNO(0205) "cannot check credentials with XAPI: %s",
                 why ? why : "no answer");
-            return answer(r, HTTP_SERVICE_UNAVAILABLE,
-                          "authentication service unavailable");
+            *pmsg = "authentication service unavailable";
+            return HTTP_SERVICE_UNAVAILABLE;
         }
         xf_cache_put(r, id, dec);
     }
@@ -266,7 +261,8 @@ int xf_check_access(request_rec *r)
                       : cred.kind == XF_CRED_CLIENT_CERT ? "login"
                                                          : "session",
                       cred.source, r->uri);
-        return answer(r, HTTP_UNAUTHORIZED, "invalid credentials");
+        *pmsg = "invalid credentials";
+        return HTTP_UNAUTHORIZED;
     }
     if (dec == XF_DECISION_DENY) {
         ap_log_rerror(
@@ -277,7 +273,8 @@ int xf_check_access(request_rec *r)
             : cred.kind == XF_CRED_CLIENT_CERT ? "client-cert session"
                                                : "session",
             why ? why : "(cached)");
-        return answer(r, HTTP_FORBIDDEN, "permission denied");
+        *pmsg = "permission denied";
+        return HTTP_FORBIDDEN;
     }
     apr_table_setn(r->notes, XF_NOTE_CRED,
                    cred.kind == XF_CRED_BASIC         ? "basic"
@@ -287,6 +284,23 @@ int xf_check_access(request_rec *r)
         r->user = apr_pstrdup(r->pool, cred.user); /* for %u */
         r->ap_auth_type = "Basic";
     }
+    return OK;
+}
+
+int xf_check_access(request_rec *r)
+{
+    const xf_dir_conf_t *d = xf_config_dir_get(r);
+    const char *msg = NULL;
+    int status;
+
+    if (!xf_dir_auth(d))
+        return DECLINED;
+    /* subrequests skip the header_parser hook */
+    if (xf_path_check(r, "access check") != OK)
+        return HTTP_BAD_REQUEST;
+    status = decide(r, d, &msg);
+    if (status != OK)
+        return answer(r, d, status, msg);
     xf_stats_access(r, OK);
     return OK;
 }

@@ -122,6 +122,8 @@ xf_ep_t *xf_xapicall_endpoint(request_rec *r, const char *url)
     ep->ca_file = c->ca_file;
     ep->verify = xf_srv_verify(c);
     ep->timeout_ms = (long)apr_time_as_msec(xf_srv_xapi_timeout(c));
+    if (!ap_get_module_config(r->request_config, &xapi_forward_module))
+        xf_xapicall_start_clock(r); /* the request's first call */
     e->ep = e->configured = ep;
     master_get(master, sizeof(master), url);
     if (*master) {

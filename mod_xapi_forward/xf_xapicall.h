@@ -33,11 +33,12 @@ int xf_xapicall_post_config(server_rec *s);
 void xf_xapicall_child_init(apr_pool_t *p, server_rec *s);
 
 /** The endpoint for url (XapiForwardXapiURL, LoginURL or ClientCertURL),
- *  or the pool master a HOST_IS_SLAVE answer named for it. */
+ *  or the pool master a HOST_IS_SLAVE answer named for it. The first
+ *  endpoint of a request starts its clock. */
 xf_ep_t *xf_xapicall_endpoint(request_rec *r, const char *url);
 
-/** Start the clock: from now, the calls of xf_xapicall_call for r share
- *  one XapiForwardXapiTimeout. */
+/** Start the clock (again): from now, the calls of xf_xapicall_call for
+ *  r share one XapiForwardXapiTimeout. */
 void xf_xapicall_start_clock(request_rec *r);
 
 /**
