@@ -9,6 +9,8 @@
 # - every directive of the command table (SET rows + hand-written entries)
 #   is in README's directive table and in conf.d/xapi_forward.conf (its
 #   syntax line and its commented-out default), and both name no other
+# - the defaults README's table, conf.d and the generated help show are the
+#   rows' (t/config_defaults prints those)
 # - every XAPIFWDnnnn tag in the sources is in the README's log table,
 #   and names one call site only.
 set -e
