@@ -336,6 +336,13 @@ static int handoff(request_rec *r, int uds, const char *payload, apr_size_t len,
 
 /* ---- the scheme handler --------------------------------------------- */
 
+/* the status page's counter of each way */
+static const xf_stat_e way_stat[] = {
+    [XF_WAY_HANDOFF] = XF_STAT_HANDOFF,
+    [XF_WAY_RELAY] = XF_STAT_RELAY,
+    [XF_WAY_TUNNEL] = XF_STAT_TUNNEL,
+};
+
 /* Steps, as mod_proxy_uwsgi's handler; every failure goes to cleanup,
  * which closes the daemon socket exactly once (a control socket the daemon
  * keeps was dup()ed to the watcher before). */
@@ -349,7 +356,8 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     apr_size_t plen = 0;
     apr_interval_time_t timeout;
     xf_mode_e mode;
-    int status, uds_fd = -1, relay, way = XF_WAY_HANDOFF, counted = 0;
+    int status, uds_fd = -1, relay, counted = 0;
+    xf_way_e way = XF_WAY_HANDOFF;
     int pair[2] = {-1, -1};
 
     if (strncasecmp(url, XF_SCHEME_PREFIX, XF_SCHEME_PREFIX_LEN))
@@ -409,7 +417,7 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     way = !relay                               ? XF_WAY_HANDOFF
           : xf_dir_relay(d) == XF_RELAY_TUNNEL ? XF_WAY_TUNNEL
                                                : XF_WAY_RELAY;
-    xf_stats_way(r, way, obstacle, uds);
+    xf_stats_way(r, way_stat[way], obstacle, uds);
 
     /* Step Four: the message (a flusher that writes to the client runs
      * only once the daemon is there, in Step Six) */
@@ -468,6 +476,6 @@ cleanup:
         xf_fdpass_close(pair[1], r->pool);
     /* a tunnel is DONE: httpd wrote no HTTP answer of its own */
     if (counted)
-        xf_stats_forwarded(r, uds, way, status == DONE ? OK : status);
+        xf_stats_forwarded(r, uds, way_stat[way], status == DONE ? OK : status);
     return status;
 }

@@ -9,6 +9,13 @@
 #include "httpd.h"
 #include "mod_proxy.h"
 
+/** How a request reaches its daemon. */
+typedef enum {
+    XF_WAY_HANDOFF = 0, /* the client's socket is passed */
+    XF_WAY_RELAY = 1,   /* one end of a socketpair, httpd relays HTTP */
+    XF_WAY_TUNNEL = 2   /* one end of a socketpair, httpd copies bytes */
+} xf_way_e;
+
 int xf_proxy_canon(request_rec *r, char *url);
 int xf_proxy_handler(request_rec *r, proxy_worker *worker,
                      proxy_server_conf *conf, char *url, const char *proxyhost,

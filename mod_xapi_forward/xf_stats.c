@@ -178,11 +178,11 @@ void xf_stats_sock(const char *uds, xf_sock_stat_e which)
 
 /* ---- per request -------------------------------------------------------- */
 
-static const char *way_name(int way)
+static const char *way_name(xf_stat_e way)
 {
-    return way == XF_WAY_TUNNEL  ? "tunnel"
-           : way == XF_WAY_RELAY ? "relay"
-                                 : "handoff";
+    return way == XF_STAT_TUNNEL  ? "tunnel"
+           : way == XF_STAT_RELAY ? "relay"
+                                  : "handoff";
 }
 
 static xf_req_t *req_of(request_rec *r)
@@ -204,7 +204,8 @@ static apr_time_t since_start(request_rec *r)
     return t > 0 ? t : 1;
 }
 
-void xf_stats_way(request_rec *r, int way, const char *why, const char *uds)
+void xf_stats_way(request_rec *r, xf_stat_e way, const char *why,
+                  const char *uds)
 {
     xf_req_t *q = req_of(r);
 
@@ -243,14 +244,13 @@ void xf_stats_handed(request_rec *r)
                    apr_off_t_toa(r->pool, q->handed));
 }
 
-void xf_stats_forwarded(request_rec *r, const char *uds, int way, int status)
+void xf_stats_forwarded(request_rec *r, const char *uds, xf_stat_e way,
+                        int status)
 {
     xf_req_t *q = req_of(r);
 
     if (status == OK) {
-        xf_stats_inc(way == XF_WAY_TUNNEL  ? XF_STAT_TUNNEL
-                     : way == XF_WAY_RELAY ? XF_STAT_RELAY
-                                           : XF_STAT_HANDOFF);
+        xf_stats_inc(way);
         xf_stats_sock(uds, XF_SOCK_OK);
     }
     else {

@@ -47,14 +47,6 @@ typedef enum {
     XF_SOCK_COUNT
 } xf_sock_stat_e;
 
-/** How a request reached its daemon (0 and 1 are the proxy handler's
- * "relay" flag). */
-typedef enum {
-    XF_WAY_HANDOFF = 0, /* the client's socket was passed */
-    XF_WAY_RELAY = 1,   /* one end of a socketpair, httpd relays HTTP */
-    XF_WAY_TUNNEL = 2   /* one end of a socketpair, httpd copies bytes */
-} xf_way_e;
-
 /** Named daemon sockets counted apart; the rest share an "other" row. */
 #define XF_STATS_SOCKETS 32
 
@@ -86,11 +78,13 @@ void xf_stats_sock(const char *uds, xf_sock_stat_e which);
  * The way a request goes (proxy handler, once chosen): starts its record,
  * sets XAPI_FORWARD_DAEMON.
  * @param r the request
- * @param way an xf_way_e (the proxy handler passes its relay flag)
+ * @param way the way's counter: XF_STAT_HANDOFF, XF_STAT_RELAY or
+ *            XF_STAT_TUNNEL
  * @param why why it cannot be handed off (NULL: it can, or relay mode)
  * @param uds the daemon socket
  */
-void xf_stats_way(request_rec *r, int way, const char *why, const char *uds);
+void xf_stats_way(request_rec *r, xf_stat_e way, const char *why,
+                  const char *uds);
 
 /**
  * The envelope was built (status OK) or refused (oversize is counted).
@@ -110,9 +104,10 @@ void xf_stats_handed(request_rec *r);
 
 /**
  * Forwarding finished with status: counts it and writes the trace5 line.
- * @param way an xf_way_e
+ * @param way the way's counter, as for xf_stats_way()
  */
-void xf_stats_forwarded(request_rec *r, const char *uds, int way, int status);
+void xf_stats_forwarded(request_rec *r, const char *uds, xf_stat_e way,
+                        int status);
 
 /**
  * The access checker's outcome: OK (allowed), or the status it answers
