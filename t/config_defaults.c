@@ -58,12 +58,9 @@ static const char *duration(long long usec)
 {
     static char buf[32];
 
-    if (usec == XF_UNSET)
-        return "-";
-    if (usec % 1000000 == 0)
-        snprintf(buf, sizeof(buf), "%lld", usec / 1000000);
-    else
-        snprintf(buf, sizeof(buf), "%lldms", usec / 1000);
+    if (usec == XF_UNSET || usec % 1000000 == 0)
+        return number(usec == XF_UNSET ? XF_UNSET : usec / 1000000);
+    snprintf(buf, sizeof(buf), "%lldms", usec / 1000);
     return buf;
 }
 
@@ -131,7 +128,6 @@ static const char *help(const char *doc, const char *shown, int time,
 #define IS_TIME_PATH 0
 #define IS_TIME_ARRAY 0
 #define IS_TIME_TABLE 0
-#define USEC_TIME(def) ((long long)(def))
 #define HELP_SET(doc, shown, kind, def)                                        \
     help(doc, shown, IS_TIME_##kind, IS_TIME_##kind ? (long long)(def) : 0)
 #define HELP_OWN(doc, shown, kind, def) "ok"
