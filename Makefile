@@ -166,14 +166,14 @@ unit: $(UNIT)
 	@echo "== kit/python (unittest)"
 	@cd kit/python && python3 -B -m unittest -q test_xapi_forward_receiver
 
-check: all unit check-layering check-config check-exports fuzz-replay
+check: all unit check-layering check-config check-docs check-exports fuzz-replay
 	@echo "make check: OK"
 
 check-valgrind: $(UNIT)
 	@for t in $(UNIT); do echo "== valgrind $$t"; \
 	  valgrind -q --error-exitcode=1 --leak-check=full ./$$t || exit 1; done
 
-# the pure core (README: Source layout) includes no httpd header and no
+# the pure core (docs/development.md: Source layout) includes no httpd header and no
 # glue header: every quoted include names a file of $(COREDIR); and every
 # core file is in the build
 check-layering:
@@ -201,6 +201,10 @@ t/config_defaults: t/config_defaults.c $(SRCDIR)/xf_config.h $(COREDIR)/xf_types
 
 check-config: t/config_defaults
 	@sh t/check-config.sh
+
+# every relative link and #anchor of README.md and docs/ resolves
+check-docs:
+	@sh t/check-docs.sh
 
 # ---- integration tests (Apache::Test, as an unprivileged user) -----------
 test: check
@@ -291,5 +295,5 @@ distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache \
 	  aclocal.m4 $(SRCDIR)/xf_version.h
 
-.PHONY: all install install-kit install-sync install-frontdoor unit check check-valgrind check-layering check-config check-exports \
+.PHONY: all install install-kit install-sync install-frontdoor unit check check-valgrind check-layering check-config check-docs check-exports \
         test test-asan test-valgrind-live soak bench demo format format-check clean distclean

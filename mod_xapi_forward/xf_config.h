@@ -75,7 +75,7 @@ typedef enum {
  *           RANGE(min, max, message) for NUMBER and TIME (the message
  *           follows "<directive>: "), MIN_SIZE(bytes) for PATH, NONE
  *           otherwise
- * doc       SET: the directive's help (httpd -L, README's directive
+ * doc       SET: the directive's help (httpd -L, docs/directives.md's directive
  *           table); OWN: what the field holds
  */
 /* clang-format off */

@@ -7,17 +7,19 @@
 # - every row names its directive; an OWN row's directive has a
 #   hand-written xf_cmds[] entry, a SET row's has none (it is generated)
 # - every directive of the command table (SET rows + hand-written entries)
-#   is in README's directive table and in conf.d/xapi_forward.conf (its
+#   is in docs/directives.md's directive table and in conf.d/xapi_forward.conf (its
 #   syntax line and its commented-out default), and both name no other
-# - the defaults README's table, conf.d and the generated help show are the
+# - the defaults that table, conf.d and the generated help show are the
 #   rows' (t/config_defaults prints those)
-# - every XAPIFWDnnnn tag in the sources is in the README's log table,
+# - every XAPIFWDnnnn tag in the sources is in docs/operating.md's log table,
 #   and names one call site only.
 set -e
 cd "$(dirname "$0")/.."
 src=mod_xapi_forward
 hdr=$src/xf_config.h
 fail=0
+directives=docs/directives.md   # "## Directive reference"
+operating=docs/operating.md     # "## Log messages"
 err() { echo "check-config: $*"; fail=1; }
 
 # body of the C function or struct that starts with the line matching $1
@@ -58,14 +60,14 @@ done
 dups=$(printf '%s\n' $set_dirs $hand | sort | uniq -d)
 [ -z "$dups" ] || err "directives defined twice: $dups"
 
-# documentation: README's directive table and conf.d, both ways
+# documentation: the directive table and conf.d, both ways
 cmds=$(printf '%s\n' $set_dirs $hand | sort -u)
-table=$(sed -n '/^## Directive reference/,/^## /p' README.md \
+table=$(sed -n '/^## Directive reference/,/^## /p' $directives \
     | sed -n 's/^| `\(XapiForward[A-Za-z]*\)[ `].*/\1/p')
 conf=conf.d/xapi_forward.conf
 for d in $cmds; do
     printf '%s\n' $table | grep -qx "$d" \
-        || err "$d missing from README.md's directive table"
+        || err "$d missing from $directives's directive table"
     grep -Eq "^#   $d( |\$)" $conf \
         || err "$d has no '#   $d SYNTAX' line in $conf"
     grep -Eq "^#$d( |\$)" $conf \
@@ -73,10 +75,10 @@ for d in $cmds; do
 done
 for d in $table $(sed -n 's/^#   \(XapiForward[A-Za-z]*\).*/\1/p' $conf); do
     printf '%s\n' $cmds | grep -qx "$d" \
-        || err "$d is documented (README.md or $conf) but is no directive"
+        || err "$d is documented ($directives or $conf) but is no directive"
 done
 
-# defaults: each is written once, in its row of the lists; README's table
+# defaults: each is written once, in its row of the lists; the table
 # and conf.d's commented-out line show the row's (t/config_defaults prints
 # them; "-": the row has none, and the documentation says in words what
 # happens then), and a generated directive's help names no other
@@ -89,26 +91,28 @@ for d in $cmds; do
     row=$(printf '%s\n' "$defaults" | awk -F'\t' -v d="$d" '$1 == d { print $2; exit }')
     [ -n "$row" ] || continue    # no row of its own (a second directive of one)
     # the table's second column (the first holds escaped bars: \|)
-    cell=$(sed -n '/^## Directive reference/,/^## /p' README.md | perl -ne '
+    cell=$(sed -n '/^## Directive reference/,/^## /p' $directives | perl -ne '
         my @c = split /(?<!\\)\|/; next unless @c > 3;
         ($c[2] = $c[2]) =~ s/^ +| +$//g;
         if ($c[1] =~ /^ `\Q'"$d"'\E[ `]/) { print $c[2]; exit }')
     line=$(sed -n "s/^#$d \\(.*\\)/\\1/p" $conf | head -n 1)
     if [ "$row" = - ]; then
         case $cell in
-        \`*) err "$d: README.md shows default $cell; its row has none (say in words what happens)" ;;
+        \`*) err "$d: $directives shows default $cell; its row has none (say in words what happens)" ;;
         esac
     else
         [ "$cell" = "\`$row\`" ] \
-            || err "$d: README.md shows default '$cell'; its row gives \`$row\`"
+            || err "$d: $directives shows default '$cell'; its row gives \`$row\`"
         [ "$line" = "$row" ] \
             || err "$d: $conf shows '#$d $line'; its row gives $row"
     fi
 done
 
-# log tags
+# log tags: in the rows of the log table
+logtable=$(sed -n '/^## Log messages/,/^## /p' $operating | grep '^| XAPIFWD')
+[ -n "$logtable" ] || err "$operating has no '## Log messages' table"
 for tag in $(grep -ho 'XF_LOGNO([0-9]*)' $src/*.c | sed 's/XF_LOGNO(\([0-9]*\))/\1/' | sort -u); do
-    grep -q "XAPIFWD$tag" README.md || err "XAPIFWD$tag missing from README.md log table"
+    printf '%s\n' "$logtable" | grep -q "XAPIFWD$tag" || err "XAPIFWD$tag missing from $operating's log table"
 done
 # one tag per call site, never reused (httpd's own rule): a tag names the
 # line that logged it

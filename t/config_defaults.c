@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE).
  *
  * config_defaults.c - prints the default of every directive as the rows of
- * xf_config.h's lists give it, for t/check-config.sh to hold README's
+ * xf_config.h's lists give it, for t/check-config.sh to hold docs/directives.md's
  * directive table and conf.d/xapi_forward.conf against (the first row
  * naming a directive stands for it). One line per row:
  *   DIRECTIVE <TAB> DEFAULT <TAB> HELP

@@ -3,7 +3,7 @@
  * xf_types.h - plain data types shared by the pure core and the glue:
  * the request view that the envelope builder serializes, key/value pairs and
  * the envelope options. No httpd header may be included here (pure core:
- * README, Source layout).
+ * docs/development.md, Source layout).
  */
 #ifndef XF_TYPES_H
 #define XF_TYPES_H

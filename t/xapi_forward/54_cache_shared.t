@@ -17,7 +17,7 @@
 #     XAPIFWD0260 once, a handful of provider errors, not one per request;
 #     restarted: decisions are shared again (XAPIFWD0261);
 #   - cache server hung (SIGSTOP): the request already waiting on it waits
-#     (see README), later ones skip the cache after 3 s and XAPI decides.
+#     (see docs/frontdoor.md), later ones skip the cache after 3 s and XAPI decides.
 use strict;
 use warnings FATAL => 'all';
 
