@@ -8,7 +8,8 @@ SRCDIR  = mod_xapi_forward
 COREDIR = $(SRCDIR)/core
 GLUE    = $(SRCDIR)/mod_xapi_forward.c $(SRCDIR)/xf_config.c \
           $(SRCDIR)/xf_access.c $(SRCDIR)/xf_cache.c $(SRCDIR)/xf_task.c \
-          $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_reqview.c \
+          $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_relay_body.c \
+          $(SRCDIR)/xf_relay_resp.c $(SRCDIR)/xf_reqview.c \
           $(SRCDIR)/xf_tunnel.c $(SRCDIR)/xf_watch.c $(SRCDIR)/xf_path.c \
           $(SRCDIR)/xf_confcheck.c $(SRCDIR)/xf_stats.c $(SRCDIR)/xf_plugin.c \
           $(SRCDIR)/xf_proxyproto.c \
