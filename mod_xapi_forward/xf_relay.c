@@ -122,15 +122,46 @@ static void daemon_timeout(xf_relay_t *rl)
     }
 }
 
+/* Send the queued body bytes without waiting. 0: the daemon's buffer is
+ * full (wait for it); 1: progress, or the body stopped. */
+static int body_send_now(xf_relay_t *rl)
+{
+    apr_status_t st = xf_relay_body_send(rl);
+
+    if (st == APR_EAGAIN)
+        return 0;
+    if (st != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, st, rl->r,
+                      XF_LOGNO(0116) "writing the request body to the "
+                                     "daemon failed");
+        if (rl->resp == XF_RESP_HEAD) {
+            rl->status = HTTP_BAD_GATEWAY;
+            rl->resp = XF_RESP_FAILED;
+        }
+        else
+            xf_relay_body_stop(rl);
+    }
+    return 1;
+}
+
 /* The request body has bytes for the daemon (XF_REQ_WRITE), or has ended
- * while the response is still open: wait until the daemon takes bytes or
- * has some, with the I/O timeout, and serve it. */
+ * while the response is still open. What is likely to go without waiting
+ * goes first (body bytes to a daemon whose buffer may have room, another
+ * read after one that filled its buffer), with no poll() each time; else
+ * flush what the client has been given and wait until the daemon takes
+ * bytes or has some, with the I/O timeout. */
 static void step_daemon(xf_relay_t *rl)
 {
     struct pollfd pfd;
     apr_status_t st;
     int rc;
 
+    if (rl->req == XF_REQ_WRITE && body_send_now(rl))
+        return;
+    if (rl->more && resp_open(rl)) {
+        xf_relay_resp_read(rl);
+        return;
+    }
     /* never empty: finished() holds when neither side waits on it */
     pfd.fd = rl->fd;
     pfd.events =
@@ -161,20 +192,8 @@ static void step_daemon(xf_relay_t *rl)
     if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) && resp_open(rl))
         xf_relay_resp_read(rl);
     if ((pfd.revents & (POLLOUT | POLLERR | POLLHUP)) &&
-        rl->req == XF_REQ_WRITE) {
-        st = xf_relay_body_send(rl);
-        if (st != APR_SUCCESS && st != APR_EAGAIN) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, st, rl->r,
-                          XF_LOGNO(0116) "writing the request body to the "
-                                         "daemon failed");
-            if (rl->resp == XF_RESP_HEAD) {
-                rl->status = HTTP_BAD_GATEWAY;
-                rl->resp = XF_RESP_FAILED;
-            }
-            else
-                xf_relay_body_stop(rl);
-        }
-    }
+        rl->req == XF_REQ_WRITE)
+        body_send_now(rl);
 }
 
 /* Both directions at once: the request body goes to the daemon for as

@@ -66,6 +66,8 @@ typedef struct xf_relay_t {
     char *hbuf;            /* XF_HEAD_BUFSIZE bytes: reads of the head */
     int eof;               /* the daemon closed its write side */
     int unflushed;         /* passed to the client since the last FLUSH */
+    int more;              /* the last read filled its buffer: read again
+                            * before waiting */
     apr_off_t total;       /* response body bytes relayed */
 } xf_relay_t;
 

@@ -272,6 +272,7 @@ void xf_relay_resp_read(xf_relay_t *rl)
     do {
         n = recv(rl->fd, buf, size, MSG_DONTWAIT);
     } while (n < 0 && errno == EINTR);
+    rl->more = n == (ssize_t)size;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         if (hb)
             apr_bucket_destroy(hb);
