@@ -37,11 +37,10 @@ EXPORTS = $(SRCDIR)/exports.map
 APXS_WL = -Wl,-Wl,--version-script=$(CURDIR)/$(EXPORTS)
 
 # the receiver kit for service authors (kit/): C library, Python module.
-# Install directories (debian/rules sets them for the package)
+# Install directories (debian/rules sets them for the packages)
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-BINDIR  ?= $(PREFIX)/bin
 # xapi-forward-stunnel-sync (tools/): the command, its manual, and the
 # drop-in that makes xapi's "systemctl restart stunnel@xapi" run it; in
 # systemd's vendor directory so that an administrator can mask it from
@@ -49,7 +48,7 @@ BINDIR  ?= $(PREFIX)/bin
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
 SYSTEMDUNITDIR ?= /lib/systemd/system
-# where the examples' /usr/bin/python3 looks for local modules (Debian:
+# where /usr/bin/python3 looks for local modules (Debian:
 # /usr/local/lib/python3.X/dist-packages)
 KIT_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
 PYTHONDIR ?= $(shell $(KIT_PYTHON) -c 'import sysconfig; print(sysconfig.get_path("purelib"))' 2>/dev/null || echo $(PREFIX)/lib/python3/dist-packages)
@@ -59,27 +58,28 @@ KIT_SRC = kit/c/xapi_forward_receiver.c kit/c/xapi_forward_receiver.h
 all: $(MODULE) $(KIT)
 
 kit/c/libxfrecv.so.1: $(KIT_SRC) config.mk
-	$(CC) -shared -fPIC -O2 -g $(WARN_CFLAGS) $(JSONC_CFLAGS) \
-	  -Wl,-soname,libxfrecv.so.1 -o $@ kit/c/xapi_forward_receiver.c \
-	  $(JSONC_LIBS)
+	$(CC) -shared -fPIC -O2 -g $(WARN_CFLAGS) $(JSONC_CFLAGS) $(CPPFLAGS) \
+	  $(CFLAGS) $(LDFLAGS) -Wl,-soname,libxfrecv.so.1 -o $@ \
+	  kit/c/xapi_forward_receiver.c $(JSONC_LIBS)
 	ln -sf libxfrecv.so.1 kit/c/libxfrecv.so
 
+# the C example (64_plugin_c.t runs it); not installed: the examples are
+# kit/c/hello.c and kit/python/hello.py (Debian: in the kit packages'
+# /usr/share/doc/PACKAGE/examples/)
 kit/c/xfr-hello: kit/c/hello.c kit/c/libxfrecv.so.1
-	$(CC) -O2 -g $(WARN_CFLAGS) -Ikit/c -o $@ kit/c/hello.c \
-	  -Lkit/c -lxfrecv
+	$(CC) -O2 -g $(WARN_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Ikit/c \
+	  -o $@ kit/c/hello.c -Lkit/c -lxfrecv
 
 install-kit: $(KIT)
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
-	  $(DESTDIR)$(BINDIR) $(DESTDIR)$(PYTHONDIR)
-	install -m 755 kit/c/libxfrecv.so.1 $(DESTDIR)$(LIBDIR)/
+	  $(DESTDIR)$(PYTHONDIR)
+	install -m 644 kit/c/libxfrecv.so.1 $(DESTDIR)$(LIBDIR)/
 	ln -sf libxfrecv.so.1 $(DESTDIR)$(LIBDIR)/libxfrecv.so
 	install -m 644 kit/c/xapi_forward_receiver.h $(DESTDIR)$(INCLUDEDIR)/
 	sed -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	  -e 's|@VERSION@|$(PACKAGE_VERSION)|' kit/c/xapi-forward-receiver.pc.in \
 	  >$(DESTDIR)$(LIBDIR)/pkgconfig/xapi-forward-receiver.pc
-	install -m 755 kit/c/xfr-hello $(DESTDIR)$(BINDIR)/
 	install -m 644 kit/python/xapi_forward_receiver.py $(DESTDIR)$(PYTHONDIR)/
-	install -m 755 kit/python/hello.py $(DESTDIR)$(BINDIR)/xfr-hello.py
 	if [ -z "$(DESTDIR)" ]; then ldconfig; fi
 
 config.mk: configure.ac config.mk.in $(SRCDIR)/xf_version.h.in
@@ -102,7 +102,21 @@ install-sync:
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	  systemctl daemon-reload; fi
 
-install: $(MODULE) install-kit install-sync
+# the front door: the TLS vhost is a site (a2ensite xapi-frontdoor-vhost);
+# the route table and xapi's default settings, which only that vhost
+# includes, go where no a2enconf finds them ($(FRONTDOORDIR)), and the
+# vhost's Include lines are pointed there
+FRONTDOORDIR ?= $(HTTPD_SYSCONFDIR)/xapi-forward
+SITESDIR ?= $(HTTPD_SYSCONFDIR)/sites-available
+install-frontdoor:
+	install -d $(DESTDIR)$(FRONTDOORDIR) $(DESTDIR)$(SITESDIR)
+	install -m 644 conf.d/xapi-frontdoor.conf \
+	  conf.d/xapi-frontdoor-settings.conf $(DESTDIR)$(FRONTDOORDIR)/
+	sed 's|/etc/apache2/xapi-forward/|$(FRONTDOORDIR)/|g' \
+	  conf.d/xapi-frontdoor-vhost.conf \
+	  >$(DESTDIR)$(SITESDIR)/xapi-frontdoor-vhost.conf
+
+install: $(MODULE) install-kit install-sync install-frontdoor
 	$(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(HTTPD_LIBEXECDIR) -n xapi_forward \
 	  mod_xapi_forward.la
 	install -d $(DESTDIR)$(HTTPD_INCLUDEDIR)
@@ -110,10 +124,6 @@ install: $(MODULE) install-kit install-sync
 	install -d $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available
 	install -m 644 conf.d/xapi_forward.load conf.d/xapi_forward.conf \
 	  $(DESTDIR)$(HTTPD_SYSCONFDIR)/mods-available/
-	install -d $(DESTDIR)$(HTTPD_SYSCONFDIR)/conf-available
-	install -m 644 conf.d/xapi-frontdoor.conf \
-	  conf.d/xapi-frontdoor-vhost.conf conf.d/xapi-frontdoor-settings.conf \
-	  $(DESTDIR)$(HTTPD_SYSCONFDIR)/conf-available/
 
 # ---- unit tests (cmocka) --------------------------------------------------
 t/unit/test_xf_envelope: t/unit/test_xf_envelope.c $(COREDIR)/xf_envelope.c $(COREDIR)/xf_parse.c $(HDRS) t/unit/xf_test.h config.mk
@@ -274,5 +284,5 @@ distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache \
 	  aclocal.m4 $(SRCDIR)/xf_version.h
 
-.PHONY: all install install-kit install-sync unit check check-valgrind check-layering check-config check-exports \
+.PHONY: all install install-kit install-sync install-frontdoor unit check check-valgrind check-layering check-config check-exports \
         test test-asan test-valgrind-live soak bench demo format format-check clean distclean

@@ -74,7 +74,8 @@ CONF
 # "XapiForwardRequirePermission xapi"):
 #   curl 'http://localhost/services/plugin/hello/x?name=you'
 install -d /var/lib/xcp/plugin
-start_daemon hello /usr/local/bin/xfr-hello.py /var/lib/xcp/plugin/hello
+install -m 755 kit/python/hello.py "$LIBDIR/xfr-hello.py"
+start_daemon hello "$LIBDIR/xfr-hello.py" /var/lib/xcp/plugin/hello
 wait_socket hello /var/lib/xcp/plugin/hello
 a2enmod -q proxy_http
 cat >>"$CONF.new" <<'CONF'

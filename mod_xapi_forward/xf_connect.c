@@ -49,6 +49,7 @@
 #include "xf_config.h"
 #include "xf_connectline.h"
 #include "xf_private.h"
+#include "xf_proxy.h"
 #include "xf_proxyproto.h"
 
 #define XF_CONNECT_IN "XAPI_FORWARD_CONNECT_IN"
@@ -129,16 +130,6 @@ static apr_status_t count_out(ap_filter_t *f, apr_bucket_brigade *bb)
     if (apr_brigade_length(bb, 0, &len) == APR_SUCCESS && len > 0)
         n->to_xapi += len;
     return ap_pass_brigade(f->next, bb);
-}
-
-static apr_interval_time_t io_timeout(request_rec *r, proxy_worker *w,
-                                      proxy_server_conf *conf)
-{
-    if (w->s->timeout_set)
-        return w->s->timeout;
-    if (conf->timeout_set)
-        return conf->timeout;
-    return r->server->timeout;
 }
 
 /* the PROXY line (line: NULL for none) and the head as the client sent
@@ -345,7 +336,7 @@ int xf_connect_handler(request_rec *r, proxy_worker *worker,
     d = xf_config_dir_get(r);
     idle = xf_dir_tunnel_timeout(d);
     if (idle < 0)
-        idle = io_timeout(r, worker, conf);
+        idle = xf_proxy_io_timeout(r, worker, conf);
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "connect");
 
     status = ap_proxy_acquire_connection(XF_CONNECT_FUNC, &backend, worker,

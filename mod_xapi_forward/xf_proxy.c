@@ -158,8 +158,8 @@ static int has_buffered_input(conn_rec *c, apr_pool_t *p)
     return len > 0;
 }
 
-static apr_interval_time_t io_timeout(request_rec *r, proxy_worker *w,
-                                      proxy_server_conf *conf)
+apr_interval_time_t xf_proxy_io_timeout(request_rec *r, proxy_worker *w,
+                                        proxy_server_conf *conf)
 {
     if (w->s->timeout_set)
         return w->s->timeout;
@@ -173,7 +173,7 @@ static apr_interval_time_t connect_timeout(request_rec *r, proxy_worker *w,
 {
     if (w->s->conn_timeout_set)
         return w->s->conn_timeout;
-    return io_timeout(r, w, conf);
+    return xf_proxy_io_timeout(r, w, conf);
 }
 
 /* Connect to the daemon; on failure log and return the HTTP status. */
@@ -465,7 +465,7 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
 
     /* Step Seven: pass the socket, or relay, or tunnel */
     fs.stage = XF_FWD_FORWARDING;
-    timeout = io_timeout(r, worker, conf);
+    timeout = xf_proxy_io_timeout(r, worker, conf);
     if (fs.way == XF_WAY_TUNNEL) {
         status =
             xf_tunnel_run(pair, r, d, worker, uds_fd, payload, plen, timeout);

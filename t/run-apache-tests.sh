@@ -21,6 +21,13 @@
 #   XF_TMPDIR      where the temp dir is made (default /tmp)
 #   XF_RERUN_OPTS  TEST.PL options for the verbose re-run of failed files
 #   XF_RERUN=0     no such re-run (make soak: long, and verbose already)
+#   XF_INSTALLED=1 the front door, xapi-forward-stunnel-sync and the
+#                  receiver kit as the Debian packages installed them, in
+#                  place of the tree's conf.d/, tools/ and kit/ (.ci/run
+#                  pass 3): /etc/apache2's files under their conf.d/
+#                  names, /usr/sbin's command, the installed Python module
+#                  (imported from dist-packages) with its packaged example,
+#                  the packaged C example built against libxfrecv-dev
 #   APACHE_TEST_PORT  base port (default "select": the first free one)
 
 set -u
@@ -69,6 +76,30 @@ if [ -x "$tdir/../kit/c/xfr-hello" ]; then
     mkdir -p "$tmp/kit/c" &&
         cp "$tdir/../kit/c/xfr-hello" "$tdir/../kit/c/libxfrecv.so.1" \
             "$tmp/kit/c/" || die "cannot copy kit/c"
+fi
+
+if [ "${XF_INSTALLED:-0}" = 1 ]; then
+    etc=/etc/apache2
+    rm -rf "$tmp/conf.d" "$tmp/tools" "$tmp/kit/c" \
+        "$tmp/kit/python/xapi_forward_receiver.py" "$tmp/kit/python/hello.py"
+    mkdir -p "$tmp/conf.d" "$tmp/tools/systemd" "$tmp/kit/c" || die "mkdir failed"
+    for f in sites-available/xapi-frontdoor-vhost.conf \
+        xapi-forward/xapi-frontdoor.conf \
+        xapi-forward/xapi-frontdoor-settings.conf \
+        mods-available/xapi_forward.conf mods-available/xapi_forward.load; do
+        cp "$etc/$f" "$tmp/conf.d/" || die "not installed: $etc/$f"
+    done
+    cp /usr/sbin/xapi-forward-stunnel-sync "$tmp/tools/" &&
+        cp /lib/systemd/system/stunnel@xapi.service.d/90-xapi-forward.conf \
+            "$tmp/tools/systemd/90-xapi-forward.conf.in" ||
+        die "xapi-forward-stunnel-sync or its drop-in not installed"
+    ex=/usr/share/doc/python3-xapi-forward-receiver/examples/hello.py
+    cp "$ex" "$tmp/kit/python/" || die "not installed: $ex"
+    ex=/usr/share/doc/libxfrecv-dev/examples/hello.c
+    # shellcheck disable=SC2046
+    ${CC:-cc} -O2 -o "$tmp/kit/c/xfr-hello" "$ex" \
+        $(pkg-config --cflags --libs xapi-forward-receiver) ||
+        die "cannot build $ex against libxfrecv-dev"
 fi
 
 if [ "$(id -u)" = 0 ]; then

@@ -70,7 +70,11 @@ if (my $skip = h2_skip()) {
 else {
     my $before = $d->count('xenopsd');
     my $host = 'localhost:' . port_of('xf_tun_tls');
-    my $w = `curl -s -k --http2 --max-time 30 -o /dev/null -w '%{http_code} %{http_version}' -X PUT --data-binary hello 'https://$host/x/rawmigrate?id=h2'`;
+    # no request body: httpd answers before it reads one, and a body still
+    # on its way makes mod_http2 reset the stream after the answer, which
+    # curl may report as a failed transfer (a race of the test, not of
+    # the refusal)
+    my $w = `curl -s -k --http2 --max-time 30 -o /dev/null -w '%{http_code} %{http_version}' -X PUT 'https://$host/x/rawmigrate?id=h2'`;
     ok t_cmp($w, '505 2', 'h2: a tunnel is refused with 505');
     ok t_cmp($d->count('xenopsd'), $before, 'h2: nothing reached the daemon');
     $log->check('h2 refusal', expect => { XAPIFWD0122 => 'error' });

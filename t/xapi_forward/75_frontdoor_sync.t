@@ -137,9 +137,9 @@ sub vhost_file {
       or die "no conf.d/xapi-frontdoor-vhost.conf\n";
     for my $e (
         ['/var/lib/xapi-forward/xapi-settings.conf', $settings],
-        ['Include /etc/apache2/conf-available/xapi-frontdoor-settings.conf',
+        ['Include /etc/apache2/xapi-forward/xapi-frontdoor-settings.conf',
          "Include $v->{t_conf}/xapi-frontdoor-settings.conf.gen"],
-        ['Include /etc/apache2/conf-available/xapi-frontdoor.conf',
+        ['Include /etc/apache2/xapi-forward/xapi-frontdoor.conf',
          "Include $v->{t_conf}/xapi-frontdoor.conf.gen"]) {
         my($from, $to) = @$e;
         $text =~ s/\Q$from\E/$to/g or die "vhost: \"$from\" not found\n";
