@@ -11,7 +11,8 @@ GLUE    = $(SRCDIR)/mod_xapi_forward.c $(SRCDIR)/xf_config.c \
           $(SRCDIR)/xf_xapicall.c $(SRCDIR)/xf_answer.c $(SRCDIR)/xf_poolsecret.c \
           $(SRCDIR)/xf_config_cmds.c $(SRCDIR)/xf_config_set.c \
           $(SRCDIR)/xf_config_plugin.c \
-          $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_reqview.c \
+          $(SRCDIR)/xf_proxy.c $(SRCDIR)/xf_relay.c $(SRCDIR)/xf_relay_body.c \
+          $(SRCDIR)/xf_relay_resp.c $(SRCDIR)/xf_reqview.c \
           $(SRCDIR)/xf_tunnel.c $(SRCDIR)/xf_watch.c $(SRCDIR)/xf_path.c \
           $(SRCDIR)/xf_confcheck.c $(SRCDIR)/xf_stats.c $(SRCDIR)/xf_plugin.c \
           $(SRCDIR)/xf_proxyproto.c \

@@ -4,6 +4,10 @@
 #   handoff-auth  the same with XapiForwardAuth On, valid session, cache warm
 #   tls-relay     HTTPS keep-alive, mod_xapi_forward relay mode
 #   tls-http      HTTPS keep-alive, mod_proxy_http over a unix socket
+#   up-relay, up-http, up-relay-tls, up-http-tls
+#                 5 MiB uploads (POST, keep-alive, UP_CONNS clients): relay
+#                 mode against mod_proxy_http over a unix socket (its
+#                 keep-alive pool), plain HTTP and HTTPS
 # and once, after the rounds: a two-way tunnel over TLS (TUNNEL_MIB each
 # way, default 1024) through XapiForwardRelay tunnel against mod_proxy_http
 # tunnelling the same bytes after an Upgrade (upgrade=xftunnel): MB/s each
@@ -11,6 +15,7 @@
 # Same backend (../shared/bench/backend.c), same httpd settings as run.sh,
 # rows interleaved per round; the table gives medians and ratios.
 # usage: bench/extra.sh MODULE_SO     env: ROUNDS [3] DUR [10] CONNS [50]
+#        UP_MIB [5] UP_CONNS [4]
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
@@ -19,6 +24,8 @@ SO=${1:?usage: bench/extra.sh MODULE_SO}
 ROUNDS=${ROUNDS:-3}
 DUR=${DUR:-10}
 CONNS=${CONNS:-50}
+UP_MIB=${UP_MIB:-5}
+UP_CONNS=${UP_CONNS:-4}
 AP=/usr/lib/apache2/modules
 CPIN=(taskset -c 1)
 SPIN=(taskset -c 0)
@@ -98,6 +105,8 @@ Listen 127.0.0.1:18192
 Listen 127.0.0.1:18193
 Listen 127.0.0.1:18194
 Listen 127.0.0.1:18195
+Listen 127.0.0.1:18196
+Listen 127.0.0.1:18197
 <VirtualHost 127.0.0.1:18190>
     ProxyPass / "unix:$RUN/xapi.sock|xapi://plain/"
 </VirtualHost>
@@ -137,6 +146,13 @@ Listen 127.0.0.1:18195
     SSLCertificateKeyFile $RUN/key.pem
     ProxyPass / "unix:$RUN/tun-http.sock|http://localhost/" upgrade=xftunnel
 </VirtualHost>
+<VirtualHost 127.0.0.1:18196>
+    XapiForwardMode relay
+    ProxyPass / "unix:$RUN/xapi.sock|xapi://relay/"
+</VirtualHost>
+<VirtualHost 127.0.0.1:18197>
+    ProxyPass / "unix:$RUN/http.sock|http://localhost/"
+</VirtualHost>
 CONF
 "${SPIN[@]}" apache2 -f "$RUN/httpd.conf" -k start
 for i in $(seq 50); do [ -s "$RUN/httpd.pid" ] && break; sleep 0.1; done
@@ -148,11 +164,16 @@ curl -sf -o /dev/null -b "$COOKIE" http://127.0.0.1:18191/small \
 cpu() { python3 "$SHARED/proctree_cpu.py" "$1"; }
 RAW=$RUN/raw.tsv
 : >"$RAW"
-row() { # name url ka
-    local name=$1 url=$2 ka=$3 out fe0 fe1 be0 be1
+head -c $((UP_MIB << 20)) /dev/zero >"$RUN/upload.bin"
+UP=(-p "$RUN/upload.bin" -T application/octet-stream)
+row() { # name url ka [ab options: an upload, UP_CONNS clients]
+    local name=$1 url=$2 ka=$3 out fe0 fe1 be0 be1 conns=$CONNS
+    shift 3
+    [ $# -gt 0 ] && conns=$UP_CONNS
     out=$RUN/ab-$name.txt
     fe0=$(cpu "$FE"); be0=$(cpu "$BE")
-    "${CPIN[@]}" ab -q -r $ka -t "$DUR" -n 2000000 -c "$CONNS" -C "$COOKIE" "$url" >"$out" 2>&1 || true
+    "${CPIN[@]}" ab -q -r $ka -t "$DUR" -n 2000000 -c "$conns" -C "$COOKIE" \
+        -e "$out.csv" "$@" "$url" >"$out" 2>&1 || true
     fe1=$(cpu "$FE"); be1=$(cpu "$BE")
     python3 - "$out" "$name" "$fe0" "$fe1" "$be0" "$be1" >>"$RAW" <<'PY'
 import re, sys
@@ -161,9 +182,16 @@ t = open(out).read()
 g = lambda p: (re.search(p, t) or [None, "nan"])[1]
 n = float(g(r"Complete requests:\s+(\d+)"))
 bad = int(float(g(r"Failed requests:\s+(\d+)"))) + int(float((re.search(r"Non-2xx responses:\s+(\d+)", t) or [0, 0])[1]))
+p99 = "nan"
+try:
+    for line in open(out + ".csv"):
+        if line.startswith("99,"):
+            p99 = line.split(",")[1].strip()
+except OSError:
+    pass
 print("\t".join([name, g(r"Requests per second:\s+([\d.]+)"),
                  f"{(float(fe1)-float(fe0))/n*1e6:.1f}" if n else "nan",
-                 f"{(float(be1)-float(be0))/n*1e6:.1f}" if n else "nan", str(bad)]))
+                 f"{(float(be1)-float(be0))/n*1e6:.1f}" if n else "nan", str(bad), p99]))
 PY
 }
 for r in $(seq "$ROUNDS"); do
@@ -172,6 +200,10 @@ for r in $(seq "$ROUNDS"); do
     row handoff-auth http://127.0.0.1:18191/small ""
     row tls-relay https://127.0.0.1:18192/small -k
     row tls-http https://127.0.0.1:18193/small -k
+    row up-relay http://127.0.0.1:18196/small -k "${UP[@]}"
+    row up-http http://127.0.0.1:18197/small -k "${UP[@]}"
+    row up-relay-tls https://127.0.0.1:18192/small -k "${UP[@]}"
+    row up-http-tls https://127.0.0.1:18193/small -k "${UP[@]}"
 done
 # the tunnel rows: once each, the client on the client CPU
 tunnel_row() { # name port [--upgrade]
@@ -196,26 +228,32 @@ tunnel_row tls-tunnel 18194 ""
 tunnel_row tls-http-upgrade 18195 --upgrade
 
 echo "fake XAPI calls during the run: $(cat "$RUN/xapi-state/count" 2>/dev/null || echo 0)"
-python3 - "$RAW" <<'PY'
+python3 - "$RAW" "$UP_MIB" <<'PY'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    n, rps, fe, be, bad = line.split("\t")
-    rows.setdefault(n, []).append((float(rps), float(fe), float(be), int(bad)))
+    n, rps, fe, be, bad, p99 = line.rstrip("\n").split("\t")
+    rows.setdefault(n, []).append((float(rps), float(fe), float(be), int(bad), float(p99)))
 med = lambda xs: statistics.median(xs) if xs else float("nan")
 print(f"mod_xapi_forward extra rows, median of {max(len(v) for v in rows.values())} round(s)\n")
-print("| row | keep-alive | req/s | front-end CPU µs/req | backend CPU µs/req | failed+non2xx |")
-print("|---|---|---|---|---|---|")
-res = {}
-for n in ("handoff", "handoff-auth", "tls-relay", "tls-http"):
+print("| row | keep-alive | req/s | p99 ms | front-end CPU µs/req | backend CPU µs/req | failed+non2xx |")
+print("|---|---|---|---|---|---|---|")
+res, cpu = {}, {}
+for n in ("handoff", "handoff-auth", "tls-relay", "tls-http", "up-relay", "up-http", "up-relay-tls", "up-http-tls"):
     v = rows.get(n, [])
     res[n] = med([x[0] for x in v])
-    print(f"| {n} | {'on' if n.startswith('tls') else 'off'} | {res[n]:,.0f} | {med([x[1] for x in v]):.1f} | {med([x[2] for x in v]):.1f} | {sum(x[3] for x in v)} |")
+    cpu[n] = med([x[1] for x in v])
+    ka = "off" if n.startswith("handoff") else "on"
+    print(f"| {n} | {ka} | {res[n]:,.1f} | {med([x[4] for x in v]):.0f} | {cpu[n]:.1f} | {med([x[2] for x in v]):.1f} | {sum(x[3] for x in v)} |")
 print()
+def ratio(a, b, what):
+    if res.get(b):
+        print(f"{a} / {b}: req/s {res[a]/res[b]:.3f}, front-end CPU per request {cpu[a]/cpu[b]:.3f}{what}")
 if res.get("handoff"):
     print(f"handoff-auth / handoff = {res['handoff-auth']/res['handoff']:.3f} (goal >= 0.95)")
-if res.get("tls-http"):
-    print(f"tls-relay / tls-http (mod_proxy_http) = {res['tls-relay']/res['tls-http']:.3f}")
+ratio("tls-relay", "tls-http", " (mod_proxy_http)")
+ratio("up-relay", "up-http", f" ({sys.argv[2]} MiB uploads)")
+ratio("up-relay-tls", "up-http-tls", f" ({sys.argv[2]} MiB uploads over TLS)")
 PY
 echo
 echo "two-way tunnel over TLS, $TUNNEL_MIB MiB each way (one run)"

@@ -175,10 +175,10 @@ static apr_interval_time_t connect_timeout(request_rec *r, proxy_worker *w,
 }
 
 /* Connect to the daemon; on failure log and return the HTTP status. */
-static int connect_daemon(int *pfd, request_rec *r, proxy_worker *worker,
-                          proxy_server_conf *conf, const char *uds)
+static int connect_daemon(int *pfd, request_rec *r, const xf_dir_conf_t *d,
+                          proxy_worker *worker, proxy_server_conf *conf,
+                          const char *uds)
 {
-    const xf_dir_conf_t *d = xf_config_dir_get(r);
     const char *reason = NULL;
     apr_status_t st;
 
@@ -232,9 +232,10 @@ static const char *handoff_obstacle(request_rec *r)
 /* A daemon that keeps its control socket open (status -1: it neither
  * closed it nor wrote) keeps it for XapiForwardControlLifetime, watched
  * by the child's watcher thread, not by this worker. */
-static void keep_control(request_rec *r, int uds, int status)
+static void keep_control(request_rec *r, const xf_dir_conf_t *d, int uds,
+                         int status)
 {
-    apr_interval_time_t life = xf_dir_control_life(xf_config_dir_get(r));
+    apr_interval_time_t life = xf_dir_control_life(d);
     int fd;
 
     if (status != -1 || life <= 0 || (fd = dup(uds)) < 0)
@@ -244,9 +245,9 @@ static void keep_control(request_rec *r, int uds, int status)
 
 /* The daemon may answer on the control socket (xenopsd writes a 404 head
  * there for a path it does not know). Wait a bounded time, then close. */
-static void collect_reply(request_rec *r, int uds)
+static void collect_reply(request_rec *r, const xf_dir_conf_t *d, int uds)
 {
-    apr_interval_time_t t = xf_dir_reply_timeout(xf_config_dir_get(r));
+    apr_interval_time_t t = xf_dir_reply_timeout(d);
     int status = -1;
     apr_status_t st;
 
@@ -276,12 +277,13 @@ static void collect_reply(request_rec *r, int uds)
     if (status > 0)
         apr_table_setn(r->subprocess_env, "XAPI_FORWARD_REPLY",
                        apr_itoa(r->pool, status));
-    keep_control(r, uds, status);
+    keep_control(r, d, uds, status);
 }
 
 /* Pass the client's socket itself. */
-static int handoff(request_rec *r, int uds, const char *payload, apr_size_t len,
-                   apr_interval_time_t timeout)
+static int handoff(request_rec *r, const xf_dir_conf_t *d, int uds,
+                   const char *payload, apr_size_t len,
+                   apr_interval_time_t timeout, xf_fwd_stats_t *fs)
 {
     conn_rec *c = r->connection;
     apr_socket_t *csock = ap_get_conn_socket(c);
@@ -324,13 +326,13 @@ static int handoff(request_rec *r, int uds, const char *payload, apr_size_t len,
     c->keepalive = AP_CONN_CLOSE;
     c->aborted = 1;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD", "handoff");
-    xf_stats_handed(r);
+    fs->handed = xf_stats_since(r);
     ap_log_rerror(
         APLOG_MARK, APLOG_DEBUG, 0, r,
         XF_LOGNO(0010) "handed the client socket off (%" APR_SIZE_T_FMT
                        " byte message)",
         len);
-    collect_reply(r, uds);
+    collect_reply(r, d, uds);
     return OK;
 }
 
@@ -345,7 +347,9 @@ static const xf_stat_e way_stat[] = {
 
 /* Steps, as mod_proxy_uwsgi's handler; every failure goes to cleanup,
  * which closes the daemon socket exactly once (a control socket the daemon
- * keeps was dup()ed to the watcher before). */
+ * keeps was dup()ed to the watcher before) and counts the forward once,
+ * from the record the steps fill in (fs). The location's configuration is
+ * fetched here once and handed to the steps. */
 int xf_proxy_handler(request_rec *r, proxy_worker *worker,
                      proxy_server_conf *conf, char *url, const char *proxyhost,
                      apr_port_t proxyport)
@@ -356,13 +360,15 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     apr_size_t plen = 0;
     apr_interval_time_t timeout;
     xf_mode_e mode;
-    int status, uds_fd = -1, relay, counted = 0;
-    xf_way_e way = XF_WAY_HANDOFF;
+    xf_fwd_stats_t fs;
+    xf_way_e way;
+    int status, uds_fd = -1, relay;
     int pair[2] = {-1, -1};
 
     if (strncasecmp(url, XF_SCHEME_PREFIX, XF_SCHEME_PREFIX_LEN))
         return DECLINED;
     d = xf_config_dir_get(r);
+    xf_stats_fwd_init(&fs);
 
     /* Step One: the forms the header_parser cannot see (a RewriteRule [P]
      * inside <Location>): still nothing reaches the daemon */
@@ -417,13 +423,18 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     way = !relay                               ? XF_WAY_HANDOFF
           : xf_dir_relay(d) == XF_RELAY_TUNNEL ? XF_WAY_TUNNEL
                                                : XF_WAY_RELAY;
-    xf_stats_way(r, way_stat[way], obstacle, uds);
+    fs.way = way_stat[way];
+    fs.uds = uds;
+    fs.why = obstacle;
 
     /* Step Four: the message (a flusher that writes to the client runs
      * only once the daemon is there, in Step Six) */
     if (!fl->writes_to_client) {
         status = fl->flusher(r, &payload, &plen, fl->context);
-        xf_stats_flushed(r, uds, status, plen);
+        fs.envelope = plen;
+        fs.built = xf_stats_since(r);
+        if (status == HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE)
+            fs.stage = XF_FWD_OVERSIZE;
         if (status != OK)
             goto cleanup;
     }
@@ -438,14 +449,17 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     if (relay) {
         status = xf_relay_pair(pair, r);
         if (status != OK) {
-            counted = 1; /* a failed forward, not a missing daemon */
+            /* a failed forward, not a missing daemon */
+            fs.stage = XF_FWD_FORWARDING;
             goto cleanup;
         }
     }
-    status = connect_daemon(&uds_fd, r, worker, conf, uds);
-    xf_stats_connected(r, uds, status);
-    if (status != OK)
+    status = connect_daemon(&uds_fd, r, d, worker, conf, uds);
+    if (status != OK) {
+        fs.stage = XF_FWD_NO_CONNECT;
         goto cleanup;
+    }
+    fs.connected = xf_stats_since(r);
 
     /* Step Six: a flusher that writes the response head itself */
     if (fl->writes_to_client) {
@@ -455,17 +469,18 @@ int xf_proxy_handler(request_rec *r, proxy_worker *worker,
     }
 
     /* Step Seven: pass the socket, or relay, or tunnel */
-    counted = 1;
+    fs.stage = XF_FWD_FORWARDING;
     timeout = xf_proxy_io_timeout(r, worker, conf);
     if (way == XF_WAY_TUNNEL) {
-        status = xf_tunnel_run(pair, r, worker, uds_fd, payload, plen, timeout);
+        status =
+            xf_tunnel_run(pair, r, d, worker, uds_fd, payload, plen, timeout);
         if (status == DONE) /* xenopsd keeps it for the whole migration */
-            keep_control(r, uds_fd, -1);
+            keep_control(r, d, uds_fd, -1);
     }
     else if (relay)
-        status = xf_relay_run(pair, r, uds_fd, payload, plen, timeout);
+        status = xf_relay_run(pair, r, uds_fd, payload, plen, timeout, &fs);
     else
-        status = handoff(r, uds_fd, payload, plen, timeout);
+        status = handoff(r, d, uds_fd, payload, plen, timeout, &fs);
 
 cleanup:
     if (uds_fd >= 0)
@@ -474,8 +489,6 @@ cleanup:
         xf_fdpass_close(pair[0], r->pool);
     if (pair[1] >= 0)
         xf_fdpass_close(pair[1], r->pool);
-    /* a tunnel is DONE: httpd wrote no HTTP answer of its own */
-    if (counted)
-        xf_stats_forwarded(r, uds, way_stat[way], status == DONE ? OK : status);
+    xf_stats_forwarded(r, &fs, status);
     return status;
 }

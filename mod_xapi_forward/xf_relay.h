@@ -9,6 +9,8 @@
 
 #include "httpd.h"
 
+#include "xf_stats.h"
+
 /**
  * Make the socketpair a relay or a tunnel passes to the daemon. Made
  * before the daemon is connected: when httpd is out of descriptors,
@@ -30,10 +32,13 @@ int xf_relay_pair(int pair[2], request_rec *r);
  * @param payload  the message sent with the socketpair end
  * @param len      its length
  * @param timeout  I/O timeout toward the daemon
- * @return OK/DONE or an HTTP status
+ * @param fs       the request's forwarding record: the moment the daemon
+ *                 had its end is noted there
+ * @return OK or an HTTP status
  */
 int xf_relay_run(int pair[2], request_rec *r, int uds, const char *payload,
-                 apr_size_t len, apr_interval_time_t timeout);
+                 apr_size_t len, apr_interval_time_t timeout,
+                 xf_fwd_stats_t *fs);
 
 /**
  * Pass the daemon's end of the pair (pair[1]) with the message; it is

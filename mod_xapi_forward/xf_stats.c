@@ -51,14 +51,9 @@ typedef struct xf_stats_retained_t {
 /* NULL when mod_status is not loaded: every counter is then one branch */
 static xf_stats_shm_t *stats;
 
-/* Per request: what the trace5 line and the variables tell. */
+/* Per request, from the access checker: what the trace5 line and the
+ * variables tell. */
 typedef struct xf_req_t {
-    const char *way;     /* way_names[] */
-    const char *why;     /* why not a hand-off, or NULL */
-    apr_size_t envelope; /* bytes sent with the socket */
-    apr_time_t built;    /* times since r->request_time, 0 = not yet */
-    apr_time_t connected;
-    apr_time_t handed;
     const char *access; /* XAPI_FORWARD_ACCESS, or NULL */
     const char *cache;  /* XAPI_FORWARD_CACHE, or NULL */
 } xf_req_t;
@@ -197,76 +192,66 @@ static xf_req_t *req_of(request_rec *r)
     return v;
 }
 
-static apr_time_t since_start(request_rec *r)
+apr_time_t xf_stats_since(const request_rec *r)
 {
     apr_time_t t = apr_time_now() - r->request_time;
 
     return t > 0 ? t : 1;
 }
 
-void xf_stats_way(request_rec *r, xf_stat_e way, const char *why,
-                  const char *uds)
+void xf_stats_fwd_init(xf_fwd_stats_t *fs)
 {
-    xf_req_t *q = req_of(r);
-
-    q->way = way_name(way);
-    q->why = why;
-    apr_table_setn(r->subprocess_env, "XAPI_FORWARD_DAEMON", uds);
+    memset(fs, 0, sizeof(*fs));
+    fs->stage = XF_FWD_EARLY;
+    fs->way = -1;
 }
 
-void xf_stats_flushed(request_rec *r, const char *uds, int status,
-                      apr_size_t len)
+void xf_stats_forwarded(request_rec *r, const xf_fwd_stats_t *fs, int status)
 {
-    xf_req_t *q = req_of(r);
+    const xf_req_t *q;
 
-    if (status == HTTP_REQUEST_HEADER_FIELDS_TOO_LARGE)
-        xf_stats_sock(uds, XF_SOCK_OVERSIZE);
-    q->envelope = len;
-    q->built = since_start(r);
-}
-
-void xf_stats_connected(request_rec *r, const char *uds, int status)
-{
-    if (status == HTTP_GATEWAY_TIME_OUT)
-        xf_stats_sock(uds, XF_SOCK_TIMEOUT);
-    else if (status != OK)
-        xf_stats_sock(uds, XF_SOCK_CONNFAIL);
-    else
-        req_of(r)->connected = since_start(r);
-}
-
-void xf_stats_handed(request_rec *r)
-{
-    xf_req_t *q = req_of(r);
-
-    q->handed = since_start(r);
-    apr_table_setn(r->subprocess_env, "XAPI_FORWARD_HANDOFF_US",
-                   apr_off_t_toa(r->pool, q->handed));
-}
-
-void xf_stats_forwarded(request_rec *r, const char *uds, xf_stat_e way,
-                        int status)
-{
-    xf_req_t *q = req_of(r);
-
+    if (fs->way >= 0)
+        apr_table_setn(r->subprocess_env, "XAPI_FORWARD_DAEMON", fs->uds);
+    if (fs->handed)
+        apr_table_setn(r->subprocess_env, "XAPI_FORWARD_HANDOFF_US",
+                       apr_off_t_toa(r->pool, fs->handed));
+    if (status == DONE) /* a tunnel: httpd wrote no HTTP answer */
+        status = OK;
+    switch (fs->stage) {
+    case XF_FWD_EARLY:
+        return;
+    case XF_FWD_OVERSIZE:
+        xf_stats_sock(fs->uds, XF_SOCK_OVERSIZE);
+        return;
+    case XF_FWD_NO_CONNECT:
+        xf_stats_sock(fs->uds, status == HTTP_GATEWAY_TIME_OUT
+                                   ? XF_SOCK_TIMEOUT
+                                   : XF_SOCK_CONNFAIL);
+        return;
+    case XF_FWD_FORWARDING:
+        break;
+    }
     if (status == OK) {
-        xf_stats_inc(way);
-        xf_stats_sock(uds, XF_SOCK_OK);
+        xf_stats_inc((xf_stat_e)fs->way);
+        xf_stats_sock(fs->uds, XF_SOCK_OK);
     }
     else {
         xf_stats_inc(XF_STAT_FAILED);
-        xf_stats_sock(uds, status == HTTP_GATEWAY_TIME_OUT ? XF_SOCK_TIMEOUT
-                                                           : XF_SOCK_ERROR);
+        xf_stats_sock(fs->uds, status == HTTP_GATEWAY_TIME_OUT ? XF_SOCK_TIMEOUT
+                                                               : XF_SOCK_ERROR);
     }
+    if (!APLOGrtrace5(r))
+        return;
+    q = req_of(r);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE5, 0, r,
                   "%s %s via %s%s%s: status %d, envelope %" APR_SIZE_T_FMT
                   " bytes; us since the request: built %" APR_TIME_T_FMT
                   ", connected %" APR_TIME_T_FMT ", handed %" APR_TIME_T_FMT
                   ", done %" APR_TIME_T_FMT "; access %s, cache %s",
-                  r->uri, q->way ? q->way : way_name(way), uds,
-                  q->why ? " because of a " : "", q->why ? q->why : "",
-                  status == OK ? r->status : status, q->envelope, q->built,
-                  q->connected, q->handed, since_start(r),
+                  r->uri, way_name((xf_stat_e)fs->way), fs->uds,
+                  fs->why ? " because of a " : "", fs->why ? fs->why : "",
+                  status == OK ? r->status : status, fs->envelope, fs->built,
+                  fs->connected, fs->handed, xf_stats_since(r),
                   q->access ? q->access : "off", q->cache ? q->cache : "-");
 }
 

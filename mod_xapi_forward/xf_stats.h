@@ -74,40 +74,54 @@ void xf_stats_inc(xf_stat_e which);
  */
 void xf_stats_sock(const char *uds, xf_sock_stat_e which);
 
+/** How far a forwarded request got, for what its end counts. */
+typedef enum {
+    XF_FWD_EARLY = 0,  /* failed before the daemon was involved: nothing */
+    XF_FWD_OVERSIZE,   /* the envelope was too large for the daemon */
+    XF_FWD_NO_CONNECT, /* the daemon's socket could not be connected */
+    XF_FWD_FORWARDING  /* past the connect (or the relay's socketpair
+                        * failed): a forward that succeeded or failed */
+} xf_fwd_stage_e;
+
 /**
- * The way a request goes (proxy handler, once chosen): starts its record,
- * sets XAPI_FORWARD_DAEMON.
+ * One request's forwarding statistics, filled in by the scheme handler's
+ * steps and counted once, by xf_stats_forwarded(), when the handler ends.
+ * The times are microseconds since r->request_time (xf_stats_since()),
+ * 0 when the step was not reached.
+ */
+typedef struct xf_fwd_stats_t {
+    xf_fwd_stage_e stage; /* what the end counts */
+    const char *uds;      /* the daemon socket, NULL until known */
+    int way;              /* its counter: XF_STAT_HANDOFF, XF_STAT_RELAY
+                           * or XF_STAT_TUNNEL; -1 until chosen */
+    const char *why;      /* why not a hand-off, or NULL */
+    apr_size_t envelope;  /* message bytes, 0 until built */
+    apr_time_t built;     /* the message was built */
+    apr_time_t connected; /* the daemon's socket was connected */
+    apr_time_t handed;    /* the daemon had the socket (not for tunnels) */
+} xf_fwd_stats_t;
+
+/**
+ * An empty record (stage XF_FWD_EARLY, no way chosen).
+ * @param fs the record
+ */
+void xf_stats_fwd_init(xf_fwd_stats_t *fs);
+
+/**
  * @param r the request
- * @param way the way's counter: XF_STAT_HANDOFF, XF_STAT_RELAY or
- *            XF_STAT_TUNNEL
- * @param why why it cannot be handed off (NULL: it can, or relay mode)
- * @param uds the daemon socket
+ * @return microseconds since the request started, at least 1
  */
-void xf_stats_way(request_rec *r, xf_stat_e way, const char *why,
-                  const char *uds);
+apr_time_t xf_stats_since(const request_rec *r);
 
 /**
- * The envelope was built (status OK) or refused (oversize is counted).
- * @param status the flusher's status
- * @param len the message size
+ * The forward ended with status (the handler's cleanup, once): counts
+ * what fs->stage says, sets XAPI_FORWARD_DAEMON and
+ * XAPI_FORWARD_HANDOFF_US, and writes the trace5 line.
+ * @param r the request
+ * @param fs its record
+ * @param status the handler's result (DONE counts as OK)
  */
-void xf_stats_flushed(request_rec *r, const char *uds, int status,
-                      apr_size_t len);
-
-/**
- * The daemon's socket was connected (OK) or not (status of the failure).
- */
-void xf_stats_connected(request_rec *r, const char *uds, int status);
-
-/** The client socket (or the relay's end) is in the daemon's hands now. */
-void xf_stats_handed(request_rec *r);
-
-/**
- * Forwarding finished with status: counts it and writes the trace5 line.
- * @param way the way's counter, as for xf_stats_way()
- */
-void xf_stats_forwarded(request_rec *r, const char *uds, xf_stat_e way,
-                        int status);
+void xf_stats_forwarded(request_rec *r, const xf_fwd_stats_t *fs, int status);
 
 /**
  * The access checker's outcome: OK (allowed), or the status it answers

@@ -80,11 +80,10 @@ int xf_tunnel_check(request_rec *r)
     return HTTP_VERSION_NOT_SUPPORTED;
 }
 
-int xf_tunnel_run(int pair[2], request_rec *r, proxy_worker *worker, int uds,
-                  const char *payload, apr_size_t len,
-                  apr_interval_time_t timeout)
+int xf_tunnel_run(int pair[2], request_rec *r, const xf_dir_conf_t *d,
+                  proxy_worker *worker, int uds, const char *payload,
+                  apr_size_t len, apr_interval_time_t timeout)
 {
-    const xf_dir_conf_t *d = xf_config_dir_get(r);
     apr_interval_time_t idle = xf_dir_tunnel_timeout(d);
     proxy_conn_rec *backend = NULL;
     proxy_tunnel_rec *tunnel = NULL;

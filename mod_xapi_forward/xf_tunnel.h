@@ -10,6 +10,8 @@
 #include "httpd.h"
 #include "mod_proxy.h"
 
+struct xf_dir_conf_t;
+
 /** Register the byte-counting filters (register_hooks). */
 void xf_tunnel_register(apr_pool_t *p);
 
@@ -24,6 +26,7 @@ int xf_tunnel_check(request_rec *r);
  * @param pair     from xf_relay_pair(): the daemon's end is closed here
  *                 and set to -1; httpd's end stays the caller's to close
  * @param r        the request
+ * @param d        its location's configuration
  * @param worker   its mod_proxy worker (for the daemon-side connection)
  * @param uds      connected control socket
  * @param payload  the message sent with the socketpair end
@@ -32,8 +35,8 @@ int xf_tunnel_check(request_rec *r);
  *                 XapiForwardTunnelTimeout
  * @return DONE, or an HTTP status before the tunnel started
  */
-int xf_tunnel_run(int pair[2], request_rec *r, proxy_worker *worker, int uds,
-                  const char *payload, apr_size_t len,
-                  apr_interval_time_t timeout);
+int xf_tunnel_run(int pair[2], request_rec *r, const struct xf_dir_conf_t *d,
+                  proxy_worker *worker, int uds, const char *payload,
+                  apr_size_t len, apr_interval_time_t timeout);
 
 #endif /* XF_TUNNEL_H */
