@@ -164,15 +164,23 @@ my $tight;
     set_nofile($child, $tight, $hard);
     my $l = load([good(6)], clients => 6);
     sleep 3;
-    set_nofile($child, $soft, $hard) if kill 0, $child;
+    # the tight child either refuses clients (no descriptor for the
+    # daemon) or meets EMFILE in accept() first and exits (AH02179), its
+    # replacement serving the rest: both are the limit taking effect
+    my $replaced = kill(0, $child) ? 0 : 1;
+    set_nofile($child, $soft, $hard) unless $replaced;
     @r = $l->collect;
     my @odd = grep { $_->{status} != 200 && $_->{status} !~ /^5\d\d$/
                      && $_->{status} != 0 } @r;
     ok t_cmp(join(' ', map { $_->{status} } @odd), '',
              'at the fd limit under load: every client gets 200, a 5xx or a '
              . 'close (' . outcomes(@r) . ')');
-    ok t_cmp(scalar(grep { $_->{status} != 200 } @r) >= 1 ? 1 : 0, 1,
-             'at the fd limit under load: some clients are refused');
+    my $refused = grep { $_->{status} != 200 } @r;
+    t_debug("at the fd limit: $refused refused, child "
+            . ($replaced ? 'replaced' : 'kept'));
+    ok t_cmp(($refused >= 1 || $replaced) ? 1 : 0, 1,
+             'at the fd limit under load: some clients are refused, or the '
+             . 'child met the limit in accept() and was replaced');
     ok t_cmp(scalar(grep { $_->{error} eq 'timeout' } @r), 0,
              'at the fd limit under load: no client left waiting');
     # httpd's own answer to accept() failing with EMFILE: the child stops
