@@ -174,6 +174,18 @@ class Reader:
         del self.buf[:n]
         return out
 
+    def hash_n(self, n, h):
+        """Consume n bytes into the hash h, streamed; returns n."""
+        left = n
+        while left:
+            if not self.buf:
+                self.fill()
+            k = min(left, len(self.buf))
+            h.update(self.buf[:k])
+            del self.buf[:k]
+            left -= k
+        return n
+
     def until(self, mark, limit):
         start = 0
         while True:
@@ -331,26 +343,11 @@ class Conn:
                     while self.rd.until(b"\r\n", MAX_HEAD) != b"\r\n":
                         pass   # trailers
                     break
-                left = size
-                while left:
-                    if not self.rd.buf:
-                        self.rd.fill()
-                    k = min(left, len(self.rd.buf))
-                    h.update(self.rd.buf[:k])
-                    del self.rd.buf[:k]
-                    left -= k
+                self.rd.hash_n(size, h)
                 n += size
                 self.rd.exactly(2)
         elif cl is not None:
-            left = int(cl)
-            while left:
-                if not self.rd.buf:
-                    self.rd.fill()
-                k = min(left, len(self.rd.buf))
-                h.update(self.rd.buf[:k])
-                del self.rd.buf[:k]
-                left -= k
-                n += k
+            n += self.rd.hash_n(int(cl), h)
         rec["body_len"] = n
         rec["body_sha256"] = h.hexdigest()
 

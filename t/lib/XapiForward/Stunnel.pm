@@ -58,6 +58,7 @@ use File::Basename ();
 use File::Path ();
 use IO::Socket::INET ();
 use Time::HiRes qw(sleep);
+use XapiForward::FrontEnd qw(free_port slurp);
 use XapiForward::Proc qw(spawn stop_at_exit);
 our @ISA = ('XapiForward::Proc');
 
@@ -75,22 +76,7 @@ sub available {
     return -x $STUNNEL ? '' : "$STUNNEL is not installed (Debian stunnel4)";
 }
 
-sub slurp {
-    my $f = shift;
-    open my $fh, '<:raw', $f or return undef;
-    local $/;
-    my $s = <$fh>;
-    return $s;
-}
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1, Proto => 'tcp')
-      or die "no free port: $!\n";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
 
 # The configuration, line for line as xapi_stunnel_server.ml writes it;
 # %o as start() takes them, plus dir (pid and log) and accept (a port).

@@ -43,6 +43,7 @@ use Exporter 'import';
 use File::Basename ();
 use File::Path ();
 use JSON::PP ();
+use XapiForward::FrontEnd qw(slurp);
 use Time::HiRes qw(time sleep);
 use Apache::Test ();
 use XapiForward::Proc qw(spawn stop_at_exit);
@@ -50,13 +51,6 @@ our @ISA = ('XapiForward::Proc');
 
 our @EXPORT_OK = qw(pattern);
 
-sub slurp {
-    my $f = shift;
-    open my $fh, '<:raw', $f or return undef;
-    local $/;
-    my $s = <$fh>;
-    return $s;
-}
 
 sub sock_path {
     my $p = shift;
