@@ -131,10 +131,16 @@ run_pass() {
     out="$tmp/pass-$mpm.log"
     { as_user "$base $*"; echo $? >"$tmp/rc"; } 2>&1 | tee "$out"
     rc=$(cat "$tmp/rc")
+    failed=$(sed -n 's/^\(t\/[^ ]*\.t\) *(Wstat.*/\1/p' "$out" | tr '\n' ' ')
+    # one line per pass for the summary at the end (a CI log's tail)
+    if [ "$rc" -eq 0 ]; then
+        echo "$mpm: passed" >>"$tmp/summary"
+    else
+        echo "$mpm: FAILED (exit $rc): ${failed:-see $out}" >>"$tmp/summary"
+    fi
     if [ "$rc" -ne 0 ] && [ "${XF_RERUN:-1}" != 0 ]; then
         # the harness only says which tests failed: run those files again,
         # verbosely, for the expected/received values
-        failed=$(sed -n 's/^\(t\/[^ ]*\.t\) *(Wstat.*/\1/p' "$out" | tr '\n' ' ')
         if [ -n "$failed" ]; then
             echo "=== $mpm: re-running $failed with -verbose ==="
             as_user "$base -verbose ${XF_RERUN_OPTS:-} $failed"
@@ -169,6 +175,7 @@ run_pass() {
 }
 
 status=0
+: >"$tmp/summary"
 run_pass event "$args" || status=1
 for mpm in $mpms; do
     if [ $has_tests = yes ]; then
@@ -178,6 +185,8 @@ for mpm in $mpms; do
     fi
 done
 
+echo "=== summary of the passes ==="
+cat "$tmp/summary"
 if [ $status -eq 0 ] && [ "${XF_KEEP:-0}" != 1 ]; then
     rm -rf "$tmp"
     echo "=== all passes succeeded ==="
