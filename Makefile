@@ -50,7 +50,9 @@ INCLUDEDIR ?= $(PREFIX)/include
 # /etc/systemd/system (man xapi-forward-stunnel-sync)
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR  ?= $(PREFIX)/share/man
-SYSTEMDUNITDIR ?= /lib/systemd/system
+# the stunnel@xapi drop-in is installed here, inactive: the operator links
+# it into /etc/systemd/system/stunnel@xapi.service.d/ to hand port 443 over
+XFSHAREDIR ?= $(PREFIX)/share/xapi-forward
 # where /usr/bin/python3 looks for local modules (Debian:
 # /usr/local/lib/python3.X/dist-packages)
 KIT_PYTHON ?= $(shell [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)
@@ -97,13 +99,12 @@ $(MODULE): config.mk $(SRC) $(HDRS) $(EXPORTS)
 
 install-sync:
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	  '$(DESTDIR)$(SYSTEMDUNITDIR)/stunnel@xapi.service.d'
+	  $(DESTDIR)$(XFSHAREDIR)
 	install -m 755 tools/xapi-forward-stunnel-sync $(DESTDIR)$(SBINDIR)/
 	install -m 644 tools/xapi-forward-stunnel-sync.8 $(DESTDIR)$(MANDIR)/man8/
-	sed 's|@SBINDIR@|$(SBINDIR)|g' tools/systemd/90-xapi-forward.conf.in \
-	  >'$(DESTDIR)$(SYSTEMDUNITDIR)/stunnel@xapi.service.d/90-xapi-forward.conf'
-	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
-	  systemctl daemon-reload; fi
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@XFSHAREDIR@|$(XFSHAREDIR)|g' tools/systemd/90-xapi-forward.conf.in \
+	  >$(DESTDIR)$(XFSHAREDIR)/90-xapi-forward.conf
+	chmod 644 $(DESTDIR)$(XFSHAREDIR)/90-xapi-forward.conf
 
 # the front door: the TLS vhost is a site (a2ensite xapi-frontdoor-vhost);
 # the route table and xapi's default settings, which only that vhost

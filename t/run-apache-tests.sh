@@ -90,7 +90,7 @@ if [ "${XF_INSTALLED:-0}" = 1 ]; then
         cp "$etc/$f" "$tmp/conf.d/" || die "not installed: $etc/$f"
     done
     cp /usr/sbin/xapi-forward-stunnel-sync "$tmp/tools/" &&
-        cp /lib/systemd/system/stunnel@xapi.service.d/90-xapi-forward.conf \
+        cp /usr/share/xapi-forward/90-xapi-forward.conf \
             "$tmp/tools/systemd/90-xapi-forward.conf.in" ||
         die "xapi-forward-stunnel-sync or its drop-in not installed"
     ex=/usr/share/doc/python3-xapi-forward-receiver/examples/hello.py

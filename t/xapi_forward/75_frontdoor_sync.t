@@ -283,21 +283,27 @@ for my $s (@SHAPES) {
              "xapi's defaults: the shipped settings file");
 }
 
-# the systemd drop-in: systemd-analyze verify against Debian's
-# stunnel@.service (no systemd PID 1 needed)
+# the systemd drop-in, installed inactive and linked into
+# /etc/systemd/system/stunnel@xapi.service.d/ as the operator links it:
+# systemd-analyze verify against Debian's stunnel@.service (no systemd
+# PID 1 needed; a relative link: under --root an absolute one would
+# leave the root)
 {
     my $sa = -x '/usr/bin/systemd-analyze' && -e '/lib/systemd/system/stunnel@.service';
     my $root = "$W/sdroot";
     my $ok = 0;
     my $why = 'systemd-analyze or stunnel@.service missing';
     if ($sa) {
-        File::Path::mkpath(["$root/lib/systemd/system/stunnel\@xapi.service.d",
-                            "$root/usr/sbin"]);
+        my $link = "$root/etc/systemd/system/stunnel\@xapi.service.d";
+        File::Path::mkpath(["$root/lib/systemd/system", $link,
+                            "$root/usr/sbin", "$root/usr/share/xapi-forward"]);
         quiet_system('cp', '-R', '/lib/systemd/system/.',
                      "$root/lib/systemd/system/");
         my $d = slurp("$TOP/tools/systemd/90-xapi-forward.conf.in");
         $d =~ s/\@SBINDIR\@/\/usr\/sbin/g;
-        spew("$root/lib/systemd/system/stunnel\@xapi.service.d/90-xapi-forward.conf", $d);
+        spew("$root/usr/share/xapi-forward/90-xapi-forward.conf", $d);
+        symlink('../../../../usr/share/xapi-forward/90-xapi-forward.conf',
+                "$link/90-xapi-forward.conf") or die "symlink: $!\n";
         spew("$root/usr/sbin/xapi-forward-stunnel-sync", slurp($CMD));
         chmod 0755, "$root/usr/sbin/xapi-forward-stunnel-sync";
         my $out = `systemd-analyze verify --man=no --root='$root' stunnel\@xapi.service 2>&1`;
