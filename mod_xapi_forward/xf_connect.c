@@ -30,11 +30,9 @@
  * write side without a TLS close_notify (mod_ssl has no half-close), which
  * a TLS client takes for a truncation (OpenSSL 3: "unexpected eof"; it may
  * then refuse to send more). As stunnel does, the client gets close_notify
- * first: the connection's SSL comes from mod_ssl's pre_handshake hook.
+ * first (xf_tunnel.c's byte count does it, for every tunnel of ours).
  */
 #include "xf_connect.h"
-
-#include <openssl/ssl.h>
 
 #include <apr_strings.h>
 
@@ -51,86 +49,14 @@
 #include "xf_private.h"
 #include "xf_proxy.h"
 #include "xf_proxyproto.h"
+#include "xf_tunnel.h"
 
-#define XF_CONNECT_IN "XAPI_FORWARD_CONNECT_IN"
-#define XF_CONNECT_OUT "XAPI_FORWARD_CONNECT_OUT"
 /* mod_proxy's name for this handler in its own log lines */
 #define XF_CONNECT_FUNC "CONNECT"
 /* the largest answer head accepted from xapi (its heads are ~80 bytes) */
 #define XF_CONNECT_HEAD_MAX 16384
 
-typedef struct connect_count_t {
-    apr_off_t to_xapi;   /* client -> xapi bytes after the head */
-    apr_off_t from_xapi; /* xapi -> client bytes after its head */
-    request_rec *r;      /* the console request */
-    SSL *ssl;            /* the client's TLS, NULL: plain HTTP */
-    int notified;        /* close_notify was sent to the client */
-} connect_count_t;
-
-static ap_filter_rec_t *count_in_filter, *count_out_filter;
-
 /* ---- 3. the scheme handler -------------------------------------------- */
-
-/* xapi ended its side: a TLS client gets close_notify now, after what
- * xapi sent and before the tunnel shuts the TCP write side; mod_ssl keeps
- * reading what the client still sends */
-static void tls_half_close(connect_count_t *n)
-{
-    conn_rec *c = n->r->connection;
-    apr_bucket_brigade *bb;
-    int rc;
-
-    if (!n->ssl || n->notified)
-        return;
-    n->notified = 1;
-    /* mod_ssl frees its SSL when it ends the connection on an error (and
-     * then says it is no TLS connection any more) */
-    if (c->aborted || !ap_ssl_conn_is_ssl(c))
-        return;
-    rc = SSL_shutdown(n->ssl);
-    bb = apr_brigade_create(n->r->pool, c->bucket_alloc);
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(c->bucket_alloc));
-    ap_pass_brigade(c->output_filters, bb);
-    apr_brigade_cleanup(bb);
-    ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, n->r,
-                  "console over CONNECT: xapi closed, close_notify to the "
-                  "client (%d)",
-                  rc);
-}
-
-static apr_status_t count_in(ap_filter_t *f, apr_bucket_brigade *bb,
-                             ap_input_mode_t mode, apr_read_type_e block,
-                             apr_off_t readbytes)
-{
-    connect_count_t *n = f->ctx;
-    apr_off_t len = 0;
-    apr_status_t st = ap_get_brigade(f->next, bb, mode, block, readbytes);
-
-    if (st == APR_SUCCESS && apr_brigade_length(bb, 0, &len) == APR_SUCCESS &&
-        len > 0)
-        n->from_xapi += len;
-    if (st == APR_SUCCESS && len > 0 && !APR_BRIGADE_EMPTY(bb) &&
-        APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))) {
-        /* the last bytes with the EOF: they go first, the next read finds
-         * the EOF again */
-        apr_bucket_delete(APR_BRIGADE_LAST(bb));
-    }
-    else if (APR_STATUS_IS_EOF(st) ||
-             (st == APR_SUCCESS && !APR_BRIGADE_EMPTY(bb) &&
-              APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))))
-        tls_half_close(n);
-    return st;
-}
-
-static apr_status_t count_out(ap_filter_t *f, apr_bucket_brigade *bb)
-{
-    connect_count_t *n = f->ctx;
-    apr_off_t len = 0;
-
-    if (apr_brigade_length(bb, 0, &len) == APR_SUCCESS && len > 0)
-        n->to_xapi += len;
-    return ap_pass_brigade(f->next, bb);
-}
 
 /* the PROXY line (line: NULL for none) and the head as the client sent
  * it */
@@ -215,7 +141,7 @@ static int read_head(char **phead, apr_size_t *plen, int *pstatus,
 /* a refusal (not 2xx): its body, framed by Content-Length or xapi's
  * close, then the end */
 static void copy_refusal(request_rec *r, conn_rec *b, const char *head,
-                         apr_size_t hlen, connect_count_t *n)
+                         apr_size_t hlen, xf_tunnel_count_t *n)
 {
     conn_rec *c = r->connection;
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, c->bucket_alloc);
@@ -230,7 +156,7 @@ static void copy_refusal(request_rec *r, conn_rec *b, const char *head,
         if (st != APR_SUCCESS || APR_BRIGADE_EMPTY(bb))
             break;
         apr_brigade_length(bb, 1, &len);
-        n->from_xapi += len;
+        n->from_backend += len;
         if (left > 0)
             left -= len;
         st = ap_pass_brigade(c->output_filters, bb);
@@ -248,15 +174,13 @@ static void relay(request_rec *r, conn_rec *b, const char *head,
                   apr_size_t hlen, int status, apr_interval_time_t idle)
 {
     conn_rec *c = r->connection;
-    connect_count_t *n = apr_pcalloc(r->pool, sizeof(*n));
+    xf_tunnel_count_t *n = xf_tunnel_count_new(r);
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, c->bucket_alloc);
     proxy_tunnel_rec *tunnel = NULL;
     const char *how = "refused";
     apr_status_t st;
     int rc = OK;
 
-    n->r = r;
-    n->ssl = xf_connect_client_ssl(c);
     r->status = status;
     r->sent_bodyct = 1;
     /* connection filters only, as ap_proxy_tunnel_create() leaves them:
@@ -280,8 +204,7 @@ static void relay(request_rec *r, conn_rec *b, const char *head,
         copy_refusal(r, b, head, hlen, n);
     }
     else {
-        ap_add_input_filter_handle(count_in_filter, n, NULL, b);
-        ap_add_output_filter_handle(count_out_filter, n, NULL, b);
+        xf_tunnel_count_add(n, b);
         st = ap_proxy_tunnel_create(&tunnel, r, b, XF_CONNECT_FUNC);
         if (st != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, st, r,
@@ -298,16 +221,16 @@ static void relay(request_rec *r, conn_rec *b, const char *head,
                                                 : "failed";
         }
     }
-    r->bytes_sent = n->from_xapi;
+    r->bytes_sent = n->from_backend;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD_TUNNEL_IN",
-                   apr_off_t_toa(r->pool, n->to_xapi));
+                   apr_off_t_toa(r->pool, n->to_backend));
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD_TUNNEL_OUT",
-                   apr_off_t_toa(r->pool, n->from_xapi));
+                   apr_off_t_toa(r->pool, n->from_backend));
     ap_log_rerror(
         APLOG_MARK, rc == OK ? APLOG_DEBUG : APLOG_INFO, 0, r,
         XF_LOGNO(0830) "console over CONNECT %s: %d, %s: %" APR_OFF_T_FMT
                        " bytes to xapi, %" APR_OFF_T_FMT " bytes from it",
-        r->uri, status, how, n->to_xapi, n->from_xapi);
+        r->uri, status, how, n->to_backend, n->from_backend);
     c->keepalive = AP_CONN_CLOSE;
 }
 
@@ -390,10 +313,6 @@ void xf_connect_register(apr_pool_t *p)
     static const char *const http_succ[] = {"mod_proxy_http.c", NULL};
 
     xf_connect_read_register(p);
-    count_in_filter = ap_register_input_filter(XF_CONNECT_IN, count_in, NULL,
-                                               AP_FTYPE_CONNECTION);
-    count_out_filter = ap_register_output_filter(XF_CONNECT_OUT, count_out,
-                                                 NULL, AP_FTYPE_CONNECTION);
     /* mod_proxy_http's handler is APR_HOOK_FIRST too: run before it */
     proxy_hook_scheme_handler(xf_connect_handler, NULL, http_succ,
                               APR_HOOK_FIRST);

@@ -10,8 +10,6 @@
 #include "httpd.h"
 #include "mod_proxy.h"
 
-struct ssl_st;
-
 /** Register the connection filter, the hooks and the scheme handler
  *  (register_hooks). */
 void xf_connect_register(apr_pool_t *p);
@@ -26,13 +24,6 @@ void xf_connect_read_register(apr_pool_t *p);
  *         when r is no console over CONNECT
  */
 const char *xf_connect_head(const request_rec *r);
-
-/**
- * A TLS client connection's SSL, as mod_ssl's pre_handshake hook gave it.
- * @param c  the client's connection
- * @return the SSL, or NULL (plain HTTP, or XapiForwardConnect Off)
- */
-struct ssl_st *xf_connect_client_ssl(conn_rec *c);
 
 /**
  * Is r a console over CONNECT (let through by the connection filter)? Its

@@ -3,14 +3,11 @@
  * xf_connect_read.c - consoles over CONNECT, the request side: the
  * connection filter that lets xapi's origin-form CONNECT request lines
  * through httpd's core, and the hooks around it (pre_connection,
- * mod_ssl's pre_handshake, pre_read_request, post_read_request).
+ * pre_read_request, post_read_request).
  * xf_connect.c tunnels the requests it lets through.
  */
 #include "xf_connect.h"
 
-#include <openssl/ssl.h>
-
-#include <apr_optional_hooks.h>
 #include <apr_strings.h>
 
 #include "http_connection.h"
@@ -18,7 +15,6 @@
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
-#include "http_ssl.h"
 #include "util_filter.h"
 
 #include "xf_config.h"
@@ -29,10 +25,6 @@
 /* r->notes: the raw request head of a console request */
 #define XF_CONNECT_NOTE "xapi-forward-connect-head"
 
-/* mod_ssl's optional hook (modules/ssl/mod_ssl_openssl.h, a header Debian
- * does not install) */
-typedef int ssl_HOOK_pre_handshake_t(conn_rec *c, SSL *ssl, int is_proxy);
-
 /* per client connection, when its server has XapiForwardConnect On */
 typedef struct connect_ctx_t {
     apr_pool_t *pool;         /* cleared per request */
@@ -42,7 +34,6 @@ typedef struct connect_ctx_t {
     int capturing;            /* copying the head's lines into head */
     int at_bol;               /* the last captured piece ended a line */
     int matched;              /* this request's line was let through */
-    SSL *ssl;                 /* a TLS client's (mod_ssl's), or NULL */
 } connect_ctx_t;
 
 static ap_filter_rec_t *line_filter;
@@ -207,15 +198,6 @@ static int connect_pre_connection(conn_rec *c, void *csd)
     return OK;
 }
 
-static int connect_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
-{
-    connect_ctx_t *x = is_proxy ? NULL : ctx_of(c);
-
-    if (x)
-        x->ssl = ssl;
-    return DECLINED;
-}
-
 static void connect_pre_read_request(request_rec *r, conn_rec *c)
 {
     connect_ctx_t *x = ctx_of(c);
@@ -273,24 +255,11 @@ static int connect_post_read_request(request_rec *r)
     return DECLINED;
 }
 
-SSL *xf_connect_client_ssl(conn_rec *c)
-{
-    connect_ctx_t *x = ctx_of(c);
-
-    return x && ap_ssl_conn_is_ssl(c) ? x->ssl : NULL;
-}
-
 void xf_connect_read_register(apr_pool_t *p)
 {
-    static const char *const ssl_succ[] = {"mod_ssl.c", NULL};
-
     line_filter = ap_register_input_filter(XF_CONNECT_FILTER, connect_in, NULL,
                                            AP_FTYPE_CONNECTION);
-    /* before mod_ssl's: its pre_handshake hook finds the context */
-    ap_hook_pre_connection(connect_pre_connection, NULL, ssl_succ,
-                           APR_HOOK_MIDDLE);
-    APR_OPTIONAL_HOOK(ssl, pre_handshake, connect_pre_handshake, NULL, NULL,
-                      APR_HOOK_MIDDLE);
+    ap_hook_pre_connection(connect_pre_connection, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_read_request(connect_pre_read_request, NULL, NULL,
                              APR_HOOK_MIDDLE);
     /* before mod_ssl's Host checks and every other module: they see the

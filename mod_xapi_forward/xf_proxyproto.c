@@ -19,7 +19,10 @@
  *    before the first bytes (and drops the Host line mod_proxy_http
  *    invents when the client sent none), then removes itself;
  *  - proxy's request_status hook, which runs after the scheme handlers,
- *    clears the note (and a pool cleanup of the request, should it not).
+ *    clears the note (and a pool cleanup of the request, should it not);
+ *  - a TLS client's Upgrade also gets xf_tunnel.c's close_notify at the
+ *    end of the tunnel mod_proxy_http makes of it (xapi's websocket
+ *    console).
  * One request per backend connection (the worker's disablereuse=on, or an
  * unreusable address) makes "a backend connection never carries two
  * clients' requests" hold without tracking connections.
@@ -37,6 +40,7 @@
 #include "xf_config.h"
 #include "xf_private.h"
 #include "xf_proxyline.h"
+#include "xf_tunnel.h"
 
 #define XF_PROXYPROTO_FILTER "XAPI_FORWARD_PROXYLINE"
 
@@ -212,6 +216,15 @@ static int xf_proxyproto_pre_connection(conn_rec *c, void *csd)
     }
     lead->drop_host = p->drop_host;
     ap_add_output_filter_handle(lead_handle, lead, NULL, c);
+    /* a TLS client's Upgrade (xapi's websocket console): once xapi's 101
+     * makes it a tunnel, xapi's end reaches the client as close_notify, as
+     * stunnel ends it (httpd's tunnel alone shuts the TCP write side) */
+    if (p->line && apr_table_get(p->r->headers_in, "Upgrade")) {
+        xf_tunnel_count_t *n = xf_tunnel_count_new(p->r);
+
+        n->upgrade_only = 1;
+        xf_tunnel_count_add(n, c);
+    }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, p->r,
                   XF_LOGNO(0802) "backend connection to xapi: %s%s",
                   p->line ? "PROXY line for " : "no PROXY line (plain HTTP)",

@@ -5,16 +5,21 @@
  * httpd's proxy tunnel (ap_proxy_tunnel_run, what mod_proxy_http uses for
  * Upgrade and CONNECT) copies bytes both ways, first what httpd already
  * buffered past the request head, and propagates half-closes. Two
- * connection filters on the daemon's side count the bytes each way for
- * the access log.
+ * connection filters on the backend's side count the bytes each way for
+ * the access log, and end a TLS client's side with close_notify when the
+ * backend ends its own (consoles over CONNECT, xf_connect.c, use them too).
  */
 #include "xf_tunnel.h"
 
+#include <openssl/ssl.h>
+
+#include <apr_optional_hooks.h>
 #include <apr_strings.h>
 
 #include "http_connection.h"
 #include "http_log.h"
 #include "http_request.h"
+#include "http_ssl.h"
 #include "util_filter.h"
 
 #include "xf_config.h"
@@ -24,38 +29,105 @@
 
 #define XF_TUNNEL_IN "XAPI_FORWARD_TUNNEL_IN"
 #define XF_TUNNEL_OUT "XAPI_FORWARD_TUNNEL_OUT"
+/* the client connection's pool: its SSL, from mod_ssl's pre_handshake */
+#define XF_TUNNEL_SSL "xapi-forward-client-ssl"
 
-typedef struct tunnel_count_t {
-    apr_off_t to_daemon;   /* client -> daemon bytes */
-    apr_off_t from_daemon; /* daemon -> client bytes */
-} tunnel_count_t;
+/* mod_ssl's optional hook (modules/ssl/mod_ssl_openssl.h, a header Debian
+ * does not install) */
+typedef int ssl_HOOK_pre_handshake_t(conn_rec *c, SSL *ssl, int is_proxy);
 
 static ap_filter_rec_t *count_in_handle, *count_out_handle;
 
-/* bytes read from the daemon (its side of the tunnel) */
+/* every TLS client connection's SSL, kept for its tunnels' close_notify
+ * (mod_ssl offers no other way to it) */
+static int tunnel_pre_handshake(conn_rec *c, SSL *ssl, int is_proxy)
+{
+    if (!is_proxy && !c->master)
+        apr_pool_userdata_setn(ssl, XF_TUNNEL_SSL, NULL, c->pool);
+    return DECLINED;
+}
+
+xf_tunnel_count_t *xf_tunnel_count_new(request_rec *r)
+{
+    xf_tunnel_count_t *n = apr_pcalloc(r->pool, sizeof(*n));
+    conn_rec *c = r->connection;
+    void *ssl = NULL;
+
+    n->r = r;
+    if (ap_ssl_conn_is_ssl(c) &&
+        apr_pool_userdata_get(&ssl, XF_TUNNEL_SSL, c->pool) == APR_SUCCESS)
+        n->ssl = ssl;
+    return n;
+}
+
+/* the backend ended its side: a TLS client gets close_notify now, after
+ * what the backend sent and before the tunnel shuts the TCP write side;
+ * mod_ssl keeps reading what the client still sends */
+static void tls_half_close(xf_tunnel_count_t *n)
+{
+    conn_rec *c = n->r->connection;
+    apr_bucket_brigade *bb;
+    int rc;
+
+    if (!n->ssl || n->notified ||
+        (n->upgrade_only && n->r->status != HTTP_SWITCHING_PROTOCOLS))
+        return;
+    n->notified = 1;
+    /* mod_ssl frees its SSL when it ends the connection on an error (and
+     * then says it is no TLS connection any more) */
+    if (c->aborted || !ap_ssl_conn_is_ssl(c))
+        return;
+    rc = SSL_shutdown(n->ssl);
+    bb = apr_brigade_create(n->r->pool, c->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(c->bucket_alloc));
+    ap_pass_brigade(c->output_filters, bb);
+    apr_brigade_cleanup(bb);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, n->r,
+                  "tunnel: the backend closed, close_notify to the client "
+                  "(%d)",
+                  rc);
+}
+
+/* bytes read from the backend (its side of the tunnel) */
 static apr_status_t count_in(ap_filter_t *f, apr_bucket_brigade *bb,
                              ap_input_mode_t mode, apr_read_type_e block,
                              apr_off_t readbytes)
 {
-    tunnel_count_t *n = f->ctx;
+    xf_tunnel_count_t *n = f->ctx;
     apr_off_t len = 0;
     apr_status_t st = ap_get_brigade(f->next, bb, mode, block, readbytes);
 
     if (st == APR_SUCCESS && apr_brigade_length(bb, 0, &len) == APR_SUCCESS &&
         len > 0)
-        n->from_daemon += len;
+        n->from_backend += len;
+    if (st == APR_SUCCESS && len > 0 && !APR_BRIGADE_EMPTY(bb) &&
+        APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))) {
+        /* the last bytes with the EOF: they go first, the next read finds
+         * the EOF again */
+        apr_bucket_delete(APR_BRIGADE_LAST(bb));
+    }
+    else if (APR_STATUS_IS_EOF(st) ||
+             (st == APR_SUCCESS && !APR_BRIGADE_EMPTY(bb) &&
+              APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))))
+        tls_half_close(n);
     return st;
 }
 
-/* bytes written to the daemon */
+/* bytes written to the backend */
 static apr_status_t count_out(ap_filter_t *f, apr_bucket_brigade *bb)
 {
-    tunnel_count_t *n = f->ctx;
+    xf_tunnel_count_t *n = f->ctx;
     apr_off_t len = 0;
 
     if (apr_brigade_length(bb, 0, &len) == APR_SUCCESS && len > 0)
-        n->to_daemon += len;
+        n->to_backend += len;
     return ap_pass_brigade(f->next, bb);
+}
+
+void xf_tunnel_count_add(xf_tunnel_count_t *n, conn_rec *backend)
+{
+    ap_add_input_filter_handle(count_in_handle, n, NULL, backend);
+    ap_add_output_filter_handle(count_out_handle, n, NULL, backend);
 }
 
 void xf_tunnel_register(apr_pool_t *p)
@@ -64,6 +136,8 @@ void xf_tunnel_register(apr_pool_t *p)
                                                AP_FTYPE_CONNECTION);
     count_out_handle = ap_register_output_filter(XF_TUNNEL_OUT, count_out, NULL,
                                                  AP_FTYPE_CONNECTION);
+    APR_OPTIONAL_HOOK(ssl, pre_handshake, tunnel_pre_handshake, NULL, NULL,
+                      APR_HOOK_MIDDLE);
 }
 
 int xf_tunnel_check(request_rec *r)
@@ -87,7 +161,7 @@ int xf_tunnel_run(int pair[2], request_rec *r, const xf_dir_conf_t *d,
     apr_interval_time_t idle = xf_dir_tunnel_timeout(d);
     proxy_conn_rec *backend = NULL;
     proxy_tunnel_rec *tunnel = NULL;
-    tunnel_count_t *n = apr_pcalloc(r->pool, sizeof(*n));
+    xf_tunnel_count_t *n = xf_tunnel_count_new(r);
     apr_os_sock_t osfd;
     int fd = pair[0], status;
     apr_status_t rv;
@@ -116,8 +190,7 @@ int xf_tunnel_run(int pair[2], request_rec *r, const xf_dir_conf_t *d,
     status = ap_proxy_connection_create_ex(XF_SCHEME, backend, r);
     if (status != OK)
         goto cleanup;
-    ap_add_input_filter_handle(count_in_handle, n, NULL, backend->connection);
-    ap_add_output_filter_handle(count_out_handle, n, NULL, backend->connection);
+    xf_tunnel_count_add(n, backend->connection);
     rv = ap_proxy_tunnel_create(&tunnel, r, backend->connection, XF_SCHEME);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(
@@ -132,11 +205,11 @@ int xf_tunnel_run(int pair[2], request_rec *r, const xf_dir_conf_t *d,
      * httpd, whatever happens (as mod_proxy_http's Upgrade tunnel). */
     status = ap_proxy_tunnel_run(tunnel);
     r->sent_bodyct = 1;
-    r->bytes_sent = n->from_daemon;
+    r->bytes_sent = n->from_backend;
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD_TUNNEL_IN",
-                   apr_off_t_toa(r->pool, n->to_daemon));
+                   apr_off_t_toa(r->pool, n->to_backend));
     apr_table_setn(r->subprocess_env, "XAPI_FORWARD_TUNNEL_OUT",
-                   apr_off_t_toa(r->pool, n->from_daemon));
+                   apr_off_t_toa(r->pool, n->from_backend));
     ap_log_rerror(APLOG_MARK, status == OK ? APLOG_DEBUG : APLOG_INFO, 0, r,
                   XF_LOGNO(0125) "tunnel %s: %" APR_OFF_T_FMT " bytes to "
                                  "the daemon, %" APR_OFF_T_FMT " bytes from it",
@@ -144,7 +217,7 @@ int xf_tunnel_run(int pair[2], request_rec *r, const xf_dir_conf_t *d,
                   : status == HTTP_GATEWAY_TIME_OUT
                       ? "idle for longer than its timeout"
                       : "failed",
-                  n->to_daemon, n->from_daemon);
+                  n->to_backend, n->from_backend);
     r->connection->keepalive = AP_CONN_CLOSE;
     status = DONE;
 

@@ -2,7 +2,9 @@
  *
  * xf_tunnel.h - tunnel relay (XapiForwardRelay tunnel): after the envelope
  * and a socketpair end are passed, raw bytes both ways through httpd's own
- * proxy tunnel, nothing parsed (xenopsd's migration protocol).
+ * proxy tunnel, nothing parsed (xenopsd's migration protocol). Also the
+ * byte count and TLS end of any httpd proxy tunnel of ours (the consoles
+ * over CONNECT use it too).
  */
 #ifndef XF_TUNNEL_H
 #define XF_TUNNEL_H
@@ -11,9 +13,49 @@
 #include "mod_proxy.h"
 
 struct xf_dir_conf_t;
+struct ssl_st;
 
-/** Register the byte-counting filters (register_hooks). */
+/**
+ * The bytes of one tunnel, both ways, counted by two connection filters
+ * on the backend's side (xf_tunnel_count_add()). When the backend ends
+ * its side, a TLS client gets close_notify at once, after the backend's
+ * last bytes: httpd's tunnel passes the EOF on by shutting the client's
+ * TCP write side, which carries no TLS alert, and a TLS client takes a
+ * bare EOF for a truncation (OpenSSL 3: "unexpected eof"; it may then
+ * stop sending). The client's side stays open for reading, as stunnel
+ * leaves it.
+ */
+typedef struct xf_tunnel_count_t {
+    apr_off_t to_backend;   /**< client -> backend bytes */
+    apr_off_t from_backend; /**< backend -> client bytes */
+    request_rec *r;         /**< the tunnelled request */
+    struct ssl_st *ssl;     /**< the client's TLS (mod_ssl's), NULL: plain */
+    int notified;           /**< close_notify went to the client */
+    int upgrade_only;       /**< only once r's answer is 101 (an Upgrade
+                                 through mod_proxy_http: a backend's EOF
+                                 before that ends a response, not a
+                                 tunnel) */
+} xf_tunnel_count_t;
+
+/** Register the byte-counting filters and mod_ssl's pre_handshake hook
+ * (register_hooks). */
 void xf_tunnel_register(apr_pool_t *p);
+
+/**
+ * A count for r's tunnel, zero, with the client's TLS when it has one.
+ * @param r  the request to tunnel
+ * @return the count, from r's pool
+ */
+xf_tunnel_count_t *xf_tunnel_count_new(request_rec *r);
+
+/**
+ * Count what passes on the backend's connection from now on (the head
+ * before it, if any, is not counted), and end a TLS client's side with
+ * close_notify when the backend ends its side.
+ * @param n        from xf_tunnel_count_new()
+ * @param backend  the backend's connection, before ap_proxy_tunnel_create()
+ */
+void xf_tunnel_count_add(xf_tunnel_count_t *n, conn_rec *backend);
 
 /**
  * Can r be tunnelled? Checked before anything reaches the daemon.

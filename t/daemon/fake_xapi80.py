@@ -61,7 +61,7 @@ Answers:
   CONNECT elsewhere  403 (no xapi handler), close
   GET + "Upgrade: websocket"
                      ws_helpers.ml's "HTTP/1.1 101 Switching Protocols"
-                     head, then echo as above
+                     head, then ?mode= as above (echo by default)
   anything else      200 application/json: the request's record (below), so
                      a client sees what xapi saw.  Bodies (Content-Length or
                      chunked, any size) are read and hashed as they stream.
@@ -453,7 +453,7 @@ class Conn:
                    "\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
                    "Sec-WebSocket-Protocol: binary\r\n\r\n"
                    % accept).encode())
-        self.tunnel(rec, "echo")
+        self.tunnel(rec, rec["query"].get("mode", "echo"))
         return False
 
     def tunnel(self, rec, mode):

@@ -8,6 +8,9 @@
 #   - tunnel, plaintext, the first handshake sent with the head (buffered)
 #   - tunnel over TLS, and over TLS with the handshake sent with the head
 #   - HTTP/2: refused (505, XAPIFWD0122) before reaching the daemon
+#   - over TLS, the daemon's end of the tunnel reaches the client as a TLS
+#     end (close_notify), not as a bare TCP EOF that TLS clients take for
+#     a truncation
 # Bytes compared both ways; the access log shows the bytes each way.
 use strict;
 use warnings FATAL => 'all';
@@ -21,9 +24,9 @@ use JSON::PP ();
 use XapiForward::AccessLog qw(log_line mark);
 use XapiForward::Daemon;
 use XapiForward::ErrorLog;
-use XapiForward::Raw qw(h2_skip port_of);
+use XapiForward::Raw qw(conn_exchange h2_skip port_of);
 
-plan tests => 17, need_module('proxy', 'xapi_forward', 'ssl');
+plan tests => 19, need_module('proxy', 'xapi_forward', 'ssl');
 
 my $N = 64 << 20;
 my $log = XapiForward::ErrorLog->new;
@@ -78,6 +81,26 @@ else {
     ok t_cmp($w, '505 2', 'h2: a tunnel is refused with 505');
     ok t_cmp($d->count('xenopsd'), $before, 'h2: nothing reached the daemon');
     $log->check('h2 refusal', expect => { XAPIFWD0122 => 'error' });
+}
+
+# ======================= TLS: the daemon's end ================================
+# the daemon sends its bytes and closes: httpd's tunnel passes the EOF on
+# by shutting the TCP write side, after close_notify
+{
+    my $n = 4096;
+    my $r = conn_exchange('xf_tun_tls',
+                          "PUT /x/rawmigrate?id=notify&bytes=$n HTTP/1.1\r\n"
+                          . "Host: localhost\r\n\r\n"
+                          . "XF-MIGRATE-HELLO-FROM-SOURCE-v1\n" . ('x' x $n)
+                          . "XF-MIGRATE-DONE-FROM-SOURCE-v1\n\n",
+                          timeout => 30);
+    ok t_cmp(sprintf('%d bytes, eof %d, error %s, close_notify %s',
+                     length $r->{data}, $r->{eof}, $r->{error} || '-',
+                     $r->{close_notify}),
+             sprintf('%d bytes, eof 1, error -, close_notify 1', 32 + $n + 32),
+             'TLS: the daemon ends the tunnel; the client reads its bytes, '
+             . 'then a TLS end (close_notify)');
+    $log->check('TLS end of a tunnel');
 }
 
 ok t_cmp(join("\n", $d->errors), '', 'daemon: no errors');

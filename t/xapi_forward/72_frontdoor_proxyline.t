@@ -29,7 +29,7 @@ use IO::Socket::SSL ();
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(conf_port);
 use XapiForward::FrontEnd qw(module_conf configtest);
-use XapiForward::Raw qw(port_of);
+use XapiForward::Raw qw(port_of read_all);
 use XapiForward::Stunnel;
 use XapiForward::Xapi80 qw(pattern);
 
@@ -37,7 +37,7 @@ my $EXPORT = $ENV{XF_PROXYLINE_EXPORT_BYTES} || 128 << 20;
 my $IMPORT = 64 << 20;
 my $H2 = Apache::Test::have_module('http2') ? 1 : 0;
 
-plan tests => 51 + ($H2 ? 5 : 0),
+plan tests => 52 + ($H2 ? 5 : 0),
   need_module('proxy', 'proxy_http', 'xapi_forward', 'socache_shmcb',
               'ssl');
 
@@ -250,6 +250,23 @@ if ($H2) {
     ok t_cmp($echo, 'ping-1234', 'websocket: bytes both ways');
     ok t_cmp((record_of('/console?ref=x') || {})->{proxy_line}, line_for($s),
              'websocket: PROXY line');
+    close $s;
+
+    # xapi ends the console: the TLS client reads its bytes, then
+    # close_notify before the TCP EOF (as stunnel ends it)
+    $s = client(from => '127.0.0.3');
+    send_all($s, "GET /console?ref=y&mode=source&n=65536 HTTP/1.1\r\n"
+             . "Host: $HOST\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+             . "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+             . "Sec-WebSocket-Version: 13\r\n\r\n");
+    my($all, $eof) = read_all($s, 20);
+    my($head, $body) = split /\r\n\r\n/, $all, 2;
+    ok t_cmp(sprintf('%d, %d bytes, eof %d, close_notify %d',
+                     ($head =~ m{^HTTP/1.1 (\d+)})[0] // 0,
+                     length($body // ''), $eof ? 1 : 0,
+                     Net::SSLeay::get_shutdown($s->_get_ssl_object) & 2 ? 1 : 0),
+             '101, 65536 bytes, eof 1, close_notify 1',
+             'websocket: xapi ends it; the TLS client gets close_notify');
     close $s;
     $log->check('websocket');
 }

@@ -35,7 +35,7 @@ $SIG{PIPE} = 'IGNORE';
 
 my $why = XapiForward::Stunnel->available;
 my @FRONTS = ('plain', 'tls', ($why ? () : 'stunnel'));
-my $PER_FRONT = 11;
+my $PER_FRONT = 12;
 plan tests => @FRONTS * $PER_FRONT + 17,
   need_module('proxy', 'proxy_http', 'xapi_forward', 'socache_shmcb',
               'ssl');
@@ -128,6 +128,11 @@ sub console {
                                  mark => $mark, v => $o{v} || '1.0' });
 }
 
+# 1 when the server ended TLS with close_notify (SSL_RECEIVED_SHUTDOWN)
+sub close_notify_of {
+    my $s = shift;
+    return Net::SSLeay::get_shutdown($s->_get_ssl_object) & 2 ? 1 : 0;
+}
 sub close_tls { my $s = shift; $s->can('stop_SSL') ? $s->close(SSL_fast_shutdown => 1) : close $s }
 
 # xapi's record of a console (and its tunnel's end), waiting for them
@@ -212,6 +217,13 @@ for my $f (@FRONTS) {
                            q => "mode=source&n=$MIB");
     my($data, $eof) = read_all($s, 20);
     ok(($h . $data) eq $HEAD_200 . pattern($MIB) && $eof);
+    # over TLS the end is TLS's own: close_notify before the TCP EOF
+    # (httpd's front; the reference stunnel's is only reported)
+    my $notify = $tls ? close_notify_of($s) : '';
+    t_debug("$f: close_notify after xapi's end: $notify");
+    ok t_cmp($f eq 'tls' ? $notify : 'not asserted',
+             $f eq 'tls' ? 1 : 'not asserted',
+             "$f: xapi's end reaches a TLS client as close_notify");
     send_all($s, 'x' x 1000);
     shutdown($s, SHUT_WR);
     my $e = record_of($x80, $c->{mark}, 1);

@@ -309,7 +309,8 @@ sub send_all {
 # pass without progress), minding bytes IO::Socket::SSL already holds.
 # Other options go to conn().  Returns a hash: data, eof, error, lport,
 # tls (the TLS version, e.g. "TLSv1_2"; '' for plaintext), peer_cn (the
-# served certificate's subject CN; '' for plaintext).
+# served certificate's subject CN; '' for plaintext), close_notify (1: the
+# server ended TLS with close_notify, 0: not; '' for plaintext).
 sub conn_exchange {
     my($vh, $bytes, %o) = @_;
     my $s = conn($vh, %o);
@@ -330,6 +331,9 @@ sub conn_exchange {
         if ($n == 0) { $r{eof} = 1; last }
         $r{data} .= $buf;
     }
+    # TLS: whether the server's close_notify came (SSL_RECEIVED_SHUTDOWN)
+    $r{close_notify} = $s->can('_get_ssl_object')
+      ? (Net::SSLeay::get_shutdown($s->_get_ssl_object) & 2 ? 1 : 0) : '';
     close $s;
     return \%r;
 }
