@@ -8,6 +8,18 @@
 #                 5 MiB uploads (POST, keep-alive, UP_CONNS clients): relay
 #                 mode against mod_proxy_http over a unix socket (its
 #                 keep-alive pool), plain HTTP and HTTPS
+#   catchall-tls, catchall-tls-close
+#                 HTTPS GET through the front door's catch-all as shipped
+#                 (mod_proxy_http to a TCP port 80, XapiForwardProxyProtocol
+#                 On, disablereuse=on: a backend connection per request),
+#                 keep-alive on and off
+#   stunnel-tls, stunnel-tls-close
+#                 the same through stunnel as xapi configures it (protocol
+#                 = proxy: a backend connection per client connection)
+#                 Both reach bench/proxy80.c, a port 80 that takes the PROXY
+#                 line and serves each connection with a thread, as xapi;
+#                 both with xapi's TLS policy (TLS 1.2, its two ciphers,
+#                 secp384r1, server order)
 # and once, after the rounds: a two-way tunnel over TLS (TUNNEL_MIB each
 # way, default 1024) through XapiForwardRelay tunnel against mod_proxy_http
 # tunnelling the same bytes after an Upgrade (upgrade=xftunnel): MB/s each
@@ -15,7 +27,8 @@
 # Same backend (../shared/bench/backend.c), same httpd settings as run.sh,
 # rows interleaved per round; the table gives medians and ratios.
 # usage: bench/extra.sh MODULE_SO     env: ROUNDS [3] DUR [10] CONNS [50]
-#        UP_MIB [5] UP_CONNS [4]
+#        UP_MIB [5] UP_CONNS [4] ONLY [every row: the names of the rows to
+#        run, space-separated; the tunnel rows only when ONLY is unset]
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(cd "$HERE/.." && pwd)
@@ -38,7 +51,7 @@ cleanup() {
     [ -f "$RUN/httpd.pid" ] && PIDS+=("$(cat "$RUN/httpd.pid")")
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
     sleep 1
-    rm -rf "$RUN"
+    [ "${KEEP_RUN:-0}" = 1 ] || rm -rf "$RUN"
 }
 trap cleanup EXIT
 
@@ -53,6 +66,11 @@ cc -O2 -o "$RUN/backend" "$SHARED/backend.c" -ljson-c -lpthread
     --http-unix "$RUN/http.sock" >"$RUN/backend.log" 2>&1 &
 BE=$!
 PIDS+=("$BE")
+# xapi's port 80 for the catch-all rows
+cc -O2 -o "$RUN/proxy80" "$HERE/proxy80.c" -lpthread
+"${SPIN[@]}" "$RUN/proxy80" 18199 --proxy >"$RUN/proxy80.log" 2>&1 &
+BE80=$!
+PIDS+=("$BE80")
 
 # a fake XAPI that knows one session (only the first request asks it)
 mkdir -p "$RUN/xapi-state"
@@ -68,6 +86,35 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
     -keyout "$RUN/key.pem" -out "$RUN/cert.pem" >/dev/null 2>&1
 for i in $(seq 50); do [ -S "$RUN/xapi.sock" ] && [ -S "$RUN/fx.sock" ] && [ -S "$RUN/tun-http.sock" ] && [ -S "$RUN/tun-xapi.sock" ] && break; sleep 0.1; done
 chmod 666 "$RUN"/*.sock
+# xapi's TLS policy (xapi_stunnel_server.ml), for both catch-all rows
+TLS_CIPHERS=ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256
+# stunnel as xapi_stunnel_server.ml writes xapi.conf (its [xapi] service)
+cat >"$RUN/stunnel.conf" <<STUNNEL
+pid = $RUN/stunnel.pid
+foreground = no
+output = $RUN/stunnel.log
+fips = no
+socket = r:TCP_NODELAY=1
+socket = a:TCP_NODELAY=1
+socket = l:TCP_NODELAY=1
+socket = r:SO_KEEPALIVE=1
+socket = a:SO_KEEPALIVE=1
+TIMEOUTclose = 1
+protocol = proxy
+[xapi]
+accept = 127.0.0.1:18200
+cert = $RUN/cert.pem
+key = $RUN/key.pem
+connect = 127.0.0.1:18199
+ciphers = $TLS_CIPHERS
+curve = secp384r1
+options = CIPHER_SERVER_PREFERENCE
+sslVersion = TLSv1.2
+STUNNEL
+"${SPIN[@]}" stunnel4 "$RUN/stunnel.conf"
+for i in $(seq 50); do [ -s "$RUN/stunnel.pid" ] && break; sleep 0.1; done
+ST=$(cat "$RUN/stunnel.pid")
+PIDS+=("$ST")
 
 cat >"$RUN/httpd.conf" <<CONF
 ServerRoot "$RUN"
@@ -107,6 +154,7 @@ Listen 127.0.0.1:18194
 Listen 127.0.0.1:18195
 Listen 127.0.0.1:18196
 Listen 127.0.0.1:18197
+Listen 127.0.0.1:18198
 <VirtualHost 127.0.0.1:18190>
     ProxyPass / "unix:$RUN/xapi.sock|xapi://plain/"
 </VirtualHost>
@@ -153,6 +201,22 @@ Listen 127.0.0.1:18197
 <VirtualHost 127.0.0.1:18197>
     ProxyPass / "unix:$RUN/http.sock|http://localhost/"
 </VirtualHost>
+# the catch-all as conf.d/xapi-frontdoor.conf ships it
+<VirtualHost 127.0.0.1:18198>
+    SSLEngine on
+    SSLCertificateFile $RUN/cert.pem
+    SSLCertificateKeyFile $RUN/key.pem
+    SSLProtocol -all +TLSv1.2
+    SSLCipherSuite $TLS_CIPHERS
+    SSLOpenSSLConfCmd Curves secp384r1
+    SSLHonorCipherOrder on
+    ProxyPreserveHost On
+    ProxyPass / "http://127.0.0.1:18199/" nocanon timeout=300 upgrade=websocket
+    <Proxy "http://127.0.0.1:18199/" disablereuse=on>
+        XapiForwardProxyProtocol On
+        ProxyAddHeaders Off
+    </Proxy>
+</VirtualHost>
 CONF
 "${SPIN[@]}" apache2 -f "$RUN/httpd.conf" -k start
 for i in $(seq 50); do [ -s "$RUN/httpd.pid" ] && break; sleep 0.1; done
@@ -167,14 +231,17 @@ RAW=$RUN/raw.tsv
 head -c $((UP_MIB << 20)) /dev/zero >"$RUN/upload.bin"
 UP=(-p "$RUN/upload.bin" -T application/octet-stream)
 row() { # name url ka [ab options: an upload, UP_CONNS clients]
+    # the front end and backend measured: ROW_FE, ROW_BE when set
     local name=$1 url=$2 ka=$3 out fe0 fe1 be0 be1 conns=$CONNS
+    local fe=${ROW_FE:-$FE} be=${ROW_BE:-$BE}
     shift 3
+    case " ${ONLY:-$name} " in *" $name "*) ;; *) return 0 ;; esac
     [ $# -gt 0 ] && conns=$UP_CONNS
     out=$RUN/ab-$name.txt
-    fe0=$(cpu "$FE"); be0=$(cpu "$BE")
+    fe0=$(cpu "$fe"); be0=$(cpu "$be")
     "${CPIN[@]}" ab -q -r $ka -t "$DUR" -n 2000000 -c "$conns" -C "$COOKIE" \
         -e "$out.csv" "$@" "$url" >"$out" 2>&1 || true
-    fe1=$(cpu "$FE"); be1=$(cpu "$BE")
+    fe1=$(cpu "$fe"); be1=$(cpu "$be")
     python3 - "$out" "$name" "$fe0" "$fe1" "$be0" "$be1" >>"$RAW" <<'PY'
 import re, sys
 out, name, fe0, fe1, be0, be1 = sys.argv[1:]
@@ -204,6 +271,10 @@ for r in $(seq "$ROUNDS"); do
     row up-http http://127.0.0.1:18197/small -k "${UP[@]}"
     row up-relay-tls https://127.0.0.1:18192/small -k "${UP[@]}"
     row up-http-tls https://127.0.0.1:18193/small -k "${UP[@]}"
+    ROW_BE=$BE80 row catchall-tls https://127.0.0.1:18198/small -k
+    ROW_FE=$ST ROW_BE=$BE80 row stunnel-tls https://127.0.0.1:18200/small -k
+    ROW_BE=$BE80 row catchall-tls-close https://127.0.0.1:18198/small ""
+    ROW_FE=$ST ROW_BE=$BE80 row stunnel-tls-close https://127.0.0.1:18200/small ""
 done
 # the tunnel rows: once each, the client on the client CPU
 tunnel_row() { # name port [--upgrade]
@@ -224,8 +295,10 @@ print("\t".join([name, f"{int(mib) / float(secs):.0f}",
 PY
 }
 : >"$RUN/tunnel.tsv"
-tunnel_row tls-tunnel 18194 ""
-tunnel_row tls-http-upgrade 18195 --upgrade
+if [ -z "${ONLY:-}" ]; then
+    tunnel_row tls-tunnel 18194 ""
+    tunnel_row tls-http-upgrade 18195 --upgrade
+fi
 
 echo "fake XAPI calls during the run: $(cat "$RUN/xapi-state/count" 2>/dev/null || echo 0)"
 python3 - "$RAW" "$UP_MIB" <<'PY'
@@ -239,28 +312,36 @@ print(f"mod_xapi_forward extra rows, median of {max(len(v) for v in rows.values(
 print("| row | keep-alive | req/s | p99 ms | front-end CPU µs/req | backend CPU µs/req | failed+non2xx |")
 print("|---|---|---|---|---|---|---|")
 res, cpu = {}, {}
-for n in ("handoff", "handoff-auth", "tls-relay", "tls-http", "up-relay", "up-http", "up-relay-tls", "up-http-tls"):
+for n in ("handoff", "handoff-auth", "tls-relay", "tls-http", "up-relay", "up-http", "up-relay-tls", "up-http-tls",
+          "catchall-tls", "stunnel-tls", "catchall-tls-close", "stunnel-tls-close"):
     v = rows.get(n, [])
+    if not v:
+        continue
     res[n] = med([x[0] for x in v])
     cpu[n] = med([x[1] for x in v])
-    ka = "off" if n.startswith("handoff") else "on"
+    ka = "off" if n.startswith("handoff") or n.endswith("-close") else "on"
     print(f"| {n} | {ka} | {res[n]:,.1f} | {med([x[4] for x in v]):.0f} | {cpu[n]:.1f} | {med([x[2] for x in v]):.1f} | {sum(x[3] for x in v)} |")
 print()
 def ratio(a, b, what):
-    if res.get(b):
+    if res.get(a) and res.get(b):
         print(f"{a} / {b}: req/s {res[a]/res[b]:.3f}, front-end CPU per request {cpu[a]/cpu[b]:.3f}{what}")
-if res.get("handoff"):
+if res.get("handoff") and res.get("handoff-auth"):
     print(f"handoff-auth / handoff = {res['handoff-auth']/res['handoff']:.3f} (goal >= 0.95)")
 ratio("tls-relay", "tls-http", " (mod_proxy_http)")
 ratio("up-relay", "up-http", f" ({sys.argv[2]} MiB uploads)")
 ratio("up-relay-tls", "up-http-tls", f" ({sys.argv[2]} MiB uploads over TLS)")
+ratio("catchall-tls", "stunnel-tls", " (the catch-all against xapi's stunnel, keep-alive)")
+ratio("catchall-tls-close", "stunnel-tls-close", " (the same, a connection per request)")
 PY
-echo
-echo "two-way tunnel over TLS, $TUNNEL_MIB MiB each way (one run)"
-echo
-echo "| row | MB/s each way | front-end CPU s/GiB each way | seconds | bytes |"
-echo "|---|---|---|---|---|"
-while IFS=$'\t' read -r n mbs cpu secs ok; do
-    echo "| $n | $mbs | $cpu | $secs | $ok |"
-done <"$RUN/tunnel.tsv"
+if [ -s "$RUN/tunnel.tsv" ]; then
+    echo
+    echo "two-way tunnel over TLS, $TUNNEL_MIB MiB each way (one run)"
+    echo
+    echo "| row | MB/s each way | front-end CPU s/GiB each way | seconds | bytes |"
+    echo "|---|---|---|---|---|"
+    while IFS=$'\t' read -r n mbs cpu secs ok; do
+        echo "| $n | $mbs | $cpu | $secs | $ok |"
+    done <"$RUN/tunnel.tsv"
+fi
+echo "port 80 (bench/proxy80.c): $(kill -TERM "$BE80" 2>/dev/null; sleep 0.3; cat "$RUN/proxy80.log")"
 grep -v -E 'AH00489|AH00094|AH00491|AH00492|caught SIGTERM' "$RUN/error.log" | tail -5 || true
