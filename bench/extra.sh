@@ -211,7 +211,7 @@ Listen 127.0.0.1:18198
     SSLOpenSSLConfCmd Curves secp384r1
     SSLHonorCipherOrder on
     ProxyPreserveHost On
-    ProxyPass / "http://127.0.0.1:18199/" nocanon timeout=300 upgrade=websocket
+    ProxyPass / "http://127.0.0.1:18199/" nocanon timeout=300 upgrade=websocket addressttl=3600
     <Proxy "http://127.0.0.1:18199/" disablereuse=on>
         XapiForwardProxyProtocol On
         ProxyAddHeaders Off

@@ -174,10 +174,10 @@ sub shipped_values {
         # everything else: xapi's port 80, as stunnel sends it
         ['catch-all: xapi\'s port 80', $catchall[0] // '',
          'http://127.0.0.1:80/'],
-        ['catch-all: nocanon, timeout=300, upgrade=websocket',
+        ['catch-all: nocanon, timeout=300, upgrade=websocket, addressttl',
          join(' ', map { $opt{$_} ? ($_ eq 'nocanon' ? $_ : "$_=$opt{$_}")
-                                  : "no $_" } qw(nocanon timeout upgrade)),
-         'nocanon timeout=300 upgrade=websocket'],
+                                  : "no $_" } qw(nocanon timeout upgrade addressttl)),
+         'nocanon timeout=300 upgrade=websocket addressttl=3600'],
         ['catch-all: the client\'s Host', $one->($fd, 'top', 'ProxyPreserveHost'),
          'On'],
         # what xapi learns from stunnel: the PROXY line, one connection per
