@@ -185,7 +185,10 @@ static int connect_pre_connection(conn_rec *c, void *csd)
 {
     connect_ctx_t *x;
 
-    if (c->master || !xf_srv_connect(xf_config_srv_get(c->base_server)))
+    /* client connections only: a backend connection (mod_proxy's, to
+     * xapi or a daemon) has the request's server as its base_server */
+    if (c->outgoing || c->master ||
+        !xf_srv_connect(xf_config_srv_get(c->base_server)))
         return OK;
     x = apr_pcalloc(c->pool, sizeof(*x));
     if (apr_pool_create(&x->pool, c->pool) != APR_SUCCESS)
