@@ -24,11 +24,18 @@
 #include "xf_config.h"
 #include "xf_private.h"
 
+/* the client connection's pool: what its SNI selected (HTTP/1.x) */
+#define XF_SNI_KEY "xapi-forward-sni"
+
 /* the search for the vhost a server name selects */
 typedef struct {
     const char *name;  /* the SNI */
     server_rec *found; /* the first vhost it names; NULL: none */
 } sni_search_t;
+
+/* whether any virtual host has XapiForwardVHostBySNI On: when none has,
+ * the hook costs a request nothing (set at post_config, in the parent) */
+static int sni_used;
 
 /* The name test mod_ssl applies when the SNI selects the handshake's vhost
  * (modules/ssl/ssl_util.c ssl_util_vhost_matches): ServerName, then the
@@ -80,13 +87,49 @@ static const char *sni_hostname(const char *sni, apr_pool_t *p)
     return h;
 }
 
+/* The vhost the SNI of TLS connection tls selects when that vhost has
+ * XapiForwardVHostBySNI On (found NULL otherwise). The SNI is the
+ * connection's: an HTTP/1.x connection keeps the answer for its later
+ * requests; an HTTP/2 stream (c, beside its siblings on other threads)
+ * looks it up in its request's pool p. */
+static const sni_search_t *sni_selected(conn_rec *c, conn_rec *tls,
+                                        apr_pool_t *p)
+{
+    sni_search_t *search = NULL;
+    int keep = c == tls;
+
+    if (keep &&
+        apr_pool_userdata_get((void **)&search, XF_SNI_KEY, c->pool) ==
+            APR_SUCCESS &&
+        search)
+        return search;
+    search = apr_pcalloc(keep ? c->pool : p, sizeof(*search));
+    search->name = ap_ssl_var_lookup(keep ? c->pool : p, tls->base_server, tls,
+                                     NULL, "SSL_TLS_SNI");
+    if (search->name && *search->name) {
+        ap_vhost_iterate_given_conn(tls, find_vhost, search);
+        if (!search->found) {
+            /* a name no vhost has: mod_ssl keeps the address's default
+             * vhost for the handshake (modules/ssl/mod_ssl.c
+             * ssl_init_ssl_connection: c->base_server), which is then the
+             * vhost the SNI selected */
+            search->found = tls->base_server;
+        }
+        if (!xf_srv_vhost_by_sni(xf_config_srv_get(search->found)))
+            search->found = NULL;
+    }
+    if (keep)
+        apr_pool_userdata_setn(search, XF_SNI_KEY, NULL, c->pool);
+    return search;
+}
+
 int xf_sni_post_read_request(request_rec *r)
 {
     conn_rec *c = r->connection, *tls = c;
-    sni_search_t search = {NULL, NULL};
+    const sni_search_t *search;
     const char *hostname;
 
-    if (!ap_is_initial_req(r))
+    if (!sni_used || !ap_is_initial_req(r))
         return DECLINED;
     /* an HTTP/2 stream is a secondary connection: the TLS session, its
      * SNI and the vhost lookup data are the primary connection's */
@@ -94,48 +137,46 @@ int xf_sni_post_read_request(request_rec *r)
         tls = tls->master;
     if (!ap_ssl_conn_is_ssl(tls))
         return DECLINED;
-    search.name =
-        ap_ssl_var_lookup(r->pool, tls->base_server, tls, NULL, "SSL_TLS_SNI");
-    if (!search.name || !*search.name)
+    search = sni_selected(c, tls, r->pool);
+    if (!search->found)
         return DECLINED;
-    ap_vhost_iterate_given_conn(tls, find_vhost, &search);
-    if (!search.found) {
-        /* a name no vhost has: mod_ssl keeps the address's default vhost
-         * for the handshake (modules/ssl/mod_ssl.c ssl_init_ssl_connection:
-         * c->base_server), which is then the vhost the SNI selected */
-        search.found = tls->base_server;
-    }
-    if (!xf_srv_vhost_by_sni(xf_config_srv_get(search.found)))
-        return DECLINED;
-    if (r->server == search.found && r->hostname)
+    if (r->server == search->found && r->hostname)
         return DECLINED;
 
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   XF_LOGNO(0850) "SNI %s: request with %s%s served by the "
                                  "vhost of %s:%d (XapiForwardVHostBySNI)",
-                  search.name, r->hostname ? "Host " : "no Host",
-                  r->hostname ? r->hostname : "", search.found->defn_name,
-                  search.found->defn_line_number);
-    if (r->server != search.found) {
+                  search->name, r->hostname ? "Host " : "no Host",
+                  r->hostname ? r->hostname : "", search->found->defn_name,
+                  search->found->defn_line_number);
+    if (r->server != search->found) {
         /* what ap_read_request does after choosing the vhost by Host
          * (server/protocol.c apply_server_config); an HTTP/2 stream's
          * socket is the primary connection's: mod_http2 sets its own */
-        r->server = search.found;
-        r->per_dir_config = search.found->lookup_defaults;
+        r->server = search->found;
+        r->per_dir_config = search->found->lookup_defaults;
         if (!c->master) {
             apr_socket_t *csd = ap_get_conn_socket(c);
 
             if (csd)
-                apr_socket_timeout_set(csd, search.found->timeout);
+                apr_socket_timeout_set(csd, search->found->timeout);
         }
     }
     if (!r->hostname) {
         /* mod_ssl wants a host name with an SNI; the request's headers
          * stay as they came (no Host is added) */
-        hostname = sni_hostname(search.name, r->pool);
-        r->hostname = hostname ? hostname : search.found->server_hostname;
+        hostname = sni_hostname(search->name, r->pool);
+        r->hostname = hostname ? hostname : search->found->server_hostname;
     }
     return DECLINED;
+}
+
+static int sni_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    for (sni_used = 0; s && !sni_used; s = s->next)
+        sni_used = xf_srv_vhost_by_sni(xf_config_srv_get(s));
+    return OK;
 }
 
 void xf_sni_register(apr_pool_t *p)
@@ -144,6 +185,7 @@ void xf_sni_register(apr_pool_t *p)
      * the stream (h2_c2.c c2_post_read_request, also REALLY_FIRST) */
     static const char *const before[] = {"mod_ssl.c", "mod_http2.c", NULL};
 
+    ap_hook_post_config(sni_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(xf_sni_post_read_request, NULL, before,
                               APR_HOOK_REALLY_FIRST);
 }
