@@ -25,7 +25,7 @@ use XapiForward::AccessLog qw(log_line mark);
 use XapiForward::ErrorLog;
 use XapiForward::FakeXapi qw(conf_port);
 use XapiForward::FrontEnd qw(module_conf);
-use XapiForward::Raw qw(conn read_all send_all);
+use XapiForward::Raw qw(close_notify_of conn read_all send_all);
 use XapiForward::Stunnel;
 use XapiForward::Xapi80 qw(pattern);
 
@@ -128,11 +128,6 @@ sub console {
                                  mark => $mark, v => $o{v} || '1.0' });
 }
 
-# 1 when the server ended TLS with close_notify (SSL_RECEIVED_SHUTDOWN)
-sub close_notify_of {
-    my $s = shift;
-    return Net::SSLeay::get_shutdown($s->_get_ssl_object) & 2 ? 1 : 0;
-}
 sub close_tls { my $s = shift; $s->can('stop_SSL') ? $s->close(SSL_fast_shutdown => 1) : close $s }
 
 # xapi's record of a console (and its tunnel's end), waiting for them
@@ -219,7 +214,7 @@ for my $f (@FRONTS) {
     ok(($h . $data) eq $HEAD_200 . pattern($MIB) && $eof);
     # over TLS the end is TLS's own: close_notify before the TCP EOF
     # (httpd's front; the reference stunnel's is only reported)
-    my $notify = $tls ? close_notify_of($s) : '';
+    my $notify = close_notify_of($s);
     t_debug("$f: close_notify after xapi's end: $notify");
     ok t_cmp($f eq 'tls' ? $notify : 'not asserted',
              $f eq 'tls' ? 1 : 'not asserted',

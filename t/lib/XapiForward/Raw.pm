@@ -17,7 +17,7 @@ use Time::HiRes qw(time sleep);
 use Apache::Test ();
 use XapiForward::Proc qw(fork_pipe read_pipe);
 
-our @EXPORT_OK = qw(conn conn_exchange send_all h2_skip port_of host_of raw_connect read_all exchange
+our @EXPORT_OK = qw(conn conn_exchange close_notify_of send_all h2_skip port_of host_of raw_connect read_all exchange
                     parse_responses read_responses capture_request read_response);
 
 # port of a named <VirtualHost xf_...> (a number is a port already: an
@@ -331,11 +331,17 @@ sub conn_exchange {
         if ($n == 0) { $r{eof} = 1; last }
         $r{data} .= $buf;
     }
-    # TLS: whether the server's close_notify came (SSL_RECEIVED_SHUTDOWN)
-    $r{close_notify} = $s->can('_get_ssl_object')
-      ? (Net::SSLeay::get_shutdown($s->_get_ssl_object) & 2 ? 1 : 0) : '';
+    $r{close_notify} = close_notify_of($s);
     close $s;
     return \%r;
+}
+
+# TLS: 1 when the server ended TLS with close_notify (SSL_RECEIVED_SHUTDOWN),
+# 0 when not; '' for a plaintext socket.
+sub close_notify_of {
+    my $s = shift;
+    return '' unless $s->can('_get_ssl_object');
+    return Net::SSLeay::get_shutdown($s->_get_ssl_object) & 2 ? 1 : 0;
 }
 
 # Why HTTP/2 tests cannot run here ('' when they can).
